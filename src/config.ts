@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Every setting the service reads from the environment, with its default. */
+const SettingsSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATA_URI: z.string().min(1).default('./data'),
+  EMBEDDING_MODEL: z.string().min(1).default('Xenova/clip-vit-base-patch32'),
+  MODEL_CACHE_DIR: z.string().min(1).default('./.model-cache'),
+  MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
+  MAX_UPLOAD_FILES: positiveInt(100),
+  MAX_IMAGE_PIXELS: positiveInt(100_000_000),
+  API_KEY: z.string().min(1).optional(),
+  CACHE_URL: z
+    .string()
+    .regex(/^(memory:|redis:\/\/|rediss:\/\/)/, 'expected memory: or redis://host:port')
+    .default('memory:'),
+  CACHE_TTL_MS: positiveInt(10 * 60 * 1000),
+  READ_CONSISTENCY_MS: z.coerce.number().int().min(0).default(1000),
+  INDEX_MIN_ROWS: positiveInt(5000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+  S3_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+
+/**
+ * Reads and validates settings once at start-up. Throws an error naming every bad variable
+ * and what was expected, so a typo fails the start instead of a request.
+ */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = SettingsSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid settings:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}

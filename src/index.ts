@@ -1,0 +1,25 @@
+import { loadSettings } from './config.js';
+import { createLogger } from './logger.js';
+import { createApp } from './server.js';
+
+const settings = loadSettings();
+const logger = createLogger(settings.LOG_LEVEL);
+const app = await createApp(settings, logger);
+const server = await app.listen(settings.PORT);
+const address = server.address();
+const port = typeof address === 'object' && address ? address.port : settings.PORT;
+logger.info({ url: `http://localhost:${port}/graphql` }, 'listening; the model loads in the background');
+app.services.catch(() => process.exit(1));
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,40 @@
+import type { QueryResolvers } from '../__generated__/resolvers-types.js';
+import { imageColumns } from '../projection.js';
+import * as input from '../validation.js';
+
+const MAX_HITS = 100;
+const MAX_PAGE = 1000;
+
+export const Query: QueryResolvers = {
+  search: (_, args, { services }, info) =>
+    services.search.byText(input.searchText(args.text), {
+      limit: input.limit(args.limit, MAX_HITS, 10),
+      version: input.version(args.version),
+      columns: imageColumns(info, ['hits', 'image']),
+    }),
+
+  similarImages: (_, args, { services }, info) =>
+    services.search.similarTo(input.imageId(args.id), {
+      limit: input.limit(args.limit, MAX_HITS, 10),
+      version: input.version(args.version),
+      columns: imageColumns(info, ['hits', 'image']),
+    }),
+
+  image: async (_, args, { services }, info) => {
+    const id = input.imageId(args.id);
+    const found = await services.catalog.get([id], imageColumns(info), input.version(args.version));
+    return found.get(id) ?? null;
+  },
+
+  images: (_, args, { services }, info) =>
+    services.catalog.list(
+      input.limit(args.limit, MAX_PAGE, 50),
+      input.offset(args.offset),
+      imageColumns(info),
+      input.version(args.version),
+    ),
+
+  versions: (_, __, { services }) => services.catalog.versions(),
+
+  dataset: (_, __, { services }) => services.catalog.describe(),
+};

@@ -1,0 +1,243 @@
+import * as lancedb from '@lancedb/lancedb';
+import { LRUCache } from 'lru-cache';
+import {
+  COLUMNS,
+  fromLanceRow,
+  imageSchema,
+  toLanceRow,
+  type Column,
+  type ImageRecord,
+  type NewImageRow,
+} from './image-record.js';
+import type { ObjectStore } from './object-store.js';
+import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
+
+export const TABLE_NAME = 'images';
+export const DATASET_DIR = `${TABLE_NAME}.lance`;
+
+export interface CatalogOptions {
+  /** Directory or s3:// URI that holds images.lance. */
+  uri: string;
+  storageOptions?: Record<string, string>;
+  dimension: number;
+  /** How stale this process's view of other processes' commits may get; 0 checks on every read. */
+  readConsistencyMs: number;
+  /** The same storage root, used to list the dataset's files. */
+  objects: ObjectStore;
+}
+
+export interface SearchHitRecord {
+  image: ImageRecord;
+  distance: number;
+}
+
+export interface IndexInfo {
+  name: string;
+  type: string;
+  columns: string[];
+  unindexedRows: number | null;
+}
+
+export interface DatasetInfo {
+  uri: string;
+  version: number;
+  rowCount: number;
+  fragmentCount: number;
+  files: Array<{ path: string; size: number; kind: string }>;
+  indices: IndexInfo[];
+}
+
+/** Thrown when a version that does not exist is asked for. */
+export class UnknownVersionError extends Error {}
+
+/**
+ * The Lance dataset of images: one connection and one shared handle, opened once at start-up.
+ * Reads go through read-only handles pinned to one version, so a result always names the exact
+ * version it came from and concurrent requests never move each other's handle. Writes are the
+ * {@link CatalogWriter}'s alone.
+ */
+export class ImageCatalog {
+  private readonly pinned = new LRUCache<number, Promise<lancedb.Table>>({ max: 32 });
+
+  private constructor(
+    private readonly connection: lancedb.Connection,
+    /** The writable handle that follows the latest version. Never checked out. */
+    readonly table: lancedb.Table,
+    readonly uri: string,
+    private readonly objects: ObjectStore,
+  ) {}
+
+  static async open(options: CatalogOptions): Promise<ImageCatalog> {
+    const connection = await lancedb.connect(options.uri, {
+      storageOptions: options.storageOptions,
+      readConsistencyInterval: options.readConsistencyMs / 1000,
+    });
+    const table = await connection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
+      mode: 'create',
+      existOk: true,
+    });
+    await assertDimension(table, options.dimension);
+    const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
+    return new ImageCatalog(connection, table, uri, options.objects);
+  }
+
+  /** The latest version, as this process currently sees it. */
+  version(): Promise<number> {
+    return this.table.version();
+  }
+
+  /** A read-only handle of `version` (the latest when omitted), shared by all readers of that version. */
+  async reader(version?: number): Promise<{ table: lancedb.Table; version: number }> {
+    const wanted = version ?? (await this.table.version());
+    let handle = this.pinned.get(wanted);
+    if (!handle) {
+      handle = this.connection.openTable(TABLE_NAME, [], { version: wanted }).catch((error: Error) => {
+        this.pinned.delete(wanted);
+        throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${wanted} does not exist`) : error;
+      });
+      this.pinned.set(wanted, handle);
+    }
+    return { table: await handle, version: wanted };
+  }
+
+  /** The images with these ids, reading only `columns`; absent ids are missing from the map. */
+  async get(ids: readonly string[], columns: readonly Column[], version?: number): Promise<Map<string, ImageRecord>> {
+    const found = new Map<string, ImageRecord>();
+    if (ids.length === 0) return found;
+    const { table } = await this.reader(version);
+    const rows = await table.query().where(idIn(ids)).select(withId(columns)).toArray();
+    for (const row of rows) found.set(String(row.id), fromLanceRow(row));
+    return found;
+  }
+
+  /** A page of images in storage order. */
+  async list(limit: number, offset: number, columns: readonly Column[], version?: number): Promise<ImageRecord[]> {
+    const { table } = await this.reader(version);
+    const rows = await table.query().select(withId(columns)).offset(offset).limit(limit).toArray();
+    return rows.map(fromLanceRow);
+  }
+
+  /** Nearest images by cosine distance, reading only `columns` for the hits. */
+  async search(
+    vector: ArrayLike<number>,
+    options: { limit: number; columns: readonly Column[]; version?: number; excludeId?: string },
+  ): Promise<{ hits: SearchHitRecord[]; version: number }> {
+    const { table, version } = await this.reader(options.version);
+    // One extra hit covers the excluded image, which is its own nearest neighbour.
+    const limit = options.limit + (options.excludeId ? 1 : 0);
+    const rows = await table
+      .vectorSearch(Array.from(vector))
+      .distanceType('cosine')
+      .select([...withId(options.columns), '_distance'])
+      .limit(limit)
+      .toArray();
+    const hits = rows
+      .filter((row) => row.id !== options.excludeId)
+      .slice(0, options.limit)
+      .map((row) => ({ image: fromLanceRow(row), distance: Number(row._distance) }));
+    return { hits, version };
+  }
+
+  /** Every live id, reading the id column only. */
+  async allIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const batch of this.table.query().select(['id'])) {
+      for (const id of batch.getChild('id')?.toArray() ?? []) ids.add(String(id));
+    }
+    return ids;
+  }
+
+  versions(): Promise<VersionInfo[]> {
+    return this.table.listVersions().then(describeVersions);
+  }
+
+  /** Live rows at each version, one pinned handle per version. */
+  rowCounts(versions: readonly number[]): Promise<number[]> {
+    return Promise.all(versions.map(async (v) => (await this.reader(v)).table.countRows()));
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    const { table, version } = await this.reader();
+    const [rowCount, stats, indices, files] = await Promise.all([
+      table.countRows(),
+      table.stats(),
+      this.indices(table),
+      this.files(),
+    ]);
+    return { uri: this.uri, version, rowCount, fragmentCount: stats.fragmentStats.numFragments, files, indices };
+  }
+
+  async indices(table: lancedb.Table = this.table): Promise<IndexInfo[]> {
+    const configs = await table.listIndices();
+    return Promise.all(
+      configs.map(async (c) => ({
+        name: c.name,
+        type: c.indexType,
+        columns: c.columns,
+        unindexedRows: (await table.indexStats(c.name))?.numUnindexedRows ?? null,
+      })),
+    );
+  }
+
+  // Writes: called by the CatalogWriter only, one at a time.
+
+  async append(rows: readonly NewImageRow[]): Promise<number> {
+    const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.table.schema() });
+    return (await this.table.add(table)).version;
+  }
+
+  async deleteIds(ids: readonly string[]): Promise<number> {
+    return (await this.table.delete(idIn(ids))).version;
+  }
+
+  /** Commits `version`'s content as a new latest version. */
+  async restore(version: number): Promise<number> {
+    // A fresh handle: restore() moves the handle it runs on, and pinned handles are shared.
+    const handle = await this.connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
+      throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
+    });
+    await handle.restore();
+    const restored = await handle.version();
+    handle.close();
+    await this.refresh();
+    return restored;
+  }
+
+  /** Moves the shared handle to the latest version committed by anyone. */
+  async refresh(): Promise<void> {
+    await this.table.checkoutLatest();
+  }
+
+  close(): void {
+    this.pinned.clear();
+    this.connection.close();
+  }
+
+  private async files(): Promise<DatasetInfo['files']> {
+    const files: DatasetInfo['files'] = [];
+    for await (const object of this.objects.list(`${DATASET_DIR}/`)) {
+      const path = object.key.slice(DATASET_DIR.length + 1);
+      files.push({ path, size: object.size, kind: fileKind(path) });
+    }
+    return files.sort((a, b) => a.path.localeCompare(b.path));
+  }
+}
+
+function withId(columns: readonly Column[]): Column[] {
+  return COLUMNS.filter((c) => c === 'id' || columns.includes(c));
+}
+
+/** ids are validated as 64 hex characters at the edge, so quoting them is safe. */
+function idIn(ids: readonly string[]): string {
+  return `id IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+}
+
+async function assertDimension(table: lancedb.Table, dimension: number): Promise<void> {
+  const field = (await table.schema()).fields.find((f) => f.name === 'vector');
+  const stored = (field?.type as { listSize?: number } | undefined)?.listSize;
+  if (stored !== dimension) {
+    throw new Error(
+      `the dataset stores ${stored}-d vectors but EMBEDDING_MODEL produces ${dimension}-d ones: use the model the dataset was built with, or a new DATA_URI`,
+    );
+  }
+}

@@ -1,0 +1,111 @@
+import type { Logger } from 'pino';
+import type { Settings } from '../config.js';
+import { createCaches, type Caches } from './cache.js';
+import { ImageCatalog } from './catalog.js';
+import { loadClip, type ClipModel } from './clip-model.js';
+import { DatasetService } from './dataset.js';
+import { EmbeddingBatcher } from './embedding-batcher.js';
+import type { ObjectStore } from './object-store.js';
+import { SearchService } from './search.js';
+import { openStorage } from './storage.js';
+import { UploadService } from './uploads.js';
+import { CatalogWriter } from './writer.js';
+
+/** The long-lived parts of the service, created once at start-up and shared by all requests. */
+export interface Services {
+  settings: Settings;
+  logger: Logger;
+  objects: ObjectStore;
+  catalog: ImageCatalog;
+  writer: CatalogWriter;
+  batcher: EmbeddingBatcher;
+  caches: Caches;
+  uploads: UploadService;
+  search: SearchService;
+  dataset: DatasetService;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the model, opens the dataset and wires the services together. `model` lets a caller
+ * share one loaded model between several service instances (tests do).
+ */
+export async function startServices(settings: Settings, logger: Logger, model?: ClipModel): Promise<Services> {
+  const storage = openStorage(settings);
+  const clip = model ?? (await loadModel(settings, logger));
+  const catalog = await ImageCatalog.open({
+    uri: storage.lanceUri,
+    storageOptions: storage.storageOptions,
+    dimension: clip.dimension,
+    readConsistencyMs: settings.READ_CONSISTENCY_MS,
+    objects: storage.objects,
+  });
+  const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
+  const batcher = new EmbeddingBatcher(clip);
+  const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS);
+  const limits = { maxBytes: settings.MAX_UPLOAD_BYTES, maxPixels: settings.MAX_IMAGE_PIXELS };
+  const uploads = new UploadService(
+    storage.objects,
+    catalog,
+    writer,
+    batcher,
+    limits,
+    logger.child({ component: 'uploads' }),
+  );
+  const search = new SearchService(catalog, batcher, caches);
+  const dataset = new DatasetService(
+    catalog,
+    writer,
+    { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1 },
+    logger.child({ component: 'dataset' }),
+  );
+  writer.onCommit = () => void dataset.maintain();
+  logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
+  return {
+    settings,
+    logger,
+    objects: storage.objects,
+    catalog,
+    writer,
+    batcher,
+    caches,
+    uploads,
+    search,
+    dataset,
+    close: async () => {
+      await writer.flush();
+      await dataset.idle();
+      await caches.close();
+      catalog.close();
+    },
+  };
+}
+
+async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel> {
+  const log = logger.child({ component: 'model' });
+  log.info({ model: settings.EMBEDDING_MODEL, cacheDir: settings.MODEL_CACHE_DIR }, 'loading the embedding model');
+  const started = Date.now();
+  const model = await loadClip({
+    model: settings.EMBEDDING_MODEL,
+    cacheDir: settings.MODEL_CACHE_DIR,
+    onProgress: progressReporter(log),
+  });
+  log.info({ model: model.modelId, dimension: model.dimension, ms: Date.now() - started }, 'embedding model loaded');
+  return model;
+}
+
+/** A download progress bar on a terminal, a log line per file and step otherwise. */
+function progressReporter(log: Logger) {
+  const lastStep = new Map<string, number>();
+  return (p: { file: string; loaded: number; total: number; status: string }) => {
+    if (p.status !== 'progress' || !p.total) return;
+    const percent = Math.floor((p.loaded / p.total) * 100);
+    if (process.stderr.isTTY) {
+      const bar = '#'.repeat(Math.floor(percent / 4)).padEnd(25, '.');
+      process.stderr.write(`\r${p.file.padEnd(32)} [${bar}] ${percent}%${percent === 100 ? '\n' : ''}`);
+    } else if (percent - (lastStep.get(p.file) ?? -10) >= 10) {
+      lastStep.set(p.file, percent);
+      log.info({ file: p.file, percent, bytes: p.total }, 'downloading model file');
+    }
+  };
+}

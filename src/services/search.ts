@@ -1,0 +1,105 @@
+import { performance } from 'node:perf_hooks';
+import type { ImageCatalog, SearchHitRecord } from './catalog.js';
+import type { Caches } from './cache.js';
+import type { EmbeddingBatcher } from './embedding-batcher.js';
+import type { Column, ImageRecord } from './image-record.js';
+
+export interface SearchOptions {
+  limit: number;
+  columns: readonly Column[];
+  version?: number;
+}
+
+export interface SearchOutcome {
+  query: string | null;
+  hits: SearchHitRecord[];
+  version: number;
+  tookMs: number;
+  cached: boolean;
+}
+
+/** Thrown when a search names an image that is not in the dataset. */
+export class ImageNotFoundError extends Error {}
+
+/**
+ * Text → image and image → image search. Results are cached under the exact dataset version
+ * that was read (plus query, limit and columns), so any write makes a new key and a cached
+ * answer can never be stale.
+ */
+export class SearchService {
+  constructor(
+    private readonly catalog: ImageCatalog,
+    private readonly batcher: EmbeddingBatcher,
+    private readonly caches: Caches,
+  ) {}
+
+  async byText(text: string, options: SearchOptions): Promise<SearchOutcome> {
+    return this.cachedSearch(`text:${text}`, text, options, () => this.textVector(text));
+  }
+
+  async similarTo(id: string, options: SearchOptions): Promise<SearchOutcome> {
+    return this.cachedSearch(
+      `image:${id}`,
+      null,
+      options,
+      async (version) => {
+        const found = await this.catalog.get([id], ['vector'], version);
+        const vector = found.get(id)?.vector;
+        if (!vector)
+          throw new ImageNotFoundError(`no image with id ${id}${options.version ? ` in version ${version}` : ''}`);
+        return vector;
+      },
+      id,
+    );
+  }
+
+  private async cachedSearch(
+    what: string,
+    query: string | null,
+    options: SearchOptions,
+    queryVector: (version: number) => Promise<ArrayLike<number>>,
+    excludeId?: string,
+  ): Promise<SearchOutcome> {
+    const started = performance.now();
+    const { version } = await this.catalog.reader(options.version);
+    const key = [this.catalog.uri, version, options.limit, [...options.columns].sort().join(','), what].join('|');
+    const hit = (await this.caches.results.get(key)) as SerialisedHit[] | undefined;
+    if (hit) {
+      return { query, hits: hit.map(revive), version, tookMs: performance.now() - started, cached: true };
+    }
+    const vector = await queryVector(version);
+    const { hits } = await this.catalog.search(vector, { ...options, version, excludeId });
+    await this.caches.results.set(key, hits.map(serialise));
+    return { query, hits, version, tookMs: performance.now() - started, cached: false };
+  }
+
+  private async textVector(text: string): Promise<ArrayLike<number>> {
+    const key = `${this.batcher.model.modelId}|${text}`;
+    const cached = await this.caches.embeddings.get(key);
+    if (cached) return cached;
+    const vector = await this.batcher.embedText(text);
+    await this.caches.embeddings.set(key, Array.from(vector));
+    return vector;
+  }
+}
+
+type SerialisedHit = {
+  image: Omit<ImageRecord, 'createdAt' | 'vector'> & { createdAt?: string; vector?: number[] };
+  distance: number;
+};
+
+function serialise(hit: SearchHitRecord): SerialisedHit {
+  const { createdAt, vector, ...rest } = hit.image;
+  return {
+    distance: hit.distance,
+    image: { ...rest, createdAt: createdAt?.toISOString(), vector: vector ? Array.from(vector) : undefined },
+  };
+}
+
+function revive(hit: SerialisedHit): SearchHitRecord {
+  const { createdAt, vector, ...rest } = hit.image;
+  const image: ImageRecord = { ...rest };
+  if (createdAt) image.createdAt = new Date(createdAt);
+  if (vector) image.vector = vector;
+  return { distance: hit.distance, image };
+}

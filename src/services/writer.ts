@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import type { ImageCatalog } from './catalog.js';
+import type { NewImageRow } from './image-record.js';
+
+type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
+type Operation =
+  | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
+  | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
+  | ({ kind: 'restore'; version: number } & Pending<number>);
+
+export interface AppendOutcome {
+  created: boolean;
+  version: number;
+}
+export interface DeleteOutcome {
+  deleted: boolean;
+  version: number;
+}
+
+/** Commits that lose a race against another writer's incompatible commit are retried this often. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * The one writer of the dataset in this process. Operations queue up while a commit runs and
+ * the next commit takes all of them: consecutive appends become one Lance append (group
+ * commit), consecutive deletes one deletion. It also keeps the set of live ids in step with the
+ * dataset, so dedupe is a set lookup instead of a table scan.
+ */
+export class CatalogWriter {
+  private readonly queue: Operation[] = [];
+  private readonly pendingIds = new Map<string, Promise<AppendOutcome>>();
+  private draining: Promise<void> | null = null;
+  private commits = 0;
+
+  /** Called after every successful commit (index upkeep hooks in here). */
+  onCommit: () => void = () => {};
+
+  private constructor(
+    private readonly catalog: ImageCatalog,
+    private liveIds: Set<string>,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(catalog: ImageCatalog, logger: Logger): Promise<CatalogWriter> {
+    return new CatalogWriter(catalog, await catalog.allIds(), logger);
+  }
+
+  /** True when the id is stored or about to be. */
+  has(id: string): boolean {
+    return this.liveIds.has(id) || this.pendingIds.has(id);
+  }
+
+  /** Number of commits made so far (for tests and metrics). */
+  get commitCount(): number {
+    return this.commits;
+  }
+
+  /** Appends the row unless its id is stored or queued already; then `created` is false. */
+  append(row: NewImageRow): Promise<AppendOutcome> {
+    const queued = this.pendingIds.get(row.id);
+    if (queued) return queued.then((outcome) => ({ ...outcome, created: false }));
+    if (this.liveIds.has(row.id)) return this.catalog.version().then((version) => ({ created: false, version }));
+    const outcome = this.enqueue<AppendOutcome>((p) => ({ kind: 'append', row, ...p }));
+    this.pendingIds.set(row.id, outcome);
+    const forget = () => this.pendingIds.delete(row.id);
+    outcome.then(forget, forget);
+    return outcome;
+  }
+
+  delete(id: string): Promise<DeleteOutcome> {
+    return this.enqueue((p) => ({ kind: 'delete', id, ...p }));
+  }
+
+  restore(version: number): Promise<number> {
+    return this.enqueue((p) => ({ kind: 'restore', version, ...p }));
+  }
+
+  /** Resolves once a queued append of `id` has been committed or has failed (at once when none is queued). */
+  async settled(id: string): Promise<void> {
+    await this.pendingIds.get(id)?.catch(() => undefined);
+  }
+
+  /** Waits for every queued operation. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private enqueue<T>(make: (pending: Pending<T>) => Operation): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(make({ resolve, reject } as Pending<T>) as Operation);
+      this.draining ??= this.drain().finally(() => (this.draining = null));
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Yield once so that operations arriving in the same tick join the first commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const group = this.takeGroup();
+      try {
+        await this.withRetry(() => this.commit(group));
+        this.commits += 1;
+        this.onCommit();
+      } catch (error) {
+        this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
+        for (const op of group) op.reject(error);
+      }
+    }
+  }
+
+  /** The longest run of same-kind operations at the head of the queue (restores go alone). */
+  private takeGroup(): Operation[] {
+    const kind = this.queue[0]!.kind;
+    let end = 1;
+    while (kind !== 'restore' && end < this.queue.length && this.queue[end]!.kind === kind) end += 1;
+    return this.queue.splice(0, end);
+  }
+
+  private async commit(group: Operation[]): Promise<void> {
+    const first = group[0]!;
+    if (first.kind === 'restore') {
+      const version = await this.catalog.restore(first.version);
+      this.liveIds = await this.catalog.allIds();
+      first.resolve(version);
+      return;
+    }
+    if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
+    return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
+  }
+
+  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<void> {
+    // After a retry the set may have learnt of rows another writer committed meanwhile.
+    const fresh = ops.filter((op) => !this.liveIds.has(op.row.id));
+    const version =
+      fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : await this.catalog.version();
+    for (const op of fresh) this.liveIds.add(op.row.id);
+    for (const op of ops) op.resolve({ created: fresh.includes(op), version });
+  }
+
+  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<void> {
+    const present = [...new Set(ops.map((op) => op.id))].filter((id) => this.liveIds.has(id));
+    const version = present.length > 0 ? await this.catalog.deleteIds(present) : await this.catalog.version();
+    for (const id of present) this.liveIds.delete(id);
+    const deleted = new Set(present);
+    for (const op of ops) {
+      op.resolve({ deleted: deleted.delete(op.id), version });
+    }
+  }
+
+  /**
+   * Lance rebases an append over concurrent appends by itself, but an append racing another
+   * process's restore (or a delete racing a compaction) is refused. Reload and try again.
+   */
+  private async withRetry(commit: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await commit();
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
+        this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
+        await this.catalog.refresh();
+        this.liveIds = await this.catalog.allIds();
+      }
+    }
+  }
+}
+
+function isCommitConflict(error: unknown): boolean {
+  return /incompatible transaction|commit conflict|retryable/i.test(String((error as Error)?.message));
+}

@@ -1,0 +1,203 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { loadClip, type ClipModel } from '../src/services/clip-model.js';
+import { PROJECTION_DIM, writeTestModel } from '../scripts/make-test-model.js';
+
+type Rgb = readonly [number, number, number];
+
+/** Everyday shades, deliberately not the model's exact prototypes. */
+const COLOURS: Record<string, Rgb> = {
+  red: [220, 25, 30],
+  green: [30, 150, 40],
+  blue: [25, 40, 210],
+  yellow: [245, 225, 40],
+  cyan: [40, 220, 225],
+  magenta: [225, 35, 220],
+  orange: [250, 140, 10],
+  purple: [115, 25, 130],
+  white: [248, 248, 245],
+  black: [12, 12, 15],
+  gray: [128, 128, 128],
+};
+const NAMES = Object.keys(COLOURS);
+
+function solid([r, g, b]: Rgb, format: 'png' | 'jpeg' = 'png', size = 64): Promise<Buffer> {
+  const img = sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } });
+  return (format === 'png' ? img.png() : img.jpeg({ quality: 90 })).toBuffer();
+}
+
+/** A solid colour with per-pixel noise: the same colour to a person, different bytes to the model. */
+async function noisy([r, g, b]: Rgb, amplitude: number, seed: number): Promise<Buffer> {
+  const size = 64;
+  const data = Buffer.alloc(size * size * 3);
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 2 * amplitude;
+  for (let i = 0; i < size * size; i++) {
+    data[i * 3] = Math.max(0, Math.min(255, Math.round(r + rand())));
+    data[i * 3 + 1] = Math.max(0, Math.min(255, Math.round(g + rand())));
+    data[i * 3 + 2] = Math.max(0, Math.min(255, Math.round(b + rand())));
+  }
+  return sharp(data, { raw: { width: size, height: size, channels: 3 } })
+    .jpeg()
+    .toBuffer();
+}
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
+const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
+
+/** Indexes of `candidates` sorted by cosine similarity to `query`, best first. */
+function ranking(query: Float32Array, candidates: Float32Array[]): number[] {
+  return candidates
+    .map((c, i) => [dot(query, c), i] as const)
+    .sort((x, y) => y[0] - x[0])
+    .map(([, i]) => i);
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-5): void {
+  assert.equal(actual.length, expected.length);
+  const worst = actual.reduce((m, x, i) => Math.max(m, Math.abs(x - expected[i]!)), 0);
+  assert.ok(worst <= tolerance, `vectors differ by up to ${worst}`);
+}
+
+describe('loadClip with the generated colour test model', () => {
+  let dir: string;
+  let clip: ClipModel;
+  let images: Float32Array[]; // one per NAMES entry, same order
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'clip-test-model-'));
+    await writeTestModel(path.join(dir, 'model'));
+    clip = await loadClip({ model: path.join(dir, 'model'), cacheDir: path.join(dir, 'cache') });
+    const encoded = await Promise.all(NAMES.map((n, i) => solid(COLOURS[n]!, i % 2 ? 'jpeg' : 'png')));
+    images = await clip.embedImages(encoded);
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports the model directory and a 512-wide embedding', () => {
+    assert.equal(clip.modelId, path.join(dir, 'model'));
+    assert.equal(clip.dimension, PROJECTION_DIM);
+    assert.equal(clip.dimension, 512);
+  });
+
+  it('returns unit-length vectors of the model dimension, one per input', async () => {
+    const texts = await clip.embedTexts(['a red car', '', 'something without any colour in it at all']);
+    assert.equal(texts.length, 3);
+    assert.equal(images.length, NAMES.length);
+    for (const v of [...texts, ...images]) {
+      assert.ok(v instanceof Float32Array);
+      assert.equal(v.length, 512);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
+    }
+  });
+
+  it('returns nothing for empty input without running the model', async () => {
+    assert.deepEqual(await clip.embedTexts([]), []);
+    assert.deepEqual(await clip.embedImages([]), []);
+  });
+
+  it('gives the same vectors for a padded batch as for single texts', async () => {
+    const texts = ['a red car', 'blue', 'a very long description of a yellow house by the sea at dawn', 'grey', ''];
+    const batch = await clip.embedTexts(texts);
+    for (const [i, text] of texts.entries()) {
+      const [single] = await clip.embedTexts([text]);
+      assertClose(batch[i]!, single!);
+    }
+  });
+
+  it('gives the same vectors for a batch of images as for single images', async () => {
+    const encoded = [
+      await solid(COLOURS.red!),
+      await noisy(COLOURS.blue!, 30, 7),
+      await solid(COLOURS.white!, 'jpeg', 300),
+    ];
+    const batch = await clip.embedImages(encoded);
+    for (const [i, bytes] of encoded.entries()) {
+      const [single] = await clip.embedImages([bytes]);
+      assertClose(batch[i]!, single!);
+    }
+  });
+
+  for (const template of ['a {} car', 'a photo of something {}', '{}', 'A {} umbrella on a beach.']) {
+    it(`ranks the matching colour image first for "${template}"`, async () => {
+      const queries = NAMES.map((n) => template.replace('{}', n));
+      const vectors = await clip.embedTexts(queries);
+      for (const [i, query] of queries.entries()) {
+        const best = ranking(vectors[i]!, images)[0]!;
+        assert.equal(NAMES[best], NAMES[i], `"${query}" ranked ${NAMES[best]} first`);
+      }
+    });
+  }
+
+  it('treats "grey" and "gray" alike', async () => {
+    const [grey, gray] = await clip.embedTexts(['a grey cat', 'a gray cat']);
+    assert.equal(NAMES[ranking(grey!, images)[0]!], 'gray');
+    assertClose(grey!, gray!);
+  });
+
+  it('finds the same colour image by image, despite noise and a different shade', async () => {
+    for (const [i, name] of NAMES.entries()) {
+      const [r, g, b] = COLOURS[name]!;
+      const shade: Rgb = [r * 0.95 + 6, g * 0.95 + 6, b * 0.95 + 6];
+      const [query] = await clip.embedImages([await noisy(shade, 25, i + 1)]);
+      const order = ranking(query!, images);
+      assert.equal(NAMES[order[0]!], name, `noisy ${name} was nearest to ${NAMES[order[0]!]}`);
+    }
+  });
+
+  it('decodes webp, gif, avif and tiff to the same embedding as png', async () => {
+    const png = await solid(COLOURS.orange!);
+    const [reference] = await clip.embedImages([png]);
+    const others = await Promise.all([
+      sharp(png).webp({ lossless: true }).toBuffer(),
+      sharp(png).gif().toBuffer(),
+      sharp(png).avif({ lossless: true }).toBuffer(),
+      sharp(png).tiff().toBuffer(),
+    ]);
+    for (const v of await clip.embedImages(others)) assertClose(v, reference!, 0.02);
+  });
+
+  it('rejects bytes that are not an image', async () => {
+    await assert.rejects(clip.embedImages([new TextEncoder().encode('not an image')]));
+  });
+});
+
+const REAL_CLIP_DIR = process.env.REAL_CLIP_DIR;
+const PHOTOS_DIR =
+  process.env.EVERYDAY_PHOTOS_DIR ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/data/everyday-photos');
+
+describe('loadClip with the real CLIP weights', () => {
+  const skip = REAL_CLIP_DIR ? false : 'REAL_CLIP_DIR is not set: the real CLIP weights cannot be downloaded here';
+
+  it('ranks a dog photo first for "a photo of a dog"', { skip, timeout: 300_000 }, async () => {
+    const cacheDir = await mkdtemp(path.join(tmpdir(), 'clip-real-cache-'));
+    try {
+      const clip = await loadClip({ model: REAL_CLIP_DIR!, cacheDir });
+      assert.equal(clip.dimension, 512);
+      const rows = (await readFile(path.join(PHOTOS_DIR, 'labels.csv'), 'utf8')).trim().split('\n').slice(1);
+      const photos = rows.map((row) => {
+        const [file = '', label = ''] = row.split(',');
+        return { file, label };
+      });
+      const vectors: Float32Array[] = [];
+      for (let i = 0; i < photos.length; i += 16) {
+        const bytes = await Promise.all(photos.slice(i, i + 16).map((p) => readFile(path.join(PHOTOS_DIR, p.file))));
+        vectors.push(...(await clip.embedImages(bytes)));
+      }
+      for (const label of ['dog', 'cat', 'pizza']) {
+        const [query] = await clip.embedTexts([`a photo of a ${label}`]);
+        const best = photos[ranking(query!, vectors)[0]!]!;
+        assert.equal(best.label, label, `"a photo of a ${label}" ranked ${best.file} first`);
+      }
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
