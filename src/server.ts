@@ -38,7 +38,11 @@ export interface App {
  * Builds the HTTP app and the Apollo server. The app answers /healthz at once, while the model
  * loads in the background; GraphQL and /readyz wait for the services.
  */
-export async function createApp(settings: Settings, logger: Logger, options: { model?: ClipModel } = {}): Promise<App> {
+export async function createApp(
+  settings: Settings,
+  logger: Logger,
+  options: { model?: ClipModel | Promise<ClipModel> } = {},
+): Promise<App> {
   const services = startServices(settings, logger, options.model);
   let ready: Services | undefined;
   services.then(

@@ -164,7 +164,11 @@ describe('S3 store through the test proxy', { skip }, () => {
 
   it('surfaces injected hangs and resets as client errors', async () => {
     const key = `${prefix}/blob.bin`;
-    const impatient = s3(proxy.url, { maxAttempts: 1, requestHandler: { requestTimeout: 300 } });
+    // without throwOnRequestTimeout, @smithy/node-http-handler 4.x only logs a warning and waits forever
+    const impatient = s3(proxy.url, {
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true },
+    });
     try {
       proxy.setFaults({ rate: 1, kinds: ['timeout'] });
       await assert.rejects(getBytes(impatient, key), (err) => (err as Error).name === 'TimeoutError');

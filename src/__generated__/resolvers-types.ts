@@ -67,7 +67,11 @@ export type DatasetIndex = {
 /** A version of the Lance dataset: every commit makes one, and each can still be read. */
 export type DatasetVersion = {
   __typename?: 'DatasetVersion';
-  /** What made it, as far as the manifest tells: Create, Append, Delete, Compact, Restore or Index. Null when it cannot be told. */
+  /**
+   * What made it: Create, Append, Delete, Restore, Index or Optimize for commits of this process;
+   * for other processes' commits what the manifest's summary tells (Create, Append, Delete, Compact),
+   * else null.
+   */
   operation?: Maybe<Scalars['String']['output']>;
   /** Live rows in this version (computed only when selected). */
   rowCount: Scalars['Int']['output'];

@@ -1,6 +1,6 @@
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 
 /** How many entries each in-memory cache keeps before evicting the least recently used. */
 const MEMORY_ENTRIES = 10_000;
@@ -19,7 +19,9 @@ export interface Caches {
  */
 export function createCaches(url: string, ttlMs: number): Caches {
   const make = <T>(namespace: string): Keyv<T> => {
-    const store = url.startsWith('redis') ? new KeyvRedis(url) : new LRUCache<string, T & {}>({ max: MEMORY_ENTRIES });
+    const store = url.startsWith('redis')
+      ? new KeyvRedis(url)
+      : new QuickLRU<string, unknown>({ maxSize: MEMORY_ENTRIES });
     const cache = new Keyv<T>({ store, namespace, ttl: ttlMs });
     // keyv re-emits store errors; a cache outage must slow requests down, not crash the process.
     cache.on('error', () => {});

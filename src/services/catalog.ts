@@ -58,6 +58,8 @@ export class UnknownVersionError extends Error {}
  */
 export class ImageCatalog {
   private readonly pinned = new LRUCache<number, Promise<lancedb.Table>>({ max: 32 });
+  /** The operation behind each version this process committed (others' are inferred). */
+  private readonly operations = new Map<number, string>();
 
   private constructor(
     private readonly connection: lancedb.Connection,
@@ -148,7 +150,7 @@ export class ImageCatalog {
   }
 
   versions(): Promise<VersionInfo[]> {
-    return this.table.listVersions().then(describeVersions);
+    return this.table.listVersions().then((versions) => describeVersions(versions, this.operations));
   }
 
   /** Live rows at each version, one pinned handle per version. */
@@ -183,11 +185,17 @@ export class ImageCatalog {
 
   async append(rows: readonly NewImageRow[]): Promise<number> {
     const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.table.schema() });
-    return (await this.table.add(table)).version;
+    return this.noted('Append', (await this.table.add(table)).version);
   }
 
   async deleteIds(ids: readonly string[]): Promise<number> {
-    return (await this.table.delete(idIn(ids))).version;
+    return this.noted('Delete', (await this.table.delete(idIn(ids))).version);
+  }
+
+  /** Records what made `version`, for {@link versions}. */
+  noted(operation: string, version: number): number {
+    this.operations.set(version, operation);
+    return version;
   }
 
   /** Commits `version`'s content as a new latest version. */
@@ -197,7 +205,7 @@ export class ImageCatalog {
       throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
     });
     await handle.restore();
-    const restored = await handle.version();
+    const restored = this.noted('Restore', await handle.version());
     handle.close();
     await this.refresh();
     return restored;

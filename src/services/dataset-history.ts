@@ -9,15 +9,16 @@ export interface VersionInfo {
 const count = (v: Version, key: string) => Number(v.metadata[key] ?? NaN);
 
 /**
- * Names the operation behind each version from the summary Lance keeps in every manifest
- * (rows, data files, deletion files), which costs no extra reads. Index builds and restores to
- * an identical state leave the summary unchanged, so those are reported as null.
+ * Names the operation behind each version: from `known` (what this process committed itself),
+ * else from the summary Lance keeps in every manifest (rows, data files, deletion files), which
+ * costs no extra reads but cannot tell everything apart: an index build leaves the summary as it
+ * was, and a delete that empties whole fragments looks like a restore. Those are null.
  */
-export function describeVersions(versions: Version[]): VersionInfo[] {
+export function describeVersions(versions: Version[], known: ReadonlyMap<number, string> = new Map()): VersionInfo[] {
   return versions.map((v, i) => ({
     version: v.version,
     timestamp: new Date(v.timestamp),
-    operation: i === 0 ? 'Create' : operationBetween(versions[i - 1]!, v),
+    operation: known.get(v.version) ?? (i === 0 ? 'Create' : operationBetween(versions[i - 1]!, v)),
   }));
 }
 
@@ -30,7 +31,6 @@ function operationBetween(before: Version, after: Version): string | null {
   if (dataRows > 0 && deletedRows === 0) return 'Append';
   if (deletedRows > 0 && dataRows === 0) return 'Delete';
   if (liveRows === 0 && (dataFiles !== 0 || deletedRows !== 0)) return 'Compact';
-  if (dataRows < 0 || deletedRows < 0) return 'Restore';
   return null;
 }
 

@@ -59,6 +59,7 @@ export class DatasetService {
           : lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' });
     const started = Date.now();
     await this.catalog.table.createIndex('vector', { config, replace: true });
+    this.catalog.noted('Index', await this.catalog.table.version());
     this.logger.info({ type, rows, numPartitions, ms: Date.now() - started }, 'vector index built');
     return this.catalog.describe();
   }
@@ -68,6 +69,7 @@ export class DatasetService {
     const started = Date.now();
     // cleanupOlderThan in the distant past: time travel keeps every version.
     const stats = await this.catalog.table.optimize({ cleanupOlderThan: new Date(0) });
+    this.catalog.noted('Optimize', await this.catalog.table.version());
     this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
     return this.catalog.describe();
   }

@@ -28,11 +28,15 @@ export interface Services {
 
 /**
  * Loads the model, opens the dataset and wires the services together. `model` lets a caller
- * share one loaded model between several service instances (tests do).
+ * share one loaded model between several service instances (tests and benchmarks do).
  */
-export async function startServices(settings: Settings, logger: Logger, model?: ClipModel): Promise<Services> {
+export async function startServices(
+  settings: Settings,
+  logger: Logger,
+  model?: ClipModel | Promise<ClipModel>,
+): Promise<Services> {
   const storage = openStorage(settings);
-  const clip = model ?? (await loadModel(settings, logger));
+  const clip = await (model ?? loadModel(settings, logger));
   const catalog = await ImageCatalog.open({
     uri: storage.lanceUri,
     storageOptions: storage.storageOptions,

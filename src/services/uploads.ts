@@ -17,14 +17,16 @@ export interface UploadOutcome {
   created: boolean;
 }
 
+type NewUpload = { file: IncomingFile; probe: ProbedImage };
+
 /**
  * Stores images: validate and hash, embed, write the bytes under their content address, then
- * commit the row through the writer. The object is always written before the row, so a
+ * commit the rows through the writer. Objects are always written before their rows, so a
  * failure in between can leave an unreferenced object (harmless, reclaimed by maintenance) but
  * never a row without its image.
  */
 export class UploadService {
-  /** Uploads of the same bytes that are in progress share one outcome. */
+  /** New images being stored right now, so that concurrent uploads of the same bytes share one. */
   private readonly inFlight = new Map<string, Promise<UploadOutcome>>();
 
   constructor(
@@ -37,50 +39,68 @@ export class UploadService {
   ) {}
 
   /**
-   * Stores every file or none: all are validated before anything is written, and their rows
-   * join one group commit.
+   * Stores every file or none: all are validated before anything is written, and the new rows
+   * reach the writer together, so they become one dataset version.
    */
   async uploadAll(files: readonly IncomingFile[]): Promise<UploadOutcome[]> {
-    const probed = await Promise.all(
-      files.map((file, index) =>
-        probeImage(file.bytes, this.limits).catch((error: unknown) => {
-          if (error instanceof InvalidImageError && files.length > 1) {
-            throw new InvalidImageError(`file ${index + 1} (${file.filename ?? 'unnamed'}): ${error.message}`);
-          }
-          throw error;
-        }),
-      ),
+    const probes = await Promise.all(files.map((file, i) => this.probe(file, i, files.length)));
+    // From here to the end of the function nothing awaits: the in-flight map is updated
+    // atomically with respect to other requests.
+    const fresh = new Map<string, NewUpload>();
+    const waits = new Map<string, Promise<UploadOutcome>>();
+    probes.forEach((probe, i) => {
+      const running = this.inFlight.get(probe.id);
+      if (running) waits.set(probe.id, running);
+      else if (!this.writer.has(probe.id) && !fresh.has(probe.id)) fresh.set(probe.id, { file: files[i]!, probe });
+    });
+    const stored = this.storeNew([...fresh.values()]);
+    for (const id of fresh.keys())
+      this.track(
+        id,
+        stored.then((outcomes) => outcomes.get(id)!),
+      );
+    const claimed = new Set<string>();
+    return Promise.all(
+      probes.map(async ({ id }) => {
+        if (fresh.has(id) && !claimed.has(id)) {
+          claimed.add(id);
+          return (await stored).get(id)!;
+        }
+        const earlier = waits.get(id) ?? (fresh.has(id) ? stored.then((o) => o.get(id)!) : this.existing(id));
+        return { ...(await earlier), created: false };
+      }),
     );
-    return Promise.all(probed.map((probe, i) => this.store(files[i]!, probe)));
   }
 
-  private store(file: IncomingFile, probe: ProbedImage): Promise<UploadOutcome> {
-    const running = this.inFlight.get(probe.id);
-    if (running) return running.then((outcome) => ({ ...outcome, created: false }));
-    const outcome = this.writer.has(probe.id) ? this.existing(probe.id) : this.storeNew(file, probe);
-    this.inFlight.set(probe.id, outcome);
-    const forget = () => this.inFlight.delete(probe.id);
+  private async probe(file: IncomingFile, index: number, count: number): Promise<ProbedImage> {
+    try {
+      return await probeImage(file.bytes, this.limits);
+    } catch (error) {
+      if (error instanceof InvalidImageError && count > 1) {
+        throw new InvalidImageError(`file ${index + 1} (${file.filename ?? 'unnamed'}): ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  private track(id: string, outcome: Promise<UploadOutcome>): void {
+    this.inFlight.set(id, outcome);
+    const forget = () => this.inFlight.delete(id);
     outcome.then(forget, forget);
-    return outcome;
   }
 
-  private async storeNew(file: IncomingFile, probe: ProbedImage): Promise<UploadOutcome> {
-    const vector = await this.batcher.embedImage(file.bytes);
-    const row: NewImageRow = {
-      id: probe.id,
-      key: `images/${probe.id}.${probe.ext}`,
-      filename: file.filename,
-      contentType: probe.contentType,
-      size: probe.size,
-      width: probe.width,
-      height: probe.height,
-      createdAt: new Date(),
-      vector,
-    };
-    await this.objects.put(row.key, file.bytes, row.contentType);
-    const { created, version } = await this.writer.append(row);
-    this.logger.info({ id: row.id, created, version, size: row.size }, 'image stored');
-    return created ? { image: row, created } : this.existing(row.id);
+  private async storeNew(uploads: NewUpload[]): Promise<Map<string, UploadOutcome>> {
+    const vectors = await Promise.all(uploads.map(({ file }) => this.batcher.embedImage(file.bytes)));
+    const rows = uploads.map(({ file, probe }, i) => newRow(file, probe, vectors[i]!));
+    await Promise.all(rows.map((row, i) => this.objects.put(row.key, uploads[i]!.file.bytes, row.contentType)));
+    const committed = await Promise.all(rows.map((row) => this.writer.append(row)));
+    const outcomes = new Map<string, UploadOutcome>();
+    for (const [i, row] of rows.entries()) {
+      const { created, version } = committed[i]!;
+      this.logger.info({ id: row.id, created, version, size: row.size }, 'image stored');
+      outcomes.set(row.id, created ? { image: row, created } : await this.existing(row.id));
+    }
+    return outcomes;
   }
 
   private async existing(id: string): Promise<UploadOutcome> {
@@ -89,4 +109,18 @@ export class UploadService {
     if (!image) throw new Error(`image ${id} was deduplicated but is not in the dataset`);
     return { image, created: false };
   }
+}
+
+function newRow(file: IncomingFile, probe: ProbedImage, vector: Float32Array): NewImageRow {
+  return {
+    id: probe.id,
+    key: `images/${probe.id}.${probe.ext}`,
+    filename: file.filename,
+    contentType: probe.contentType,
+    size: probe.size,
+    width: probe.width,
+    height: probe.height,
+    createdAt: new Date(),
+    vector,
+  };
 }

@@ -15,6 +15,8 @@ export interface ProxyStats {
   /** response bodies returned to the client (fault bodies included) */
   bytesOut: number;
   byMethod: Record<string, { requests: number; bytesOut: number }>;
+  /** responses by HTTP status, injected faults included; e.g. 412s show Lance's commit retries */
+  byStatus: Record<number, number>;
   /** requests answered by an injected fault instead of the upstream */
   faults: number;
 }
@@ -150,7 +152,7 @@ function errorXml(code: string, message: string, resource: string, requestId: st
 }
 
 function emptyStats(): ProxyStats {
-  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, faults: 0 };
+  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0 };
 }
 
 export async function startS3Proxy(
@@ -189,6 +191,8 @@ export async function startS3Proxy(
     methodStats(m).bytesOut += n;
   };
 
+  const countStatus = (code: number) => (stats.byStatus[code] = (stats.byStatus[code] ?? 0) + 1);
+
   const pickFault = (method: string): FaultProfile['kinds'][number] | null => {
     const f = faults;
     if (!f || (f.methods && !f.methods.includes(method))) return null;
@@ -226,6 +230,7 @@ export async function startS3Proxy(
           ? ['SlowDown', 'Please reduce your request rate.']
           : ['InternalError', 'We encountered an internal error. Please try again.'];
       const body = method === 'HEAD' ? '' : errorXml(code, message, req.url ?? '/', id);
+      countStatus(fault);
       res.writeHead(fault, {
         'content-type': 'application/xml',
         'content-length': Buffer.byteLength(body),
@@ -258,6 +263,7 @@ export async function startS3Proxy(
     upReq.on('error', (err) => {
       if (!res.headersSent) {
         const body = errorXml('BadGateway', `proxy: upstream ${err.message}`, req.url ?? '/', id);
+        countStatus(502);
         res.writeHead(502, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       } else {
@@ -276,6 +282,7 @@ export async function startS3Proxy(
       }
       const outHeaders: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(upRes.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) outHeaders[k] = v;
+      countStatus(upRes.statusCode ?? 502);
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, outHeaders);
       const resStages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
         upRes,

@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const RESULTS_DIR = path.join(REPO_ROOT, 'benchmarks', 'results');
+
+/** shared/ sits inside the checkout on some machines and beside it on others (CI, developers). */
+export function sharedDir(): string {
+  const candidates = [path.join(REPO_ROOT, 'shared'), path.join(REPO_ROOT, '..', 'shared')];
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'data')));
+  if (!found) throw new Error(`no shared/ with data/ found at ${candidates.join(' or ')}`);
+  return found;
+}

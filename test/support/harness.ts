@@ -1,0 +1,130 @@
+import { ApolloServer } from '@apollo/server';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Upload } from 'graphql-upload-minimal';
+import { Readable } from 'node:stream';
+import { writeTestModel } from '../../scripts/make-test-model.js';
+import { loadSettings, type Settings } from '../../src/config.js';
+import { createContext, type GraphQLContext } from '../../src/context.js';
+import { createLogger } from '../../src/logger.js';
+import { createApp, type App } from '../../src/server.js';
+import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
+import { startServices, type Services } from '../../src/services/index.js';
+
+let model: Promise<ClipModel> | undefined;
+
+/** The designed test model, written and loaded once per test process. */
+export function testModel(): Promise<ClipModel> {
+  model ??= (async () => {
+    const dir = await writeTestModel(await mkdtemp(path.join(tmpdir(), 'clip-test-model-')));
+    return loadClip({ model: dir, cacheDir: path.join(dir, '.cache') });
+  })();
+  return model;
+}
+
+export async function tempDir(prefix = 'lance-image-search-'): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+/** Settings for a test: a fresh temp DATA_URI, silent logs, and no automatic index builds. */
+export async function testSettings(env: Record<string, string> = {}): Promise<Settings> {
+  return loadSettings({
+    DATA_URI: await tempDir(),
+    LOG_LEVEL: 'silent',
+    INDEX_MIN_ROWS: '1000000',
+    READ_CONSISTENCY_MS: '0',
+    ...env,
+  });
+}
+
+/** Real services on a temp dataset; `close()` also removes the directory. */
+export async function openServices(env: Record<string, string> = {}): Promise<Services> {
+  const settings = await testSettings(env);
+  const services = await startServices(settings, createLogger('silent'), testModel());
+  const close = services.close;
+  services.close = async () => {
+    await close();
+    await rm(settings.DATA_URI, { recursive: true, force: true });
+  };
+  return services;
+}
+
+/** The real HTTP app listening on a free port. */
+export async function openApp(env: Record<string, string> = {}): Promise<App & { url: string }> {
+  const settings = await testSettings(env);
+  const app = await createApp(settings, createLogger('silent'), { model: testModel() });
+  await app.services;
+  const server = await app.listen(0);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const close = app.close;
+  return {
+    ...app,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await close();
+      await rm(settings.DATA_URI, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Apollo server of the service, for `executeOperation`. */
+export async function graphqlServer(): Promise<ApolloServer<GraphQLContext>> {
+  const { typeDefs } = await import('../../src/server.js');
+  const { resolvers } = await import('../../src/resolvers/index.js');
+  const { formatError } = await import('../../src/errors.js');
+  const server = new ApolloServer<GraphQLContext>({ typeDefs, resolvers, formatError });
+  await server.start();
+  return server;
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+/** Runs one operation in-process against real services; returns the single result. */
+export async function execute<T = Record<string, any>>( // eslint-disable-line @typescript-eslint/no-explicit-any
+  server: ApolloServer<GraphQLContext>,
+  services: Services,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await server.executeOperation<T>({ query, variables }, { contextValue: createContext(services) });
+  if (response.body.kind !== 'single') throw new Error('expected a single result');
+  return response.body.singleResult as GraphQLResponse<T>;
+}
+
+/** An Upload scalar value, as graphql-upload-minimal builds it from a multipart request. */
+export function upload(bytes: Uint8Array, filename = 'image.bin'): Upload {
+  // The .d.ts leaves out resolve(), which the multipart parser calls once the file part arrives.
+  const value = new Upload() as Upload & { resolve(file: unknown): void };
+  value.resolve({
+    filename,
+    fieldName: 'file',
+    mimetype: 'application/octet-stream',
+    encoding: '7bit',
+    createReadStream: () => Readable.from([Buffer.from(bytes)]) as never,
+  });
+  return value;
+}
+
+/** A GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */
+export function multipart(
+  query: string,
+  files: Array<{ bytes: Uint8Array; name: string }>,
+  many = files.length > 1,
+): FormData {
+  const form = new FormData();
+  const variables = many ? { files: files.map(() => null) } : { file: null };
+  form.set('operations', JSON.stringify({ query, variables }));
+  const map = Object.fromEntries(files.map((_, i) => [String(i), [many ? `variables.files.${i}` : 'variables.file']]));
+  form.set('map', JSON.stringify(map));
+  files.forEach((file, i) => form.set(String(i), new Blob([Buffer.from(file.bytes)]), file.name));
+  return form;
+}
+
+export const UPLOAD_ONE =
+  'mutation ($file: Upload!) { uploadImage(file: $file) { created image { id key filename contentType size width height } } }';
+export const UPLOAD_MANY = 'mutation ($files: [Upload!]!) { uploadImages(files: $files) { created image { id } } }';
