@@ -87,12 +87,14 @@ describe('S3 store through the test proxy', { skip }, () => {
 
   it('answers 412 to If-None-Match: * on an existing key', async () => {
     const key = `${prefix}/once.txt`;
+    proxy.reset();
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'first', IfNoneMatch: '*' }));
     await assert.rejects(
       client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'second', IfNoneMatch: '*' })),
       (err) => httpStatus(err) === 412,
     );
     assert.equal((await getBytes(client, key)).toString(), 'first');
+    assert.equal(proxy.stats().byStatus[412], 1);
   });
 
   it('lets Lance create, append to and read a table', async () => {

@@ -253,6 +253,7 @@ export async function startS3Proxy(
       headers, // includes the client's Host header, which the signature covers
       agent,
     });
+    upReq.setNoDelay(true); // Nagle + delayed ACK would add ~40 ms per small response on reused sockets
 
     const bps = lat ? lat.bandwidthMBps * 1e6 : 0;
     // pipe(), not pipeline(): an upstream error must not destroy the client socket before the 502 below

@@ -1,0 +1,181 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { createLogger } from '../src/logger.js';
+import { createApp } from '../src/server.js';
+import { COLOURS, distinctImages, solid } from './support/images.js';
+import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
+
+type App = Awaited<ReturnType<typeof openApp>>;
+const PREFLIGHT = { 'apollo-require-preflight': 'true' };
+
+async function post(app: App, body: FormData | object, headers: Record<string, string> = PREFLIGHT) {
+  const init =
+    body instanceof FormData
+      ? { body }
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+  const response = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    ...init,
+    headers: { ...init.headers, ...headers },
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+const versionOf = async (app: App) => (await app.services).catalog.version();
+
+/** The real HTTP server: multipart uploads, image serving, limits and health. */
+describe('HTTP server', () => {
+  let app: App;
+  before(async () => {
+    app = await openApp({ MAX_UPLOAD_BYTES: '200000', MAX_UPLOAD_FILES: '4', MAX_IMAGE_PIXELS: '1000000' });
+  });
+  after(() => app.close());
+
+  test('a multipart upload stores the image and serves it back, immutable', async () => {
+    const bytes = await readFile(
+      new URL(
+        '../../shared/data/everyday-photos/images/airplane__caltech101_airplanes_image_0001.jpg',
+        import.meta.url,
+      ),
+    ).catch(() => solid(COLOURS.blue, 'jpeg'));
+    const { status, body } = await post(app, multipart(UPLOAD_ONE, [{ bytes, name: 'plane.jpg' }]));
+    assert.equal(status, 200);
+    const { image, created } = body.data.uploadImage;
+    assert.equal(created, true);
+    assert.equal(image.filename, 'plane.jpg');
+    const served = await fetch(`${app.url}/${image.key}`);
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get('content-type'), 'image/jpeg');
+    assert.equal(served.headers.get('etag'), `"${image.id}"`);
+    assert.match(served.headers.get('cache-control') ?? '', /immutable/);
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), Buffer.from(bytes));
+    const again = await fetch(`${app.url}/${image.key}`, { headers: { 'if-none-match': `"${image.id}"` } });
+    assert.equal(again.status, 304);
+    assert.equal((await fetch(`${app.url}/images/${'0'.repeat(64)}.jpg`)).status, 404);
+    assert.equal((await fetch(`${app.url}/images/..%2Fimages.lance%2F_versions`)).status, 404);
+  });
+
+  test('several files in one request become one version', async () => {
+    const images = await distinctImages(3, COLOURS.green);
+    const before = await versionOf(app);
+    const files = images.map((bytes, i) => ({ bytes, name: `g${i}.jpg` }));
+    const { body } = await post(app, multipart(UPLOAD_MANY, files, true));
+    assert.deepEqual(
+      body.data.uploadImages.map((r: { created: boolean }) => r.created),
+      [true, true, true],
+    );
+    assert.equal(await versionOf(app), before + 1);
+  });
+
+  test('multipart requests need the CSRF preflight header', async () => {
+    const { status, body } = await post(
+      app,
+      multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.red), name: 'r.png' }]),
+      {},
+    );
+    assert.equal(status, 400);
+    assert.match(JSON.stringify(body), /preflight|CSRF/i);
+  });
+
+  test('bad input is refused with BAD_USER_INPUT, writes nothing and the server stays up', async () => {
+    const png = await solid(COLOURS.red);
+    const huge = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
+    const cases: Array<[string, FormData]> = [
+      ['not an image', multipart(UPLOAD_ONE, [{ bytes: Buffer.from('hello, not an image'), name: 'a.png' }])],
+      [
+        'truncated',
+        multipart(UPLOAD_ONE, [{ bytes: (await solid(COLOURS.red, 'jpeg', 256)).subarray(0, 400), name: 't.jpg' }]),
+      ],
+      ['zero bytes', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(), name: 'empty.png' }])],
+      ['over MAX_UPLOAD_BYTES', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(300_000).fill(7), name: 'big.png' }])],
+      ['over MAX_IMAGE_PIXELS', multipart(UPLOAD_ONE, [{ bytes: huge, name: 'bomb.png' }])],
+      [
+        'too many files',
+        multipart(
+          UPLOAD_MANY,
+          Array.from({ length: 5 }, (_, i) => ({ bytes: png, name: `${i}.png` })),
+          true,
+        ),
+      ],
+      [
+        'one bad file in a batch',
+        multipart(
+          UPLOAD_MANY,
+          [
+            { bytes: png, name: 'ok.png' },
+            { bytes: Buffer.from('nope'), name: 'bad.png' },
+          ],
+          true,
+        ),
+      ],
+    ];
+    const before = await versionOf(app);
+    for (const [name, form] of cases) {
+      const { body } = await post(app, form);
+      assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${name}: ${JSON.stringify(body)}`);
+    }
+    for (const query of [
+      '{ search(text: "") { version } }',
+      `{ search(text: "${'x'.repeat(1001)}") { version } }`,
+      '{ search(text: "red", limit: 0) { version } }',
+      '{ search(text: "red", limit: 101) { version } }',
+      '{ image(id: "not-a-hash") { id } }',
+    ]) {
+      const { body } = await post(app, { query });
+      assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', query);
+    }
+    assert.equal(await versionOf(app), before, 'nothing was committed');
+    assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+  });
+
+  test('API_KEY guards mutations and leaves queries open', async () => {
+    const guarded = await openApp({ API_KEY: 'sekret' });
+    try {
+      const form = () => multipart(UPLOAD_ONE, [{ bytes: Buffer.from('x'), name: 'x.png' }]);
+      const denied = await post(guarded, form());
+      assert.equal(denied.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+      const wrong = await post(guarded, form(), { ...PREFLIGHT, authorization: 'Bearer nope' });
+      assert.equal(wrong.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+      const allowed = await post(
+        guarded,
+        multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.white), name: 'w.png' }]),
+        {
+          ...PREFLIGHT,
+          authorization: 'Bearer sekret',
+        },
+      );
+      assert.equal(allowed.body.data?.uploadImage.created, true);
+      const query = await post(guarded, { query: '{ dataset { rowCount } }' });
+      assert.equal(query.body.data?.dataset.rowCount, 1);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test('/healthz answers while the model loads; /readyz and /graphql wait for it', async () => {
+    let release!: (value: Awaited<ReturnType<typeof testModel>>) => void;
+    const slowModel = new Promise<Awaited<ReturnType<typeof testModel>>>((resolve) => (release = resolve));
+    const starting = await createApp(await testSettings(), createLogger('silent'), { model: slowModel });
+    const server = await starting.listen(0);
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${url}/readyz`)).status, 503);
+      const early = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ dataset { version } }"}',
+      });
+      assert.equal(early.status, 503);
+      release(await testModel());
+      await starting.services;
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    } finally {
+      await starting.close();
+    }
+  });
+});

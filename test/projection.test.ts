@@ -1,0 +1,121 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLContext } from '../src/context.js';
+import type { Column, NewImageRow } from '../src/services/image-record.js';
+import type { Services } from '../src/services/index.js';
+import { execute, graphqlServer, openServices } from './support/harness.js';
+
+const ROWS = 2000;
+
+/** Bytes this process has read through read(2)/pread(2) so far: Lance's local reads included. */
+async function bytesRead(): Promise<number> {
+  const io = await readFile('/proc/self/io', 'utf8');
+  return Number(/^rchar: (\d+)$/m.exec(io)![1]);
+}
+
+function syntheticRows(count: number, dimension: number): NewImageRow[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = i.toString(16).padStart(64, '0');
+    const vector = Float32Array.from({ length: dimension }, (_, j) => Math.sin(i * 31 + j));
+    return {
+      id,
+      key: `images/${id}.jpg`,
+      filename: `photo-${i}.jpg`,
+      contentType: 'image/jpeg',
+      size: 1000 + i,
+      width: 640,
+      height: 480,
+      createdAt: new Date(),
+      vector,
+    };
+  });
+}
+
+/**
+ * GraphQL selections decide which Lance columns are read. Measured two ways: the bytes the
+ * process reads from disk while answering (/proc/self/io), and Lance's own bytes_read figure
+ * from analyzePlan() for the columns the resolver asked for.
+ */
+describe(
+  'column projection',
+  { skip: process.platform !== 'linux' && 'reads /proc/self/io, which only Linux has' },
+  () => {
+    let server: ApolloServer<GraphQLContext>;
+    let services: Services;
+    const columnsAsked: Column[][] = [];
+
+    before(async () => {
+      server = await graphqlServer();
+      services = await openServices();
+      await services.catalog.append(syntheticRows(ROWS, services.batcher.dimension));
+      const list = services.catalog.list.bind(services.catalog);
+      services.catalog.list = (limit, offset, columns, version) => (
+        columnsAsked.push([...columns]),
+        list(limit, offset, columns, version)
+      );
+    });
+    after(async () => {
+      await server.stop();
+      await services.close();
+    });
+
+    /** Runs the query twice (the first warms file metadata caches) and measures the second. */
+    async function measure(selection: string): Promise<{ bytes: number; columns: Column[]; lanceBytes: number }> {
+      const query = `{ images(limit: 1000, offset: 500) { ${selection} } }`;
+      await execute(server, services, query);
+      const start = await bytesRead();
+      const result = await execute(server, services, query);
+      const bytes = (await bytesRead()) - start;
+      assert.equal(result.errors, undefined);
+      assert.equal(result.data!.images.length, 1000);
+      const columns = columnsAsked.at(-1)!;
+      const plan = await services.catalog.table.query().select(columns).offset(500).limit(1000).analyzePlan();
+      return { bytes, columns, lanceBytes: parseBytes(/bytes_read=([\d.]+ ?[KMG]?)/.exec(plan)![1]!) };
+    }
+
+    test('a metadata-only query reads no vectors, a vector query no metadata', async (t) => {
+      const metadata = await measure('id filename contentType size width height createdAt url');
+      const vectors = await measure('id vector');
+      t.diagnostic(
+        `1000 of ${ROWS} rows: metadata ${metadata.bytes} B read (Lance ${metadata.lanceBytes}), vectors ${vectors.bytes} B (Lance ${vectors.lanceBytes})`,
+      );
+      assert.ok(!metadata.columns.includes('vector'));
+      assert.deepEqual(vectors.columns.sort(), ['id', 'vector']);
+      assert.ok(metadata.bytes < vectors.bytes * 0.1, `metadata read ${metadata.bytes} B, vectors ${vectors.bytes} B`);
+      assert.ok(
+        metadata.lanceBytes < vectors.lanceBytes * 0.1,
+        `Lance: ${metadata.lanceBytes} vs ${vectors.lanceBytes}`,
+      );
+      // 1000 vectors of 512 float32 are 2 MB: the vector query must have read at least that.
+      assert.ok(vectors.bytes >= 1000 * services.batcher.dimension * 4);
+    });
+
+    test('search hits read only the columns selected inside hits { image { ... } }', async () => {
+      const asked: Column[][] = [];
+      const search = services.catalog.search.bind(services.catalog);
+      services.catalog.search = (vector, options) => (asked.push([...options.columns]), search(vector, options));
+      await execute(
+        server,
+        services,
+        '{ search(text: "red", limit: 5) { hits { score image { ... on Image { filename } } } } }',
+      );
+      await execute(
+        server,
+        services,
+        'fragment V on Image { vector } { search(text: "red", limit: 5) { hits { image { ...V } } } }',
+      );
+      services.catalog.search = search;
+      assert.deepEqual(asked, [
+        ['id', 'filename'],
+        ['id', 'vector'],
+      ]);
+    });
+  },
+);
+
+function parseBytes(text: string): number {
+  const scale = { K: 1e3, M: 1e6, G: 1e9 }[text.trim().slice(-1)] ?? 1;
+  return parseFloat(text) * scale;
+}
