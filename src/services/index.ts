@@ -93,6 +93,12 @@ async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel>
     model: settings.EMBEDDING_MODEL,
     cacheDir: settings.MODEL_CACHE_DIR,
     onProgress: progressReporter(log),
+  }).catch((error: Error) => {
+    throw new Error(
+      `EMBEDDING_MODEL: ${error.message}. Without access to the model hub, point EMBEDDING_MODEL at a local model directory ` +
+        '(`npm run test-model -- .test-model` writes a small colour-only one for trying the service).',
+      { cause: error },
+    );
   });
   log.info({ model: model.modelId, dimension: model.dimension, ms: Date.now() - started }, 'embedding model loaded');
   return model;
