@@ -146,7 +146,8 @@ osd max object name len = 460
 osd max object namespace len = 64
 osd heartbeat grace = 60
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+# tcp_nodelay: otherwise Nagle + delayed ACK add ~40 ms to small GETs on reused (keep-alive) connections
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $D/rgw
 rgw thread pool size = 32
 rgw dns name = 127.0.0.1

@@ -1,6 +1,8 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { Settings } from '../config.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
+import { S3ObjectStore } from './s3-object-store.js';
 
 /** Where everything lives: image objects and, beside them, the Lance dataset. */
 export interface Storage {
@@ -10,12 +12,54 @@ export interface Storage {
   storageOptions?: Record<string, string>;
 }
 
-/** Resolves DATA_URI to a storage root. Only local paths here; s3:// comes with the S3 store. */
+/** S3 Express One Zone directory buckets are named `name--azid--x-s3`. */
+const EXPRESS_BUCKET = /--[a-z0-9-]+--x-s3$/;
+
+/** Resolves DATA_URI to a storage root: a local directory, or s3://bucket/prefix. */
 export function openStorage(settings: Settings): Storage {
   const uri = settings.DATA_URI;
+  if (uri.startsWith('s3://')) return openS3(settings);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
-    throw new Error(`DATA_URI: unsupported scheme in ${uri}; expected a local path or file://`);
+    throw new Error(`DATA_URI: unsupported scheme in ${uri}; expected a local path, file:// or s3://bucket/prefix`);
   }
   const root = path.resolve(uri.replace(/^file:\/\//, ''));
   return { objects: new LocalObjectStore(root), lanceUri: root };
+}
+
+function openS3(settings: Settings): Storage {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(settings.DATA_URI);
+  if (!match?.[1]) throw new Error(`DATA_URI: expected s3://bucket/prefix, got ${settings.DATA_URI}`);
+  const bucket = match[1];
+  const prefix = match[2]!.replace(/\/+$/, '');
+  const express = EXPRESS_BUCKET.test(bucket);
+  const endpoint = settings.S3_ENDPOINT;
+  const region = settings.AWS_REGION ?? (endpoint ? 'auto' : 'us-east-1');
+  const credentials =
+    settings.AWS_ACCESS_KEY_ID && settings.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: settings.AWS_ACCESS_KEY_ID, secretAccessKey: settings.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  // Custom endpoints (R2, MinIO, Ceph) take path-style requests; directory buckets only virtual-hosted ones.
+  const pathStyle = Boolean(endpoint) && !express;
+  const client = new S3Client({
+    region,
+    endpoint,
+    credentials,
+    forcePathStyle: pathStyle,
+    // Without throwOnRequestTimeout the SDK only warns on a timeout and waits forever.
+    requestHandler: { requestTimeout: 30_000, throwOnRequestTimeout: true },
+  });
+  const storageOptions: Record<string, string> = { aws_region: region, aws_virtual_hosted_style_request: String(!pathStyle) };
+  // Lance's object store keys its R2 multipart part sizes off the endpoint, so it is always passed.
+  if (endpoint) storageOptions.aws_endpoint = endpoint;
+  if (endpoint?.startsWith('http://')) storageOptions.allow_http = 'true';
+  if (express) storageOptions.aws_s3_express = 'true';
+  if (credentials) {
+    storageOptions.aws_access_key_id = credentials.accessKeyId;
+    storageOptions.aws_secret_access_key = credentials.secretAccessKey;
+  }
+  return {
+    objects: new S3ObjectStore(client, { bucket, prefix: prefix ? `${prefix}/` : '' }),
+    lanceUri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
+    storageOptions,
+  };
 }

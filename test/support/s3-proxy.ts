@@ -23,7 +23,7 @@ export interface ProxyStats {
 
 export interface LatencyProfile {
   name: string;
-  /** time from request arrival to the first response byte; the local store's own latency counts towards it */
+  /** time from the end of the request body to the first response byte; the local store's own latency counts towards it */
   firstByteMs: number;
   /** per-connection body throughput, both directions (MB = 10^6 bytes) */
   bandwidthMBps: number;
@@ -209,9 +209,12 @@ export async function startS3Proxy(
 
     // sampled now so that a profile change mid-request does not matter
     const lat = latency;
-    const firstByteAt = lat ? t0 + Math.max(0, lat.firstByteMs + (lat.jitterMs ?? 0) * (2 * latencyRng() - 1)) : 0;
+    const firstByteMs = lat ? Math.max(0, lat.firstByteMs + (lat.jitterMs ?? 0) * (2 * latencyRng() - 1)) : 0;
+    // a store answers a PUT once it has the body, so an upload's (throttled) transfer comes first
+    let bodyDoneAt = t0;
+    req.once('end', () => (bodyDoneAt = performance.now()));
     const waitFirstByte = async () => {
-      const wait = firstByteAt - performance.now();
+      const wait = bodyDoneAt + firstByteMs - performance.now();
       if (wait > 0) await sleep(wait);
     };
 
