@@ -142,11 +142,29 @@ export class ImageCatalog {
 
   /** Every live id, reading the id column only. */
   async allIds(): Promise<Set<string>> {
-    const ids = new Set<string>();
-    for await (const batch of this.table.query().select(['id'])) {
-      for (const id of batch.getChild('id')?.toArray() ?? []) ids.add(String(id));
+    return (await this.scanIds()).ids;
+  }
+
+  /**
+   * Every live id, and the row ids of extra copies of an id (all but the lowest row id, so that
+   * every process that looks picks the same copy to keep). Reads the id column only.
+   */
+  async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
+    const { table, version } = await this.reader();
+    const first = new Map<string, bigint>();
+    const duplicateRowIds: bigint[] = [];
+    for await (const batch of table.query().select(['id']).withRowId()) {
+      const ids = batch.getChild('id')!.toArray() as string[];
+      const rowIds = batch.getChild('_rowid')!.toArray() as BigUint64Array;
+      ids.forEach((id, i) => {
+        const rowId = BigInt(rowIds[i]!);
+        const kept = first.get(id);
+        if (kept === undefined) return void first.set(id, rowId);
+        duplicateRowIds.push(rowId > kept ? rowId : kept);
+        if (rowId < kept) first.set(id, rowId);
+      });
     }
-    return ids;
+    return { ids: new Set(first.keys()), duplicateRowIds, version };
   }
 
   versions(): Promise<VersionInfo[]> {
@@ -190,6 +208,11 @@ export class ImageCatalog {
 
   async deleteIds(ids: readonly string[]): Promise<number> {
     return this.noted('Delete', (await this.table.delete(idIn(ids))).version);
+  }
+
+  /** Deletes single rows by their Lance row id (the repair of duplicate ids). */
+  async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
+    return this.noted('Delete', (await this.table.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
 
   /** Records what made `version`, for {@link versions}. */

@@ -26,7 +26,12 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
     // A single PUT is atomic on S3: readers see the whole object or none.
     await this.client.send(
-      new PutObjectCommand({ ...this.address(key), Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength }),
+      new PutObjectCommand({
+        ...this.address(key),
+        Body: bytes,
+        ContentType: contentType,
+        ContentLength: bytes.byteLength,
+      }),
     );
   }
 
@@ -54,7 +59,11 @@ export class S3ObjectStore implements ObjectStore {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix + prefix, ContinuationToken }),
+        new ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: this.location.prefix + prefix,
+          ContinuationToken,
+        }),
       );
       for (const object of page.Contents ?? []) {
         const key = object.Key!.slice(this.location.prefix.length);

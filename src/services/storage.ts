@@ -48,7 +48,10 @@ function openS3(settings: Settings): Storage {
     // Without throwOnRequestTimeout the SDK only warns on a timeout and waits forever.
     requestHandler: { requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
-  const storageOptions: Record<string, string> = { aws_region: region, aws_virtual_hosted_style_request: String(!pathStyle) };
+  const storageOptions: Record<string, string> = {
+    aws_region: region,
+    aws_virtual_hosted_style_request: String(!pathStyle),
+  };
   // Lance's object store keys its R2 multipart part sizes off the endpoint, so it is always passed.
   if (endpoint) storageOptions.aws_endpoint = endpoint;
   if (endpoint?.startsWith('http://')) storageOptions.allow_http = 'true';

@@ -44,30 +44,37 @@ export class UploadService {
    */
   async uploadAll(files: readonly IncomingFile[]): Promise<UploadOutcome[]> {
     const probes = await Promise.all(files.map((file, i) => this.probe(file, i, files.length)));
-    // From here to the end of the function nothing awaits: the in-flight map is updated
-    // atomically with respect to other requests.
-    const fresh = new Map<string, NewUpload>();
-    const waits = new Map<string, Promise<UploadOutcome>>();
-    probes.forEach((probe, i) => {
+    // Nothing awaits from here until the in-flight map is updated, so that concurrent requests
+    // for the same bytes always see each other.
+    const outcomes = new Map<string, Promise<UploadOutcome>>();
+    const fresh: NewUpload[] = [];
+    for (const [i, probe] of probes.entries()) {
       const running = this.inFlight.get(probe.id);
-      if (running) waits.set(probe.id, running);
-      else if (!this.writer.has(probe.id) && !fresh.has(probe.id)) fresh.set(probe.id, { file: files[i]!, probe });
-    });
-    const stored = this.storeNew([...fresh.values()]);
-    for (const id of fresh.keys())
-      this.track(
-        id,
-        stored.then((outcomes) => outcomes.get(id)!),
-      );
-    const claimed = new Set<string>();
+      if (outcomes.has(probe.id)) continue;
+      if (running)
+        outcomes.set(
+          probe.id,
+          running.then((o) => ({ ...o, created: false })),
+        );
+      else if (this.writer.has(probe.id)) outcomes.set(probe.id, this.existingOrStore({ file: files[i]!, probe }));
+      else fresh.push({ file: files[i]!, probe });
+    }
+    const stored = this.storeNew(fresh);
+    for (const { probe } of fresh) {
+      const outcome = stored.then((results) => results.get(probe.id)!);
+      outcomes.set(probe.id, outcome);
+      this.inFlight.set(probe.id, outcome);
+      const forget = () => this.inFlight.delete(probe.id);
+      outcome.then(forget, forget);
+    }
+    const answered = new Set<string>();
     return Promise.all(
       probes.map(async ({ id }) => {
-        if (fresh.has(id) && !claimed.has(id)) {
-          claimed.add(id);
-          return (await stored).get(id)!;
-        }
-        const earlier = waits.get(id) ?? (fresh.has(id) ? stored.then((o) => o.get(id)!) : this.existing(id));
-        return { ...(await earlier), created: false };
+        const outcome = await outcomes.get(id)!;
+        // The same bytes twice in one request: the second copy was not created.
+        if (answered.has(id)) return { ...outcome, created: false };
+        answered.add(id);
+        return outcome;
       }),
     );
   }
@@ -83,12 +90,6 @@ export class UploadService {
     }
   }
 
-  private track(id: string, outcome: Promise<UploadOutcome>): void {
-    this.inFlight.set(id, outcome);
-    const forget = () => this.inFlight.delete(id);
-    outcome.then(forget, forget);
-  }
-
   private async storeNew(uploads: NewUpload[]): Promise<Map<string, UploadOutcome>> {
     const vectors = await Promise.all(uploads.map(({ file }) => this.batcher.embedImage(file.bytes)));
     const rows = uploads.map(({ file, probe }, i) => newRow(file, probe, vectors[i]!));
@@ -98,16 +99,23 @@ export class UploadService {
     for (const [i, row] of rows.entries()) {
       const { created, version } = committed[i]!;
       this.logger.info({ id: row.id, created, version, size: row.size }, 'image stored');
-      outcomes.set(row.id, created ? { image: row, created } : await this.existing(row.id));
+      // Not created: another process committed the same bytes first.
+      const outcome = created ? { image: row, created } : await this.existing(row.id);
+      if (!outcome) throw new Error(`image ${row.id} was stored by another process and deleted again`);
+      outcomes.set(row.id, outcome);
     }
     return outcomes;
   }
 
-  private async existing(id: string): Promise<UploadOutcome> {
+  /** The stored image, or null when it is gone (another process deleted it since this one looked). */
+  private async existing(id: string): Promise<UploadOutcome | null> {
     await this.writer.settled(id);
     const image = (await this.catalog.get([id], COLUMNS)).get(id);
-    if (!image) throw new Error(`image ${id} was deduplicated but is not in the dataset`);
-    return { image, created: false };
+    return image ? { image, created: false } : null;
+  }
+
+  private async existingOrStore(upload: NewUpload): Promise<UploadOutcome> {
+    return (await this.existing(upload.probe.id)) ?? (await this.storeNew([upload])).get(upload.probe.id)!;
   }
 }
 

@@ -35,14 +35,19 @@ export class CatalogWriter {
   /** Called after every successful commit (index upkeep hooks in here). */
   onCommit: () => void = () => {};
 
+  private liveIds = new Set<string>();
+  /** The version the id set reflects. A commit landing anywhere else means another process wrote. */
+  private knownVersion = 0;
+
   private constructor(
     private readonly catalog: ImageCatalog,
-    private liveIds: Set<string>,
     private readonly logger: Logger,
   ) {}
 
   static async open(catalog: ImageCatalog, logger: Logger): Promise<CatalogWriter> {
-    return new CatalogWriter(catalog, await catalog.allIds(), logger);
+    const writer = new CatalogWriter(catalog, logger);
+    await writer.reload();
+    return writer;
   }
 
   /** True when the id is stored or about to be. */
@@ -98,8 +103,13 @@ export class CatalogWriter {
     while (this.queue.length > 0) {
       const group = this.takeGroup();
       try {
-        await this.withRetry(() => this.commit(group));
+        const version = await this.withRetry(() => this.commit(group));
         this.commits += 1;
+        // Landing anywhere but right after the known version means another process committed in
+        // between, and the id set missed its rows and deletes.
+        const stale = version !== this.knownVersion && version !== this.knownVersion + 1;
+        this.knownVersion = version;
+        if (stale) await this.reload();
         this.onCommit();
       } catch (error) {
         this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
@@ -116,28 +126,30 @@ export class CatalogWriter {
     return this.queue.splice(0, end);
   }
 
-  private async commit(group: Operation[]): Promise<void> {
+  /** Commits one group; returns the version it made (or the current one when nothing was left to do). */
+  private async commit(group: Operation[]): Promise<number> {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
-      this.liveIds = await this.catalog.allIds();
+      await this.reload(); // a restore replaces the set of live ids whole
       first.resolve(version);
-      return;
+      return this.knownVersion;
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
   }
 
-  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<void> {
+  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<number> {
     // After a retry the set may have learnt of rows another writer committed meanwhile.
     const fresh = ops.filter((op) => !this.liveIds.has(op.row.id));
     const version =
       fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : await this.catalog.version();
     for (const op of fresh) this.liveIds.add(op.row.id);
     for (const op of ops) op.resolve({ created: fresh.includes(op), version });
+    return version;
   }
 
-  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<void> {
+  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<number> {
     const present = [...new Set(ops.map((op) => op.id))].filter((id) => this.liveIds.has(id));
     const version = present.length > 0 ? await this.catalog.deleteIds(present) : await this.catalog.version();
     for (const id of present) this.liveIds.delete(id);
@@ -145,13 +157,32 @@ export class CatalogWriter {
     for (const op of ops) {
       op.resolve({ deleted: deleted.delete(op.id), version });
     }
+    return version;
+  }
+
+  /**
+   * Rebuilds the id set from the dataset. Two processes that append the same new image at the
+   * same moment both commit it (neither saw the other's row); the copies show up here and all
+   * but one are deleted by row id, the same one whichever process repairs first.
+   */
+  private async reload(): Promise<void> {
+    await this.catalog.refresh();
+    const { ids, duplicateRowIds, version } = await this.catalog.scanIds();
+    this.liveIds = ids;
+    this.knownVersion = version;
+    if (duplicateRowIds.length === 0) return;
+    this.knownVersion = await this.withRetry(() => this.catalog.deleteRowIds(duplicateRowIds));
+    this.logger.warn(
+      { rows: duplicateRowIds.length, version: this.knownVersion },
+      'removed duplicate rows written by concurrent processes',
+    );
   }
 
   /**
    * Lance rebases an append over concurrent appends by itself, but an append racing another
    * process's restore (or a delete racing a compaction) is refused. Reload and try again.
    */
-  private async withRetry(commit: () => Promise<void>): Promise<void> {
+  private async withRetry<T>(commit: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await commit();
@@ -159,7 +190,9 @@ export class CatalogWriter {
         if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
         this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
         await this.catalog.refresh();
-        this.liveIds = await this.catalog.allIds();
+        const { ids, version } = await this.catalog.scanIds();
+        this.liveIds = ids;
+        this.knownVersion = version;
       }
     }
   }
