@@ -38,14 +38,14 @@ export async function testSettings(env: Record<string, string> = {}): Promise<Se
   });
 }
 
-/** Real services on a temp dataset; `close()` also removes the directory. */
+/** Real services on a temp dataset (or `env.DATA_URI`); `close()` also removes a temp directory. */
 export async function openServices(env: Record<string, string> = {}): Promise<Services> {
   const settings = await testSettings(env);
   const services = await startServices(settings, createLogger('silent'), testModel());
   const close = services.close;
   services.close = async () => {
     await close();
-    await rm(settings.DATA_URI, { recursive: true, force: true });
+    if (!settings.DATA_URI.includes('://')) await rm(settings.DATA_URI, { recursive: true, force: true });
   };
   return services;
 }
@@ -64,7 +64,7 @@ export async function openApp(env: Record<string, string> = {}): Promise<App & {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await close();
-      await rm(settings.DATA_URI, { recursive: true, force: true });
+      if (!settings.DATA_URI.includes('://')) await rm(settings.DATA_URI, { recursive: true, force: true });
     },
   };
 }
