@@ -25,6 +25,7 @@ const SettingsSchema = z.object({
   AWS_REGION: z.string().min(1).optional(),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import type { Column, NewImageRow } from '../src/services/image-record.js';
+import type { Column } from '../src/services/image-record.js';
 import type { Services } from '../src/services/index.js';
-import { execute, graphqlServer, openServices } from './support/harness.js';
+import { execute, graphqlServer, openServices, syntheticRows } from './support/harness.js';
 
 const ROWS = 2000;
 
@@ -13,24 +13,6 @@ const ROWS = 2000;
 async function bytesRead(): Promise<number> {
   const io = await readFile('/proc/self/io', 'utf8');
   return Number(/^rchar: (\d+)$/m.exec(io)![1]);
-}
-
-function syntheticRows(count: number, dimension: number): NewImageRow[] {
-  return Array.from({ length: count }, (_, i) => {
-    const id = i.toString(16).padStart(64, '0');
-    const vector = Float32Array.from({ length: dimension }, (_, j) => Math.sin(i * 31 + j));
-    return {
-      id,
-      key: `images/${id}.jpg`,
-      filename: `photo-${i}.jpg`,
-      contentType: 'image/jpeg',
-      size: 1000 + i,
-      width: 640,
-      height: 480,
-      createdAt: new Date(),
-      vector,
-    };
-  });
 }
 
 /**

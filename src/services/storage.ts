@@ -46,11 +46,12 @@ function openS3(settings: Settings): Storage {
     credentials,
     forcePathStyle: pathStyle,
     // Without throwOnRequestTimeout the SDK only warns on a timeout and waits forever.
-    requestHandler: { requestTimeout: 30_000, throwOnRequestTimeout: true },
+    requestHandler: { requestTimeout: settings.S3_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
   const storageOptions: Record<string, string> = {
     aws_region: region,
     aws_virtual_hosted_style_request: String(!pathStyle),
+    timeout: `${settings.S3_REQUEST_TIMEOUT_MS}ms`,
   };
   // Lance's object store keys its R2 multipart part sizes off the endpoint, so it is always passed.
   if (endpoint) storageOptions.aws_endpoint = endpoint;

@@ -10,6 +10,7 @@ import { createContext, type GraphQLContext } from '../../src/context.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp, type App } from '../../src/server.js';
 import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
+import type { NewImageRow } from '../../src/services/image-record.js';
 import { startServices, type Services } from '../../src/services/index.js';
 
 let model: Promise<ClipModel> | undefined;
@@ -123,6 +124,26 @@ export function multipart(
   form.set('map', JSON.stringify(map));
   files.forEach((file, i) => form.set(String(i), new Blob([Buffer.from(file.bytes)]), file.name));
   return form;
+}
+
+/** Complete rows with deterministic ids and vectors, for filling a dataset without the model. */
+export function syntheticRows(count: number, dimension: number, offset = 0): NewImageRow[] {
+  return Array.from({ length: count }, (_, n) => {
+    const i = offset + n;
+    const id = i.toString(16).padStart(64, '0');
+    const vector = Float32Array.from({ length: dimension }, (_, j) => Math.sin(i * 31 + j));
+    return {
+      id,
+      key: `images/${id}.jpg`,
+      filename: `photo-${i}.jpg`,
+      contentType: 'image/jpeg',
+      size: 1000 + i,
+      width: 640,
+      height: 480,
+      createdAt: new Date(),
+      vector,
+    };
+  });
 }
 
 export const UPLOAD_ONE =
