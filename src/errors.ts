@@ -4,6 +4,8 @@ import { UnknownVersionError } from './services/catalog.js';
 import { InvalidImageError } from './services/image-probe.js';
 import { ImageNotFoundError } from './services/search.js';
 import { UploadTooLargeError } from './services/upload-input.js';
+import { StorageError } from './services/uploads.js';
+import { IndexTooSmallError } from './services/dataset.js';
 
 /** Service errors the client caused, with the GraphQL error code each maps to. */
 const CODES: Array<[new (...args: never[]) => Error, string]> = [
@@ -11,6 +13,8 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
   [UploadTooLargeError, 'BAD_USER_INPUT'],
   [UnknownVersionError, 'NOT_FOUND'],
   [ImageNotFoundError, 'NOT_FOUND'],
+  [IndexTooSmallError, 'BAD_USER_INPUT'],
+  [StorageError, 'SERVICE_UNAVAILABLE'],
 ];
 
 /**

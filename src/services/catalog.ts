@@ -19,7 +19,8 @@ export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
   uri: string;
   storageOptions?: Record<string, string>;
-  dimension: number;
+  /** Vector size of the embedding model; creates the dataset when it does not exist yet. */
+  dimension?: number;
   /** How stale this process's view of other processes' commits may get; 0 checks on every read. */
   readConsistencyMs: number;
   /** The same storage root, used to list the dataset's files. */
@@ -74,11 +75,15 @@ export class ImageCatalog {
       storageOptions: options.storageOptions,
       readConsistencyInterval: options.readConsistencyMs / 1000,
     });
-    const table = await connection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
-      mode: 'create',
-      existOk: true,
-    });
-    await assertDimension(table, options.dimension);
+    // Without a dimension (maintenance tools that load no model) the dataset must exist already.
+    const table =
+      options.dimension === undefined
+        ? await connection.openTable(TABLE_NAME)
+        : await connection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
+            mode: 'create',
+            existOk: true,
+          });
+    if (options.dimension !== undefined) await assertDimension(table, options.dimension);
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
     return new ImageCatalog(connection, table, uri, options.objects);
   }

@@ -19,6 +19,9 @@ export interface UploadOutcome {
 
 type NewUpload = { file: IncomingFile; probe: ProbedImage };
 
+/** The storage (object store or dataset) failed; nothing half-written is visible, and a retry is safe. */
+export class StorageError extends Error {}
+
 /**
  * Stores images: validate and hash, embed, write the bytes under their content address, then
  * commit the rows through the writer. Objects are always written before their rows, so a
@@ -93,8 +96,22 @@ export class UploadService {
   private async storeNew(uploads: NewUpload[]): Promise<Map<string, UploadOutcome>> {
     const vectors = await Promise.all(uploads.map(({ file }) => this.batcher.embedImage(file.bytes)));
     const rows = uploads.map(({ file, probe }, i) => newRow(file, probe, vectors[i]!));
-    await Promise.all(rows.map((row, i) => this.objects.put(row.key, uploads[i]!.file.bytes, row.contentType)));
-    const committed = await Promise.all(rows.map((row) => this.writer.append(row)));
+    const committed = await Promise.all(
+      rows.map((row, i) =>
+        this.objects
+          .put(row.key, uploads[i]!.file.bytes, row.contentType)
+          .then(() => this.writer.append(row))
+          .catch((error: unknown) => {
+            this.logger.error({ err: error, id: row.id }, 'storing an image failed');
+            throw new StorageError(
+              `the image could not be stored (${(error as Error).message}); uploading it again is safe`,
+              {
+                cause: error,
+              },
+            );
+          }),
+      ),
+    );
     const outcomes = new Map<string, UploadOutcome>();
     for (const [i, row] of rows.entries()) {
       const { created, version } = committed[i]!;

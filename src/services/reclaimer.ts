@@ -1,0 +1,57 @@
+import type { ImageCatalog } from './catalog.js';
+import type { ObjectInfo, ObjectStore } from './object-store.js';
+
+export interface ReclaimReport {
+  /** Image objects looked at. */
+  scanned: number;
+  /** Versions whose ids were read. */
+  versions: number;
+  /** Objects no version refers to, older than the grace period. */
+  orphans: ObjectInfo[];
+  /** Bytes those orphans take (freed unless it was a dry run). */
+  bytes: number;
+  deleted: boolean;
+}
+
+const IMAGE_KEY = /^images\/([0-9a-f]{64})\.[a-z]+$/;
+
+/**
+ * Finds image objects that no version of the dataset refers to, and deletes them. They are left
+ * by a crash (or a failed commit) between an image's PUT and its row's commit; they do no harm,
+ * but take space. Objects younger than the grace period are kept: they may belong to an upload
+ * that is between the two steps right now.
+ */
+export class ImageReclaimer {
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly catalog: ImageCatalog,
+  ) {}
+
+  async reclaim(options: { graceMs: number; dryRun: boolean }): Promise<ReclaimReport> {
+    const cutoff = Date.now() - options.graceMs;
+    // List first: an object written after the listing is not considered, whatever the versions say.
+    const candidates: ObjectInfo[] = [];
+    for await (const object of this.objects.list('images/')) candidates.push(object);
+    const { ids, versions } = await this.referencedIds();
+    const orphans = candidates.filter((object) => {
+      const id = IMAGE_KEY.exec(object.key)?.[1];
+      return id !== undefined && !ids.has(id) && object.lastModified.getTime() <= cutoff;
+    });
+    if (!options.dryRun) await Promise.all(orphans.map((object) => this.objects.delete(object.key)));
+    const bytes = orphans.reduce((sum, object) => sum + object.size, 0);
+    return { scanned: candidates.length, versions, orphans, bytes, deleted: !options.dryRun };
+  }
+
+  /** Ids in any version: deleted rows stay readable in older versions, and so must their bytes. */
+  private async referencedIds(): Promise<{ ids: Set<string>; versions: number }> {
+    const ids = new Set<string>();
+    const versions = await this.catalog.versions();
+    for (const { version } of versions) {
+      const { table } = await this.catalog.reader(version);
+      for await (const batch of table.query().select(['id'])) {
+        for (const id of batch.getChild('id')!.toArray() as string[]) ids.add(id);
+      }
+    }
+    return { ids, versions: versions.length };
+  }
+}
