@@ -1,51 +1,15 @@
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { loadClip, type ClipModel } from '../src/services/clip-model.js';
 import { PROJECTION_DIM, writeTestModel } from '../scripts/make-test-model.js';
+import { COLOURS, COLOUR_NAMES, noisy, solid, type Rgb } from './support/images.js';
 
-type Rgb = readonly [number, number, number];
-
-/** Everyday shades, deliberately not the model's exact prototypes. */
-const COLOURS: Record<string, Rgb> = {
-  red: [220, 25, 30],
-  green: [30, 150, 40],
-  blue: [25, 40, 210],
-  yellow: [245, 225, 40],
-  cyan: [40, 220, 225],
-  magenta: [225, 35, 220],
-  orange: [250, 140, 10],
-  purple: [115, 25, 130],
-  white: [248, 248, 245],
-  black: [12, 12, 15],
-  gray: [128, 128, 128],
-};
-const NAMES = Object.keys(COLOURS);
-
-function solid([r, g, b]: Rgb, format: 'png' | 'jpeg' = 'png', size = 64): Promise<Buffer> {
-  const img = sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } });
-  return (format === 'png' ? img.png() : img.jpeg({ quality: 90 })).toBuffer();
-}
-
-/** A solid colour with per-pixel noise: the same colour to a person, different bytes to the model. */
-async function noisy([r, g, b]: Rgb, amplitude: number, seed: number): Promise<Buffer> {
-  const size = 64;
-  const data = Buffer.alloc(size * size * 3);
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 2 * amplitude;
-  for (let i = 0; i < size * size; i++) {
-    data[i * 3] = Math.max(0, Math.min(255, Math.round(r + rand())));
-    data[i * 3 + 1] = Math.max(0, Math.min(255, Math.round(g + rand())));
-    data[i * 3 + 2] = Math.max(0, Math.min(255, Math.round(b + rand())));
-  }
-  return sharp(data, { raw: { width: size, height: size, channels: 3 } })
-    .jpeg()
-    .toBuffer();
-}
+const NAMES = COLOUR_NAMES;
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
@@ -73,7 +37,7 @@ describe('loadClip with the generated colour test model', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'clip-test-model-'));
     await writeTestModel(path.join(dir, 'model'));
     clip = await loadClip({ model: path.join(dir, 'model'), cacheDir: path.join(dir, 'cache') });
-    const encoded = await Promise.all(NAMES.map((n, i) => solid(COLOURS[n]!, i % 2 ? 'jpeg' : 'png')));
+    const encoded = await Promise.all(NAMES.map((n, i) => solid(COLOURS[n], i % 2 ? 'jpeg' : 'png')));
     images = await clip.embedImages(encoded);
   });
   after(async () => {
@@ -113,9 +77,9 @@ describe('loadClip with the generated colour test model', () => {
 
   it('gives the same vectors for a batch of images as for single images', async () => {
     const encoded = [
-      await solid(COLOURS.red!),
-      await noisy(COLOURS.blue!, 30, 7),
-      await solid(COLOURS.white!, 'jpeg', 300),
+      await solid(COLOURS.red),
+      await noisy(COLOURS.blue, 30, 7),
+      await solid(COLOURS.white, 'jpeg', 300),
     ];
     const batch = await clip.embedImages(encoded);
     for (const [i, bytes] of encoded.entries()) {
@@ -143,7 +107,7 @@ describe('loadClip with the generated colour test model', () => {
 
   it('finds the same colour image by image, despite noise and a different shade', async () => {
     for (const [i, name] of NAMES.entries()) {
-      const [r, g, b] = COLOURS[name]!;
+      const [r, g, b] = COLOURS[name];
       const shade: Rgb = [r * 0.95 + 6, g * 0.95 + 6, b * 0.95 + 6];
       const [query] = await clip.embedImages([await noisy(shade, 25, i + 1)]);
       const order = ranking(query!, images);
@@ -152,7 +116,7 @@ describe('loadClip with the generated colour test model', () => {
   });
 
   it('decodes webp, gif, avif and tiff to the same embedding as png', async () => {
-    const png = await solid(COLOURS.orange!);
+    const png = await solid(COLOURS.orange);
     const [reference] = await clip.embedImages([png]);
     const others = await Promise.all([
       sharp(png).webp({ lossless: true }).toBuffer(),
