@@ -64,7 +64,8 @@ export class CatalogWriter {
   append(row: NewImageRow): Promise<AppendOutcome> {
     const queued = this.pendingIds.get(row.id);
     if (queued) return queued.then((outcome) => ({ ...outcome, created: false }));
-    if (this.liveIds.has(row.id)) return this.catalog.version().then((version) => ({ created: false, version }));
+    // Queued even when the id looks stored: the commit decides against a fresh id set, since
+    // another process may have deleted it.
     const outcome = this.enqueue<AppendOutcome>((p) => ({ kind: 'append', row, ...p }));
     this.pendingIds.set(row.id, outcome);
     const forget = () => this.pendingIds.delete(row.id);
@@ -103,6 +104,7 @@ export class CatalogWriter {
     while (this.queue.length > 0) {
       const group = this.takeGroup();
       try {
+        await this.catchUp();
         const version = await this.withRetry(() => this.commit(group));
         this.commits += 1;
         // Landing anywhere but right after the known version means another process committed in
@@ -158,6 +160,12 @@ export class CatalogWriter {
       op.resolve({ deleted: deleted.delete(op.id), version });
     }
     return version;
+  }
+
+  /** Reloads the id set when another process has committed since this one last looked. */
+  private async catchUp(): Promise<void> {
+    await this.catalog.refresh();
+    if ((await this.catalog.table.version()) !== this.knownVersion) await this.reload();
   }
 
   /**
