@@ -200,30 +200,24 @@ describe('two service instances (separate Lance connections) on one S3 prefix', 
 
   // Each writer trusts its in-memory id set, which learns of the other instance's commits only
   // when one of its own commits lands on an unexpected version (or at start-up).
-  test(
-    'an image uploaded on one instance can be deleted on the other',
-    async () => {
-      const [bytes] = await distinctImages(1, COLOURS.orange, 800);
-      const id = await uploadVia(a, bytes!, 'orange.jpg');
-      assert.equal(await copiesOf(b, id), 1, 'B reads the row');
-      const outcome = await b.dataset.delete(id);
-      assert.equal(outcome.deleted, true);
-      assert.equal(await copiesOf(a, id), 0);
-    },
-  );
+  test('an image uploaded on one instance can be deleted on the other', async () => {
+    const [bytes] = await distinctImages(1, COLOURS.orange, 800);
+    const id = await uploadVia(a, bytes!, 'orange.jpg');
+    assert.equal(await copiesOf(b, id), 1, 'B reads the row');
+    const outcome = await b.dataset.delete(id);
+    assert.equal(outcome.deleted, true);
+    assert.equal(await copiesOf(a, id), 0);
+  });
 
-  test(
-    'an image deleted on one instance can be uploaded again on the other',
-    async (t: TestContext) => {
-      const [bytes] = await distinctImages(1, COLOURS.purple, 900);
-      const id = await uploadVia(a, bytes!, 'purple.jpg');
-      // The deleter must know the row (see the test above): a fresh instance reads the id set.
-      const c = await openServices(env);
-      t.after(() => c.close());
-      assert.equal((await c.dataset.delete(id)).deleted, true);
-      const again = await a.uploads.uploadAll([{ bytes: bytes!, filename: 'purple-again.jpg' }]);
-      assert.equal(again[0]!.created, true);
-      assert.equal(await copiesOf(a, id), 1);
-    },
-  );
+  test('an image deleted on one instance can be uploaded again on the other', async (t: TestContext) => {
+    const [bytes] = await distinctImages(1, COLOURS.purple, 900);
+    const id = await uploadVia(a, bytes!, 'purple.jpg');
+    // The deleter must know the row (see the test above): a fresh instance reads the id set.
+    const c = await openServices(env);
+    t.after(() => c.close());
+    assert.equal((await c.dataset.delete(id)).deleted, true);
+    const again = await a.uploads.uploadAll([{ bytes: bytes!, filename: 'purple-again.jpg' }]);
+    assert.equal(again[0]!.created, true);
+    assert.equal(await copiesOf(a, id), 1);
+  });
 });

@@ -146,16 +146,13 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
     assert.equal(read.data!.search.hits[0]?.image.id, id, 'the only orange image is the best match for "orange"');
   });
 
-  test(
-    'an image uploaded on one process can be deleted on another',
-    async () => {
-      const [a, b] = replicas as [ServiceProcess, ServiceProcess];
-      const [bytes] = await distinctImages(1, COLOURS.cyan, 4000);
-      const { id } = await a.upload(bytes!, 'cyan.jpg');
-      const deleted = await b.graphql('mutation ($id: ID!) { deleteImage(id: $id) { deleted } }', { id });
-      assert.equal(deleted.errors, undefined, JSON.stringify(deleted.errors));
-      assert.equal(deleted.data!.deleteImage.deleted, true);
-      assert.ok(!(await storedIds(a)).includes(id));
-    },
-  );
+  test('an image uploaded on one process can be deleted on another', async () => {
+    const [a, b] = replicas as [ServiceProcess, ServiceProcess];
+    const [bytes] = await distinctImages(1, COLOURS.cyan, 4000);
+    const { id } = await a.upload(bytes!, 'cyan.jpg');
+    const deleted = await b.graphql('mutation ($id: ID!) { deleteImage(id: $id) { deleted } }', { id });
+    assert.equal(deleted.errors, undefined, JSON.stringify(deleted.errors));
+    assert.equal(deleted.data!.deleteImage.deleted, true);
+    assert.ok(!(await storedIds(a)).includes(id));
+  });
 });

@@ -11,6 +11,8 @@ export interface Environment {
   cpus: number;
   cpuModel: string;
   memoryGiB: number;
+  /** 1, 5 and 15 minute load averages when the suite started: above the CPU count, other work competed. */
+  loadAverage: number[];
   lancedb: string;
   /** The embedding model, said plainly (the designed test model is not CLIP). */
   model: string;
@@ -25,6 +27,7 @@ export async function describeEnvironment(model: string): Promise<Environment> {
     cpus: os.availableParallelism?.() ?? cpus.length,
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
     lancedb: await packageVersion('@lancedb/lancedb'),
     model,
   };

@@ -39,7 +39,8 @@ export function renderMarkdown(result: SuiteResult, env: Environment): string {
  */
 export async function writeResult(dir: string, result: SuiteResult, env: Environment): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const json = JSON.stringify({ suite: result.suite, environment: env, ...result }, null, 2) + '\n';
+  const { suite, title, notes, tables, data } = result;
+  const json = JSON.stringify({ suite, title, environment: env, notes, tables, data }, null, 2) + '\n';
   const files: Array<[string, string]> = [
     [path.join(dir, `${result.suite}.json`), json],
     [path.join(dir, `${result.suite}.md`), renderMarkdown(result, env)],
@@ -58,6 +59,7 @@ function environmentRows(env: Environment): Cell[][] {
     ['platform', env.platform],
     ['CPUs', `${env.cpus} × ${env.cpuModel}`],
     ['memory', `${env.memoryGiB} GiB`],
+    ['load average at start (1/5/15 min)', env.loadAverage.join(' / ')],
     ['@lancedb/lancedb', env.lancedb],
     ['model', env.model],
   ];
@@ -85,5 +87,5 @@ export function bytes(value: number): string {
     scaled /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${scaled.toFixed(scaled >= 100 ? 0 : 1)} ${units[unit]}`;
+  return unit === 0 ? `${Math.round(value)} B` : `${scaled.toFixed(scaled >= 100 ? 0 : 1)} ${units[unit]}`;
 }

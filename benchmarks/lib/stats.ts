@@ -38,7 +38,10 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
 }
 
 /** Runs `fn` once per item, one at a time, and returns each call's milliseconds. */
-export async function sequentialLatencies<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<number[]> {
+export async function sequentialLatencies<T>(
+  items: readonly T[],
+  fn: (item: T) => Promise<unknown>,
+): Promise<number[]> {
   const samples: number[] = [];
   for (const item of items) samples.push((await timed(() => fn(item))).ms);
   return samples;
@@ -47,20 +50,30 @@ export async function sequentialLatencies<T>(items: readonly T[], fn: (item: T) 
 /**
  * Runs `fn` over `items` with `workers` concurrent clients, each taking the next item when its
  * previous call finishes (a closed loop, like real clients waiting for their answers).
+ * `samples[i]` is the latency of `items[i]`.
  */
 export async function concurrentLatencies<T>(
   items: readonly T[],
   workers: number,
   fn: (item: T) => Promise<unknown>,
 ): Promise<{ samples: number[]; wallMs: number }> {
-  const samples: number[] = [];
+  const samples: number[] = new Array<number>(items.length);
   let next = 0;
   const client = async () => {
     while (next < items.length) {
-      const item = items[next++]!;
-      samples.push((await timed(() => fn(item))).ms);
+      const index = next++;
+      samples[index] = (await timed(() => fn(items[index]!))).ms;
     }
   };
   const { ms } = await timed(() => Promise.all(Array.from({ length: workers }, client)));
   return { samples, wallMs: ms };
+}
+
+/** Starts every call at once (a burst of simultaneous requests) and returns each one's milliseconds. */
+export async function burstLatencies<T>(
+  items: readonly T[],
+  fn: (item: T) => Promise<unknown>,
+): Promise<{ samples: number[]; wallMs: number }> {
+  const { value, ms } = await timed(() => Promise.all(items.map((item) => timed(() => fn(item)))));
+  return { samples: value.map((call) => call.ms), wallMs: ms };
 }
