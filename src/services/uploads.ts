@@ -4,7 +4,7 @@ import type { EmbeddingBatcher } from './embedding-batcher.js';
 import { COLUMNS, type NewImageRow, type ImageRecord } from './image-record.js';
 import { InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
 import type { ObjectStore } from './object-store.js';
-import type { CatalogWriter } from './writer.js';
+import type { AppendOutcome, CatalogWriter } from './writer.js';
 
 /** An uploaded file, read into memory (bounded by MAX_UPLOAD_BYTES). */
 export interface IncomingFile {
@@ -96,22 +96,15 @@ export class UploadService {
   private async storeNew(uploads: NewUpload[]): Promise<Map<string, UploadOutcome>> {
     const vectors = await Promise.all(uploads.map(({ file }) => this.batcher.embedImage(file.bytes)));
     const rows = uploads.map(({ file, probe }, i) => newRow(file, probe, vectors[i]!));
-    const committed = await Promise.all(
-      rows.map((row, i) =>
-        this.objects
-          .put(row.key, uploads[i]!.file.bytes, row.contentType)
-          .then(() => this.writer.append(row))
-          .catch((error: unknown) => {
-            this.logger.error({ err: error, id: row.id }, 'storing an image failed');
-            throw new StorageError(
-              `the image could not be stored (${(error as Error).message}); uploading it again is safe`,
-              {
-                cause: error,
-              },
-            );
-          }),
-      ),
-    );
+    const committed = await this.persist(rows, uploads).catch((error: unknown) => {
+      this.logger.error({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
+      throw new StorageError(
+        `the image could not be stored (${(error as Error).message}); uploading it again is safe`,
+        {
+          cause: error,
+        },
+      );
+    });
     const outcomes = new Map<string, UploadOutcome>();
     for (const [i, row] of rows.entries()) {
       const { created, version } = committed[i]!;
@@ -122,6 +115,12 @@ export class UploadService {
       outcomes.set(row.id, outcome);
     }
     return outcomes;
+  }
+
+  /** Writes every object, then hands every row to the writer in one tick: one group commit. */
+  private async persist(rows: NewImageRow[], uploads: NewUpload[]): Promise<AppendOutcome[]> {
+    await Promise.all(rows.map((row, i) => this.objects.put(row.key, uploads[i]!.file.bytes, row.contentType)));
+    return Promise.all(rows.map((row) => this.writer.append(row)));
   }
 
   /** The stored image, or null when it is gone (another process deleted it since this one looked). */
