@@ -1,0 +1,112 @@
+import * as lancedb from '@lancedb/lancedb';
+import path from 'node:path';
+import { TABLE_NAME, type ImageCatalog } from '../../src/services/catalog.js';
+import type { Column } from '../../src/services/image-record.js';
+import type { Services } from '../../src/services/index.js';
+import { sequentialLatencies, summarise, timed, type LatencySummary } from './stats.js';
+
+/** What a typical client selects: `hits { image { id url filename width height } }`. */
+export const HIT_COLUMNS: Column[] = ['id', 'key', 'filename', 'width', 'height'];
+export const K = 10;
+
+const COLOURS = ['red', 'green', 'blue', 'yellow', 'orange', 'purple', 'white', 'black', 'gray', 'cyan'];
+const THINGS = ['car', 'dog', 'pizza', 'ball', 'house', 'flower', 'boat', 'bird', 'shirt', 'cup'];
+
+/** `n` distinct query texts; `tag` keeps two sets apart so the second misses every cache too. */
+export function queryTexts(tag: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `a ${COLOURS[i % 10]} ${THINGS[Math.floor(i / 10) % 10]} (${tag} ${i})`);
+}
+
+/**
+ * Text search through `SearchService.byText`, one query at a time: once with every text new
+ * (embedding + Lance search), then the same texts again (served by the result cache).
+ */
+export async function textSearchLatency(services: Services, texts: string[]) {
+  const search = (expectCached: boolean) => async (text: string) => {
+    const outcome = await services.search.byText(text, { limit: K, columns: HIT_COLUMNS });
+    if (outcome.cached !== expectCached) throw new Error(`"${text}": cached=${outcome.cached}`);
+  };
+  const uncached = summarise(await sequentialLatencies(texts, search(false)));
+  const cached = summarise(await sequentialLatencies(texts, search(true)));
+  return { uncached, cached };
+}
+
+/** `ImageCatalog.search` with ready vectors: Lance alone, on the service's long-lived handle. */
+export async function vectorSearchLatency(catalog: ImageCatalog, vectors: Float32Array[]) {
+  const ids: string[][] = [];
+  const samples = await sequentialLatencies(vectors, async (vector) => {
+    const { hits } = await catalog.search(vector, { limit: K, columns: HIT_COLUMNS });
+    ids.push(hits.map((hit) => hit.image.id));
+  });
+  return { latency: summarise(samples), ids };
+}
+
+/**
+ * The Python MVP's way: connect, open the table and search on every request, so nothing
+ * (manifest, index, file metadata) stays cached between requests.
+ */
+export async function reconnectLatency(catalog: ImageCatalog, vectors: Float32Array[]): Promise<LatencySummary> {
+  const root = path.dirname(catalog.uri);
+  const samples = await sequentialLatencies(vectors, async (vector) => {
+    const db = await lancedb.connect(root);
+    const table = await db.openTable(TABLE_NAME);
+    await table
+      .vectorSearch(Array.from(vector))
+      .distanceType('cosine')
+      .select([...HIT_COLUMNS, '_distance'])
+      .limit(K)
+      .toArray();
+    table.close();
+    db.close();
+  });
+  return summarise(samples);
+}
+
+/** Exact top-k ids by brute force on the same version, index or not (Lance's `bypassVectorIndex`). */
+export async function exactNeighbours(catalog: ImageCatalog, vectors: Float32Array[]): Promise<string[][]> {
+  const { table } = await catalog.reader();
+  const result: string[][] = [];
+  for (const vector of vectors) {
+    const rows = await table
+      .vectorSearch(Array.from(vector))
+      .distanceType('cosine')
+      .bypassVectorIndex()
+      .select(['id', '_distance'])
+      .limit(K)
+      .toArray();
+    result.push(rows.map((row) => String(row.id)));
+  }
+  return result;
+}
+
+/** Share of the exact top-k that a search found, over all queries. */
+export function recall(found: string[][], exact: string[][]): number {
+  let hits = 0;
+  found.forEach((ids, i) => (hits += ids.filter((id) => exact[i]!.includes(id)).length));
+  return hits / (exact.length * K);
+}
+
+/**
+ * Recall and latency of the index with Lance's refine step (re-ranking `factor`×k PQ candidates
+ * by their full vectors), which `ImageCatalog.search` does not use: the lever to pull if the
+ * service's recall is too low.
+ */
+export async function refinedSearch(catalog: ImageCatalog, vectors: Float32Array[], exact: string[][], factor: number) {
+  const { table } = await catalog.reader();
+  const found: string[][] = [];
+  const samples: number[] = [];
+  for (const vector of vectors) {
+    const { value: rows, ms } = await timed(() =>
+      table
+        .vectorSearch(Array.from(vector))
+        .distanceType('cosine')
+        .refineFactor(factor)
+        .select([...HIT_COLUMNS, '_distance'])
+        .limit(K)
+        .toArray(),
+    );
+    samples.push(ms);
+    found.push(rows.map((row) => String(row.id)));
+  }
+  return { latency: summarise(samples), recall: recall(found, exact) };
+}

@@ -1,0 +1,17 @@
+import type { ClipModel } from '../../src/services/clip-model.js';
+import type { SuiteResult } from './report.js';
+
+/** What every suite gets from the runner. */
+export interface SuiteContext {
+  /** Loaded once per run and shared by every service instance the suites open. */
+  model: ClipModel;
+  /** Smaller sizes and fewer repetitions, for checking that the suites work (not for figures). */
+  quick: boolean;
+  /** Progress for the person watching; goes to stderr so stdout stays the markdown. */
+  log(message: string): void;
+}
+
+export interface Suite {
+  name: string;
+  run(ctx: SuiteContext): Promise<SuiteResult>;
+}
