@@ -19,6 +19,7 @@ const SettingsSchema = z.object({
   CACHE_TTL_MS: positiveInt(10 * 60 * 1000),
   READ_CONSISTENCY_MS: z.coerce.number().int().min(0).default(1000),
   INDEX_MIN_ROWS: positiveInt(5000),
+  COMPACT_FRAGMENTS: positiveInt(64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
   S3_ENDPOINT: z.string().url().optional(),

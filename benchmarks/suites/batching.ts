@@ -160,11 +160,12 @@ function report(results: BurstResult[]): SuiteResult {
       'Requests go straight to the services (`SearchService.byText`, `UploadService.uploadAll` with one file each), ' +
         'all started in the same tick; no HTTP, so the figures isolate the batcher and the writer.',
       '"model calls" is the `EmbeddingBatcher.modelCalls` delta: without batching it would equal "concurrent". ' +
-        'The batcher collects requests for 4 ms and caps a forward pass at 32 inputs, so 64 need at least 2. ' +
+        'The batcher collects requests for 4 ms, waits for the previous pass of the same kind to finish, and caps ' +
+        'a forward pass at 32 inputs, so 64 need at least 2. ' +
         '"inputs / call" and "largest call" come from a wrapper around the model that logs each forward pass.',
-      "An upload reaches the batcher only after its probe (sharp metadata, sha256) finishes in libuv's thread pool; " +
-        'in a burst, probes finish one after another, often more than 4 ms apart, so image batches stay small ' +
-        'and many forward passes run at once, competing for the 2 cores.',
+      "An upload reaches the batcher only after its probe (sharp decode, sha256) finishes in libuv's thread pool, " +
+        'so in a burst uploads arrive spread out; because a batch waits for the running pass, they gather into a ' +
+        'few large passes instead of one small pass each.',
       '"commits" is the `CatalogWriter.commitCount` delta: uploads that reach the writer together share one Lance commit.',
       `Text searches run over ${DATASET_ROWS} synthetic rows (flat scan), each text distinct so no cache answers. ` +
         'Uploads are distinct CIFAR-10 thumbnails (32×32 JPEG) from shared/data.',

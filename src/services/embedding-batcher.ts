@@ -7,8 +7,10 @@ const MAX_BATCH = 32;
 
 /**
  * Shares model calls across concurrent requests: texts (and, separately, images) that arrive
- * within a few milliseconds run as one forward pass. Created once per process; DataLoader's own
- * memo is off because this object outlives requests (the text cache is a keyv store instead).
+ * within a few milliseconds run as one forward pass. A batch also waits for the previous pass of
+ * its kind to finish, so under load requests pile up into full batches instead of many small
+ * passes fighting for the same cores. Created once per process; DataLoader's own memo is off
+ * because this object outlives requests (the text cache is a keyv store instead).
  */
 export class EmbeddingBatcher {
   private calls = 0;
@@ -16,13 +18,8 @@ export class EmbeddingBatcher {
   private readonly images: DataLoader<Uint8Array, Float32Array>;
 
   constructor(readonly model: ClipModel) {
-    const options = {
-      cache: false,
-      maxBatchSize: MAX_BATCH,
-      batchScheduleFn: (run: () => void) => setTimeout(run, BATCH_WINDOW_MS),
-    };
-    this.texts = new DataLoader((keys) => this.run(() => model.embedTexts([...keys])), options);
-    this.images = new DataLoader((keys) => this.run(() => model.embedImages([...keys])), options);
+    this.texts = this.loader((keys) => model.embedTexts(keys));
+    this.images = this.loader((keys) => model.embedImages(keys));
   }
 
   /** Forward passes made so far. */
@@ -42,8 +39,23 @@ export class EmbeddingBatcher {
     return this.images.load(bytes);
   }
 
-  private async run(call: () => Promise<Float32Array[]>): Promise<Array<Float32Array | Error>> {
-    this.calls += 1;
-    return call();
+  private loader<K>(embed: (keys: K[]) => Promise<Float32Array[]>): DataLoader<K, Float32Array> {
+    let previous: Promise<unknown> = Promise.resolve();
+    return new DataLoader<K, Float32Array>(
+      (keys) => {
+        this.calls += 1;
+        const pass = embed([...keys]);
+        previous = pass.catch(() => undefined);
+        return pass;
+      },
+      {
+        cache: false,
+        maxBatchSize: MAX_BATCH,
+        batchScheduleFn: (dispatch) => {
+          const running = previous;
+          setTimeout(() => void running.then(dispatch), BATCH_WINDOW_MS);
+        },
+      },
+    );
   }
 }

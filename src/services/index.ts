@@ -60,7 +60,7 @@ export async function startServices(
   const dataset = new DatasetService(
     catalog,
     writer,
-    { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1 },
+    { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
     logger.child({ component: 'dataset' }),
   );
   writer.onCommit = () => void dataset.maintain();
