@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,14 +14,22 @@ import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
 import type { NewImageRow } from '../../src/services/image-record.js';
 import { startServices, type Services } from '../../src/services/index.js';
 
+let modelDir: Promise<string> | undefined;
 let model: Promise<ClipModel> | undefined;
 
-/** The designed test model, written and loaded once per test process. */
-export function testModel(): Promise<ClipModel> {
-  model ??= (async () => {
+/** The designed test model's directory, written once per test process and removed when it exits. */
+export function testModelDir(): Promise<string> {
+  modelDir ??= (async () => {
     const dir = await writeTestModel(await mkdtemp(path.join(tmpdir(), 'clip-test-model-')));
-    return loadClip({ model: dir, cacheDir: path.join(dir, '.cache') });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
   })();
+  return modelDir;
+}
+
+/** The designed test model, loaded once per test process. */
+export function testModel(): Promise<ClipModel> {
+  model ??= testModelDir().then((dir) => loadClip({ model: dir, cacheDir: path.join(dir, '.cache') }));
   return model;
 }
 
@@ -31,7 +40,7 @@ export async function tempDir(prefix = 'lance-image-search-'): Promise<string> {
 /** Settings for a test: a fresh temp DATA_URI, silent logs, and no automatic index builds. */
 export async function testSettings(env: Record<string, string> = {}): Promise<Settings> {
   return loadSettings({
-    DATA_URI: await tempDir(),
+    DATA_URI: env.DATA_URI ?? (await tempDir()),
     LOG_LEVEL: 'silent',
     INDEX_MIN_ROWS: '1000000',
     READ_CONSISTENCY_MS: '0',

@@ -1,12 +1,9 @@
 // The service as a real separate process (`node --import tsx src/index.ts`), for tests of several
 // replicas sharing one dataset: each has its own Lance connection, writer and id set.
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { writeTestModel } from '../../scripts/make-test-model.js';
 import { multipart, type GraphQLResponse } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,13 +30,7 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-let modelDir: Promise<string> | undefined;
-
-/** The designed test model, written once per test process into a temp dir (EMBEDDING_MODEL for children). */
-export function testModelDir(): Promise<string> {
-  modelDir ??= mkdtemp(path.join(tmpdir(), 'clip-test-model-')).then((dir) => writeTestModel(dir));
-  return modelDir;
-}
+export { testModelDir } from './harness.js';
 
 /**
  * Starts the service with `env` on top of this process's environment, on a port of its own
