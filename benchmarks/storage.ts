@@ -57,9 +57,16 @@ async function main(): Promise<void> {
       results.push(await measureTarget(ctx, target));
     }
     const env = await describeEnvironment(bench.description);
-    const result = buildResult({ plan, quick, results, skipped, photos: ctx.photos, wallMs: performance.now() - started });
+    const result = buildResult({
+      plan,
+      quick,
+      results,
+      skipped,
+      photos: ctx.photos,
+      wallMs: performance.now() - started,
+    });
     const files = await writeStorageResult(RESULTS_DIR, result, env);
-    files.push(await writeChart(RESULTS_DIR, results));
+    files.push(await writeChart(RESULTS_DIR, results, plan.batchSize));
     log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: ${files.join(', ')}`);
   } finally {
     await proxy?.close();

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
@@ -159,7 +159,8 @@ describe('HTTP server', () => {
   test('/healthz answers while the model loads; /readyz and /graphql wait for it', async () => {
     let release!: (value: Awaited<ReturnType<typeof testModel>>) => void;
     const slowModel = new Promise<Awaited<ReturnType<typeof testModel>>>((resolve) => (release = resolve));
-    const starting = await createApp(await testSettings(), createLogger('silent'), { model: slowModel });
+    const settings = await testSettings();
+    const starting = await createApp(settings, createLogger('silent'), { model: slowModel });
     const server = await starting.listen(0);
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
@@ -176,6 +177,7 @@ describe('HTTP server', () => {
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
     } finally {
       await starting.close();
+      await rm(settings.DATA_URI, { recursive: true, force: true });
     }
   });
 });

@@ -6,7 +6,7 @@ import type { PhotoSupply } from './photos.js';
 import type { TrafficMeter } from './traffic.js';
 
 type PartName = keyof UploadPhases;
-const PARTS: PartName[] = ['embed', 'put', 'commit'];
+const PARTS: PartName[] = ['embed', 'put', 'catchUp', 'commit'];
 
 /** Appends through the real upload path, one `uploadAll` per iteration, timed whole and in parts. */
 export class AppendProbe {
@@ -29,16 +29,18 @@ export class AppendProbe {
   async measure(id: 'append-1' | 'append-batch', size: number, iterations: number): Promise<OperationResult[]> {
     const totals: number[] = [];
     const parts = new Map<PartName, number[]>(PARTS.map((part) => [part, []]));
+    const versionBefore = await this.services.catalog.version();
     const { traffic } = await this.meter.measure(iterations, async () => {
       for (let i = 0; i < iterations; i++) {
         totals.push(await this.upload(size));
         for (const part of PARTS) parts.get(part)!.push(this.phases[part].take());
       }
     });
-    const whole: OperationResult = { id, latency: summarise(totals), samples: totals, traffic };
+    const versionsPerIteration = ((await this.services.catalog.version()) - versionBefore) / iterations;
+    const whole: OperationResult = { id, latency: summarise(totals), samples: totals, traffic, versionsPerIteration };
     const split = PARTS.map((part) => {
       const samples = parts.get(part)!;
-      return { id: `${id}-${part}` as OperationId, latency: summarise(samples), samples, traffic: null };
+      return { id: `${id}-${part.toLowerCase()}` as OperationId, latency: summarise(samples), samples, traffic: null };
     });
     return [whole, ...split];
   }

@@ -3,16 +3,20 @@ import sharp from 'sharp';
 import type { TargetResult } from './measure-target.js';
 import type { OperationId } from './operations.js';
 
+type Group = [OperationId, string, string];
+
 /** The operations drawn, with short two-line labels (the table has the long ones). */
-const GROUPS: Array<[OperationId, string, string]> = [
-  ['append-1', 'append 1 photo', '(total)'],
-  ['append-1-commit', 'append 1 photo:', 'Lance commit'],
-  ['append-batch', 'append batch', '(total)'],
-  ['append-batch-commit', 'append batch:', 'Lance commit'],
-  ['search-text', 'text search', '(flat, warm)'],
-  ['cold-open', 'cold open', '(connect+open+search)'],
-  ['cold-start', 'cold start', '(startServices+search)'],
-];
+function groups(batchSize: number): Group[] {
+  return [
+    ['append-1', 'append 1 photo', '(total)'],
+    ['append-1-commit', 'append 1 photo:', 'Lance commit'],
+    ['append-batch', `append ${batchSize} photos`, '(total)'],
+    ['append-batch-commit', `append ${batchSize} photos:`, 'Lance commit'],
+    ['search-text', 'text search', '(flat, warm)'],
+    ['cold-open', 'cold open', '(connect+open+search)'],
+    ['cold-start', 'cold start', '(startServices+search)'],
+  ];
+}
 
 const COLOURS = ['#4c72b0', '#55a868', '#dd8452', '#c44e52', '#8172b3', '#937860', '#da8bc3', '#8c8c8c', '#ccb974'];
 const WIDTH = 1400;
@@ -25,8 +29,8 @@ interface Bar {
 }
 
 /** bars[group][target]; null where a target has no figure (failed or skipped). */
-function barsOf(results: TargetResult[]): Array<Array<Bar | null>> {
-  return GROUPS.map(([id]) =>
+function barsOf(results: TargetResult[], drawn: Group[]): Array<Array<Bar | null>> {
+  return drawn.map(([id]) =>
     results.map((r) => {
       const op = r.operations.find((o) => o.id === id);
       return op && Number.isFinite(op.latency.p50) ? { p50: op.latency.p50, p95: op.latency.p95 } : null;
@@ -39,7 +43,8 @@ function logScale(values: number[]) {
   const positive = values.filter((v) => v > 0);
   const lo = Math.floor(Math.log10(Math.min(...positive, 1)));
   const hi = Math.ceil(Math.log10(Math.max(...positive, 10)));
-  const y = (v: number) => PLOT.bottom - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * (PLOT.bottom - PLOT.top);
+  const y = (v: number) =>
+    PLOT.bottom - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * (PLOT.bottom - PLOT.top);
   return { lo, hi, y };
 }
 
@@ -59,7 +64,9 @@ function yAxis(scale: ReturnType<typeof logScale>): string[] {
     const v = 10 ** d;
     const y = scale.y(v).toFixed(1);
     parts.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${y}" y2="${y}" stroke="#bbb"/>`);
-    parts.push(`<text x="${PLOT.left - 8}" y="${y}" dy="5" text-anchor="end" font-size="15">${label(Number(v.toPrecision(1)))}</text>`);
+    parts.push(
+      `<text x="${PLOT.left - 8}" y="${y}" dy="5" text-anchor="end" font-size="15">${label(Number(v.toPrecision(1)))}</text>`,
+    );
     if (d === scale.hi) break;
     for (const m of [2, 5]) {
       const ym = scale.y(m * v).toFixed(1);
@@ -74,7 +81,12 @@ function yAxis(scale: ReturnType<typeof logScale>): string[] {
 }
 
 /** One group's bars: p50 as the bar, p95 as a whisker, the p50 value written above. */
-function groupBars(bars: Array<Bar | null>, x0: number, barWidth: number, scale: ReturnType<typeof logScale>): string[] {
+function groupBars(
+  bars: Array<Bar | null>,
+  x0: number,
+  barWidth: number,
+  scale: ReturnType<typeof logScale>,
+): string[] {
   const parts: string[] = [];
   bars.forEach((bar, t) => {
     if (!bar) return;
@@ -105,23 +117,28 @@ function legend(results: TargetResult[]): string[] {
     const x = PLOT.left + (t % perRow) * columnWidth;
     const y = 52 + Math.floor(t / perRow) * 24;
     parts.push(`<rect x="${x}" y="${y - 12}" width="16" height="16" fill="${COLOURS[t % COLOURS.length]}"/>`);
-    parts.push(`<text x="${x + 22}" y="${y + 1}" font-size="15">${escapeXml(r.target.name)}${r.error ? ' (failed)' : ''}</text>`);
+    parts.push(
+      `<text x="${x + 22}" y="${y + 1}" font-size="15">${escapeXml(r.target.name)}${r.error ? ' (failed)' : ''}</text>`,
+    );
   });
   return parts;
 }
 
-export function chartSvg(results: TargetResult[]): string {
-  const bars = barsOf(results);
+export function chartSvg(results: TargetResult[], batchSize: number): string {
+  const drawn = groups(batchSize);
+  const bars = barsOf(results, drawn);
   const scale = logScale(bars.flat().flatMap((b) => (b ? [b.p50, b.p95] : [])));
-  const groupWidth = (PLOT.right - PLOT.left) / GROUPS.length;
+  const groupWidth = (PLOT.right - PLOT.left) / drawn.length;
   const barWidth = (groupWidth * 0.84) / Math.max(1, results.length);
   const body: string[] = [...yAxis(scale), ...legend(results)];
-  GROUPS.forEach(([, line1, line2], g) => {
+  drawn.forEach(([, line1, line2], g) => {
     const x0 = PLOT.left + g * groupWidth + groupWidth * 0.08;
     body.push(...groupBars(bars[g]!, x0, barWidth, scale));
     const cx = PLOT.left + (g + 0.5) * groupWidth;
     body.push(`<text x="${cx}" y="${PLOT.bottom + 26}" text-anchor="middle" font-size="15">${escapeXml(line1)}</text>`);
-    body.push(`<text x="${cx}" y="${PLOT.bottom + 46}" text-anchor="middle" font-size="14" fill="#444">${escapeXml(line2)}</text>`);
+    body.push(
+      `<text x="${cx}" y="${PLOT.bottom + 46}" text-anchor="middle" font-size="14" fill="#444">${escapeXml(line2)}</text>`,
+    );
   });
   body.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${PLOT.bottom}" y2="${PLOT.bottom}" stroke="#222"/>`);
   const title = 'Storage benchmark: p50 latency (bars) and p95 (whiskers) per operation and target';
@@ -136,8 +153,10 @@ export function chartSvg(results: TargetResult[]): string {
 }
 
 /** Renders the chart to storage.png (sharp's SVG renderer is librsvg). */
-export async function writeChart(dir: string, results: TargetResult[]): Promise<string> {
+export async function writeChart(dir: string, results: TargetResult[], batchSize: number): Promise<string> {
   const file = path.join(dir, 'storage.png');
-  await sharp(Buffer.from(chartSvg(results))).png().toFile(file);
+  await sharp(Buffer.from(chartSvg(results, batchSize)))
+    .png()
+    .toFile(file);
   return file;
 }

@@ -37,7 +37,7 @@ export interface RunContext {
 export async function measureTarget(ctx: RunContext, target: Target): Promise<TargetResult> {
   ctx.proxy?.setLatency(target.profile ?? null);
   const meter = new TrafficMeter(target.proxied ? ctx.proxy : null);
-  const place = await newPlace(target, 'dataset');
+  const place = await newPlace(target, slug(target.name));
   const result: TargetResult = { target: describe(target), fillMs: NaN, operations: [], wallMs: NaN };
   const started = performance.now();
   try {
@@ -81,6 +81,14 @@ async function runOperations(
   step(`${plan.appendOne} single appends, ${plan.appendBatches} batches of ${plan.batchSize}`);
   record(...(await appends.measure('append-1', 1, plan.appendOne)));
   record(...(await appends.measure('append-batch', plan.batchSize, plan.appendBatches)));
+}
+
+/** A path segment from a target name: each target's dataset is easy to tell apart in store logs. */
+function slug(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** The target without credentials, for the result file. */

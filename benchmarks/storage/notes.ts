@@ -13,17 +13,20 @@ export function storageNotes(run: RunSummary): string[] {
       'pixels and decoding cost, new bytes.',
     '"append 1 photo": `services.uploads.uploadAll([file])` = validate and hash (sharp decode), embed, PUT the image ' +
       "object, then the writer's Lance append commit. The parts are timed inside the real services by wrapping " +
-      '`batcher.embedImage`, `objects.put` and `catalog.append` on the instances; the rest of the total is decoding ' +
-      `and queueing. "append a batch": ${plan.batchSize} photos in one \`uploadAll\`: one model batch, concurrent ` +
-      'PUTs, one Lance commit. Each commit starts index upkeep in the background (a row count); the benchmark waits ' +
-      'for it between samples, untimed.',
+      '`batcher.embedImage`, `objects.put`, `catalog.refresh` (the writer catching up with other processes before ' +
+      'each commit: `checkoutLatest`, then a reload if the version moved) and `catalog.append` on the instances; the ' +
+      `rest of the total is validation (a full decode) and queueing. "append a batch": ${plan.batchSize} photos in one \`uploadAll\`: one model batch, concurrent ` +
+      'PUTs, one Lance commit. Each commit starts index and compaction upkeep in the background (`table.stats()`, ' +
+      'compaction only past COMPACT_FRAGMENTS small fragments, which this run stays under); the benchmark waits for ' +
+      'it between samples, untimed. "Lance versions per append" counts the versions one append created: 1 is the ' +
+      "writer's single group commit.",
     '"text search": `SearchService.byText` with limit 10 and the columns a client selects (id key filename width ' +
       'height), each text new to both caches: text embedding + flat Lance scan + cache write, after 3 warm-up texts. ' +
       '"result-cache hit": the same texts again. Service defaults otherwise, notably READ_CONSISTENCY_MS=1000: the ' +
       'shared handle re-checks the latest version at most once a second, so some hits still make a request.',
     '"cold open": `lancedb.connect` (new connection, so no Lance caches) + `openTable` + one vector search + close, ' +
       'with the storage options the service derives from DATA_URI. "cold start": `startServices` with the model ' +
-      "already loaded (opens storage and table, the writer scans every id) + the first text search; closing is not timed. " +
+      'already loaded (opens storage and table, the writer scans every id) + the first text search; closing is not timed. ' +
       'Both after one untimed warm-up.',
     'Emulated targets: the local S3 store behind test/support/s3-proxy.ts, which holds every response until the ' +
       "profile's first-byte delay has passed since the request body ended and throttles each connection's bodies to " +

@@ -6,10 +6,12 @@ export const OPERATIONS = {
   'append-1': 'append 1 photo (`uploadAll`, total)',
   'append-1-embed': '… of which embedding',
   'append-1-put': '… of which object PUT',
+  'append-1-catchup': '… of which writer catch-up (`checkoutLatest`)',
   'append-1-commit': '… of which Lance commit',
   'append-batch': 'append a batch of photos (one `uploadAll`, total)',
   'append-batch-embed': '… of which embedding',
   'append-batch-put': '… of which object PUTs (concurrent)',
+  'append-batch-catchup': '… of which writer catch-up (`checkoutLatest`)',
   'append-batch-commit': '… of which Lance commit',
   'search-text': 'text search, flat, warm (new text each time)',
   'search-cached': 'text search, result-cache hit',
@@ -21,7 +23,7 @@ export type OperationId = keyof typeof OPERATIONS;
 
 /** Parts are timed inside a whole operation, so they have no traffic of their own. */
 export function isPart(id: OperationId): boolean {
-  return /-(embed|put|commit)$/.test(id);
+  return /-(embed|put|catchup|commit)$/.test(id);
 }
 
 export interface OperationResult {
@@ -31,6 +33,8 @@ export interface OperationResult {
   samples: number[];
   /** per iteration; null where no proxy counted (local disk, real endpoints, parts) */
   traffic: Traffic | null;
+  /** appends only: Lance versions created per iteration (1 = one group commit, as designed) */
+  versionsPerIteration?: number;
 }
 
 /** Sizes and repetitions of one run. */

@@ -34,17 +34,25 @@ export class CallTimer {
 export interface UploadPhases {
   embed: CallTimer;
   put: CallTimer;
+  /** the writer moving to the latest version before it commits (other processes may have written) */
+  catchUp: CallTimer;
   commit: CallTimer;
 }
 
 /**
- * Wraps the instance methods the upload path calls (model, object store, Lance append) with
+ * Wraps the instance methods the upload path calls (model, object store, Lance refresh and append) with
  * timers. The service has no hooks for this, and the wrappers only read the clock, so the
  * code path stays the service's own.
  */
 export function instrumentUploads(services: Services): UploadPhases {
-  const phases: UploadPhases = { embed: new CallTimer(), put: new CallTimer(), commit: new CallTimer() };
+  const phases: UploadPhases = {
+    embed: new CallTimer(),
+    put: new CallTimer(),
+    catchUp: new CallTimer(),
+    commit: new CallTimer(),
+  };
   const { batcher, objects, catalog } = services;
+  catalog.refresh = phases.catchUp.wrap(catalog.refresh.bind(catalog));
   batcher.embedImage = phases.embed.wrap(batcher.embedImage.bind(batcher));
   objects.put = phases.put.wrap(objects.put.bind(objects));
   catalog.append = phases.commit.wrap(catalog.append.bind(catalog));

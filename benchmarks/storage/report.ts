@@ -47,7 +47,14 @@ function trafficTable(result: TargetResult): Table {
     const methods = Object.entries(t.byMethod).map(([m, count]) => `${m} ${round(count)}`);
     const unusual = Object.entries(t.byStatus).filter(([code]) => !/^2/.test(code));
     const statuses = unusual.map(([code, count]) => `${code}×${count}`).join(', ') || '–';
-    rows.push([OPERATIONS[id], round(t.requests), methods.join(', '), bytes(t.bytesSent), bytes(t.bytesReceived), statuses]);
+    rows.push([
+      OPERATIONS[id],
+      round(t.requests),
+      methods.join(', '),
+      bytes(t.bytesSent),
+      bytes(t.bytesReceived),
+      statuses,
+    ]);
   }
   return {
     title: `Storage traffic per operation on ${result.target.name} (counted by the proxy, mean per iteration)`,
@@ -73,6 +80,19 @@ function requestsByTargetTable(results: TargetResult[]): Table {
   };
 }
 
+/** Versions each append created, per target: more than 1 means the group commit was split. */
+function versionsTable(results: TargetResult[]): Table {
+  const appendIds: OperationId[] = ['append-1', 'append-batch'];
+  const rows = appendIds.map((id) => [
+    OPERATIONS[id],
+    ...results.map((r) => {
+      const versions = find(r, id)?.versionsPerIteration;
+      return versions === undefined ? '–' : round(versions);
+    }),
+  ]);
+  return { title: 'Lance versions per append', columns: ['operation', ...results.map((r) => r.target.name)], rows };
+}
+
 function targetsTable(results: TargetResult[]): Table {
   const rows = results.map((r) => [
     r.target.name,
@@ -89,13 +109,15 @@ function targetsTable(results: TargetResult[]): Table {
   };
 }
 
+/** Means per iteration: whole numbers as such, others with a precision that shows small ones. */
 function round(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+  if (Number.isInteger(value)) return String(value);
+  return value < 1 ? value.toFixed(2) : value.toFixed(1);
 }
 
 export function buildResult(run: RunSummary): SuiteResult {
   const baseline = run.results.find((r) => r.target.kind === 's3');
-  const tables = [latencyTable(run.results)];
+  const tables = [latencyTable(run.results), versionsTable(run.results)];
   if (baseline) tables.push(trafficTable(baseline), requestsByTargetTable(run.results));
   tables.push(targetsTable(run.results));
   return {
