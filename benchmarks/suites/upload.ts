@@ -139,10 +139,11 @@ function report(runs: UploadRun[], duplicates: Duplicates, photos: Photo[]): Sui
         '(32×32 JPEG, ~1 KiB) from shared/data, all distinct; each mode starts from an empty dataset after one warm-up upload.',
       'Client and server share one Node process (and its 2 cores), over loopback HTTP.',
       '"commits" is `services.writer.commitCount`; "versions created" counts the `versions` query before and after. ' +
-        "Fewer commits than uploads is the writer's group commit: uploads that reach it while a commit runs share the next one.",
+        "Fewer commits than uploads is the writer's group commit: uploads that reach it while a commit runs share the next one. " +
+        'Versions beyond commits are compactions of small fragments.',
       "Duplicates re-send stored bytes (after the sequential run): they are hashed and found in the writer's id set, so " +
         'nothing is embedded or committed, but the answer reads the stored row back whole (`ImageCatalog.get`), a ' +
-        'filtered scan over every fragment: with one fragment per commit that costs more than a new upload (see growth).',
+        'filtered scan over every fragment, cheap once small fragments are compacted (`COMPACT_FRAGMENTS`; see growth).',
     ],
     data: { runs, duplicates },
   };
