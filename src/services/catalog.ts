@@ -63,40 +63,54 @@ export class ImageCatalog {
   /** The operation behind each version this process committed (others' are inferred). */
   private readonly operations = new Map<number, string>();
 
+  /** The newest version this process committed: readers never see an older one (read your writes). */
+  private lastCommitted = 0;
+
   private constructor(
     private readonly connection: lancedb.Connection,
-    /** The writable handle that follows the latest version. Never checked out. */
+    /** Follows the latest version, checking the store at most every READ_CONSISTENCY_MS. Never checked out. */
     readonly table: lancedb.Table,
+    /**
+     * The handle every write goes through, on a connection that never checks for new versions by
+     * itself: the writer refreshes it once before each commit, so a commit costs one listing of
+     * the versions instead of one per call.
+     */
+    readonly writable: lancedb.Table,
     readonly uri: string,
     private readonly objects: ObjectStore,
   ) {}
 
   static async open(options: CatalogOptions): Promise<ImageCatalog> {
-    const connection = await lancedb.connect(options.uri, {
-      storageOptions: options.storageOptions,
-      readConsistencyInterval: options.readConsistencyMs / 1000,
-    });
+    // One session: both connections share the index and metadata caches.
+    const session = lancedb.Session.default();
+    const { storageOptions } = options;
+    const writeConnection = await lancedb.connect(options.uri, { storageOptions, session });
     // Without a dimension (maintenance tools that load no model) the dataset must exist already.
-    const table =
+    const writable =
       options.dimension === undefined
-        ? await connection.openTable(TABLE_NAME)
-        : await connection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
+        ? await writeConnection.openTable(TABLE_NAME)
+        : await writeConnection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
             mode: 'create',
             existOk: true,
           });
-    if (options.dimension !== undefined) await assertDimension(table, options.dimension);
+    if (options.dimension !== undefined) await assertDimension(writable, options.dimension);
+    const connection = await lancedb.connect(options.uri, {
+      storageOptions,
+      session,
+      readConsistencyInterval: options.readConsistencyMs / 1000,
+    });
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
-    return new ImageCatalog(connection, table, uri, options.objects);
+    return new ImageCatalog(connection, await connection.openTable(TABLE_NAME), writable, uri, options.objects);
   }
 
   /** The latest version, as this process currently sees it. */
-  version(): Promise<number> {
-    return this.table.version();
+  async version(): Promise<number> {
+    return Math.max(await this.table.version(), this.lastCommitted);
   }
 
   /** A read-only handle of `version` (the latest when omitted), shared by all readers of that version. */
   async reader(version?: number): Promise<{ table: lancedb.Table; version: number }> {
-    const wanted = version ?? (await this.table.version());
+    const wanted = version ?? (await this.version());
     let handle = this.pinned.get(wanted);
     if (!handle) {
       handle = this.connection.openTable(TABLE_NAME, [], { version: wanted }).catch((error: Error) => {
@@ -159,7 +173,7 @@ export class ImageCatalog {
    * every process that looks picks the same copy to keep). Reads the id column only.
    */
   async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
-    const { table, version } = await this.reader();
+    const { table, version } = await this.reader(await this.writable.version());
     const first = new Map<string, bigint>();
     const duplicateRowIds: bigint[] = [];
     for await (const batch of table.query().select(['id']).withRowId()) {
@@ -208,25 +222,26 @@ export class ImageCatalog {
     );
   }
 
-  // Writes: called by the CatalogWriter only, one at a time.
+  // Writes: called by the CatalogWriter (and index upkeep), through the writable handle.
 
   async append(rows: readonly NewImageRow[]): Promise<number> {
-    const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.table.schema() });
-    return this.noted('Append', (await this.table.add(table)).version);
+    const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.writable.schema() });
+    return this.noted('Append', (await this.writable.add(table)).version);
   }
 
   async deleteIds(ids: readonly string[]): Promise<number> {
-    return this.noted('Delete', (await this.table.delete(idIn(ids))).version);
+    return this.noted('Delete', (await this.writable.delete(idIn(ids))).version);
   }
 
   /** Deletes single rows by their Lance row id (the repair of duplicate ids). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
-    return this.noted('Delete', (await this.table.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
+    return this.noted('Delete', (await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
 
   /** Records what made `version`, for {@link versions}. */
   noted(operation: string, version: number): number {
     this.operations.set(version, operation);
+    this.lastCommitted = Math.max(this.lastCommitted, version);
     return version;
   }
 
@@ -243,13 +258,15 @@ export class ImageCatalog {
     return restored;
   }
 
-  /** Moves the shared handle to the latest version committed by anyone. */
-  async refresh(): Promise<void> {
-    await this.table.checkoutLatest();
+  /** Moves the writable handle to the latest version committed by anyone, and returns it. */
+  async refresh(): Promise<number> {
+    await this.writable.checkoutLatest();
+    return this.writable.version();
   }
 
   close(): void {
     this.pinned.clear();
+    this.writable.close();
     this.connection.close();
   }
 

@@ -45,10 +45,10 @@ export class DatasetService {
 
   /** Builds (or replaces) the vector index, sized for the rows there are now. */
   async createVectorIndex(type: VectorIndexType): Promise<DatasetInfo> {
-    const rows = await this.catalog.table.countRows();
+    const rows = await this.catalog.writable.countRows();
     if (rows < 256)
       throw new IndexTooSmallError(`a vector index needs at least 256 rows to train on; the dataset has ${rows}`);
-    const dimension = (await this.catalog.table.schema()).fields.find((f) => f.name === 'vector')!.type
+    const dimension = (await this.catalog.writable.schema()).fields.find((f) => f.name === 'vector')!.type
       .listSize as number;
     // Lance's guidance: about sqrt(rows) partitions, and sub-vectors of 16 or 8 dimensions.
     const numPartitions = Math.max(1, Math.min(Math.round(Math.sqrt(rows)), Math.floor(rows / 256)));
@@ -60,8 +60,8 @@ export class DatasetService {
           ? lancedb.Index.hnswSq({ numPartitions, distanceType: 'cosine' })
           : lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' });
     const started = Date.now();
-    await this.catalog.table.createIndex('vector', { config, replace: true });
-    this.catalog.noted('Index', await this.catalog.table.version());
+    await this.catalog.writable.createIndex('vector', { config, replace: true });
+    this.catalog.noted('Index', await this.catalog.writable.version());
     this.logger.info({ type, rows, numPartitions, ms: Date.now() - started }, 'vector index built');
     return this.catalog.describe();
   }
@@ -70,8 +70,8 @@ export class DatasetService {
   async optimize(): Promise<DatasetInfo> {
     const started = Date.now();
     // cleanupOlderThan in the distant past: time travel keeps every version.
-    const stats = await this.catalog.table.optimize({ cleanupOlderThan: new Date(0) });
-    this.catalog.noted('Optimize', await this.catalog.table.version());
+    const stats = await this.catalog.writable.optimize({ cleanupOlderThan: new Date(0) });
+    this.catalog.noted('Optimize', await this.catalog.writable.version());
     this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
     return this.catalog.describe();
   }
@@ -96,7 +96,7 @@ export class DatasetService {
   }
 
   private async maintainOnce(): Promise<void> {
-    const { numRows: rows, fragmentStats } = await this.catalog.table.stats();
+    const { numRows: rows, fragmentStats } = await this.catalog.writable.stats();
     if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {
       await this.optimize();
       return;
@@ -104,7 +104,7 @@ export class DatasetService {
     if (rows < this.policy.minRows) return;
     const indices = await this.catalog.indices();
     if (!indices.some((i) => i.columns.includes('id'))) {
-      await this.catalog.table.createIndex('id', { config: lancedb.Index.btree() });
+      await this.catalog.writable.createIndex('id', { config: lancedb.Index.btree() });
     }
     if (!indices.some((i) => i.columns.includes('vector'))) {
       await this.createVectorIndex('IVF_PQ');

@@ -144,8 +144,7 @@ export class CatalogWriter {
   private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<number> {
     // After a retry the set may have learnt of rows another writer committed meanwhile.
     const fresh = ops.filter((op) => !this.liveIds.has(op.row.id));
-    const version =
-      fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : await this.catalog.version();
+    const version = fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : this.knownVersion;
     for (const op of fresh) this.liveIds.add(op.row.id);
     for (const op of ops) op.resolve({ created: fresh.includes(op), version });
     return version;
@@ -153,7 +152,7 @@ export class CatalogWriter {
 
   private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<number> {
     const present = [...new Set(ops.map((op) => op.id))].filter((id) => this.liveIds.has(id));
-    const version = present.length > 0 ? await this.catalog.deleteIds(present) : await this.catalog.version();
+    const version = present.length > 0 ? await this.catalog.deleteIds(present) : this.knownVersion;
     for (const id of present) this.liveIds.delete(id);
     const deleted = new Set(present);
     for (const op of ops) {
@@ -164,8 +163,7 @@ export class CatalogWriter {
 
   /** Reloads the id set when another process has committed since this one last looked. */
   private async catchUp(): Promise<void> {
-    await this.catalog.refresh();
-    if ((await this.catalog.table.version()) !== this.knownVersion) await this.reload();
+    if ((await this.catalog.refresh()) !== this.knownVersion) await this.reload();
   }
 
   /**
