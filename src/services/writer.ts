@@ -167,12 +167,11 @@ export class CatalogWriter {
   }
 
   /**
-   * Rebuilds the id set from the dataset. Two processes that append the same new image at the
+   * Rebuilds the id set from the version the writable handle is at. Two processes that append the same new image at the
    * same moment both commit it (neither saw the other's row); the copies show up here and all
    * but one are deleted by row id, the same one whichever process repairs first.
    */
   private async reload(): Promise<void> {
-    await this.catalog.refresh();
     const { ids, duplicateRowIds, version } = await this.catalog.scanIds();
     this.liveIds = ids;
     this.knownVersion = version;
@@ -195,10 +194,7 @@ export class CatalogWriter {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
         this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
-        await this.catalog.refresh();
-        const { ids, version } = await this.catalog.scanIds();
-        this.liveIds = ids;
-        this.knownVersion = version;
+        await this.catchUp();
       }
     }
   }
