@@ -21,7 +21,6 @@ const SettingsSchema = z.object({
   INDEX_MIN_ROWS: positiveInt(5000),
   COMPACT_FRAGMENTS: positiveInt(64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  NODE_ENV: z.string().default('development'),
   S3_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),

@@ -50,14 +50,7 @@ export async function createApp(
     (error: unknown) => logger.fatal({ err: error }, 'start-up failed'),
   );
 
-  const apollo = new ApolloServer<GraphQLContext>({
-    typeDefs,
-    resolvers,
-    formatError,
-    plugins: [requireApiKeyForMutations(settings.API_KEY)],
-    introspection: true,
-  });
-  await apollo.start();
+  const apollo = await startApollo(settings.API_KEY);
 
   const http = express();
   http.disable('x-powered-by');
@@ -92,6 +85,19 @@ export async function createApp(
       await (await services.catch(() => null))?.close();
     },
   };
+}
+
+/** The Apollo server alone (tests run operations on it with `executeOperation`). */
+export async function startApollo(apiKey?: string): Promise<ApolloServer<GraphQLContext>> {
+  const apollo = new ApolloServer<GraphQLContext>({
+    typeDefs,
+    resolvers,
+    formatError,
+    plugins: [requireApiKeyForMutations(apiKey)],
+    introspection: true,
+  });
+  await apollo.start();
+  return apollo;
 }
 
 function unavailable(res: express.Response): void {

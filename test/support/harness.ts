@@ -1,4 +1,4 @@
-import { ApolloServer } from '@apollo/server';
+import type { ApolloServer } from '@apollo/server';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { writeTestModel } from '../../scripts/make-test-model.js';
 import { loadSettings, type Settings } from '../../src/config.js';
 import { createContext, type GraphQLContext } from '../../src/context.js';
 import { createLogger } from '../../src/logger.js';
-import { createApp, type App } from '../../src/server.js';
+import { createApp, startApollo, type App } from '../../src/server.js';
 import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
 import type { NewImageRow } from '../../src/services/image-record.js';
 import { startServices, type Services } from '../../src/services/index.js';
@@ -80,13 +80,8 @@ export async function openApp(env: Record<string, string> = {}): Promise<App & {
 }
 
 /** The Apollo server of the service, for `executeOperation`. */
-export async function graphqlServer(): Promise<ApolloServer<GraphQLContext>> {
-  const { typeDefs } = await import('../../src/server.js');
-  const { resolvers } = await import('../../src/resolvers/index.js');
-  const { formatError } = await import('../../src/errors.js');
-  const server = new ApolloServer<GraphQLContext>({ typeDefs, resolvers, formatError });
-  await server.start();
-  return server;
+export function graphqlServer(): Promise<ApolloServer<GraphQLContext>> {
+  return startApollo();
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
