@@ -34,41 +34,37 @@ export class SearchService {
   ) {}
 
   async byText(text: string, options: SearchOptions): Promise<SearchOutcome> {
-    return this.cachedSearch(`text:${text}`, text, options, () => this.textVector(text));
+    return this.cachedSearch({ key: `text:${text}`, query: text, vector: () => this.textVector(text) }, options);
   }
 
   async similarTo(id: string, options: SearchOptions): Promise<SearchOutcome> {
-    return this.cachedSearch(
-      `image:${id}`,
-      null,
-      options,
-      async (version) => {
-        const found = await this.catalog.get([id], ['vector'], version);
-        const vector = found.get(id)?.vector;
-        if (!vector)
-          throw new ImageNotFoundError(`no image with id ${id}${options.version ? ` in version ${version}` : ''}`);
-        return vector;
-      },
-      id,
-    );
+    const vector = async (version: number) => {
+      const stored = (await this.catalog.get([id], ['vector'], version)).get(id)?.vector;
+      if (stored) return stored;
+      throw new ImageNotFoundError(`no image with id ${id}${options.version ? ` in version ${version}` : ''}`);
+    };
+    return this.cachedSearch({ key: `image:${id}`, query: null, vector, excludeId: id }, options);
   }
 
   private async cachedSearch(
-    what: string,
-    query: string | null,
+    search: {
+      key: string;
+      query: string | null;
+      vector: (version: number) => Promise<ArrayLike<number>>;
+      excludeId?: string;
+    },
     options: SearchOptions,
-    queryVector: (version: number) => Promise<ArrayLike<number>>,
-    excludeId?: string,
   ): Promise<SearchOutcome> {
     const started = performance.now();
+    const { query } = search;
     const { version } = await this.catalog.reader(options.version);
-    const key = [this.catalog.uri, version, options.limit, [...options.columns].sort().join(','), what].join('|');
+    const key = [this.catalog.uri, version, options.limit, [...options.columns].sort().join(','), search.key].join('|');
     const hit = (await this.caches.results.get(key)) as SerialisedHit[] | undefined;
     if (hit) {
       return { query, hits: hit.map(revive), version, tookMs: performance.now() - started, cached: true };
     }
-    const vector = await queryVector(version);
-    const { hits } = await this.catalog.search(vector, { ...options, version, excludeId });
+    const vector = await search.vector(version);
+    const { hits } = await this.catalog.search(vector, { ...options, version, excludeId: search.excludeId });
     await this.caches.results.set(key, hits.map(serialise));
     return { query, hits, version, tookMs: performance.now() - started, cached: false };
   }
