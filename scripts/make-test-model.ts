@@ -276,8 +276,8 @@ function encodeModel(g: {
   }).finish();
 }
 
-/** Small seeded PRNG so the generated files are byte-for-byte reproducible. */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG so the generated files (and benchmark data) are byte-for-byte reproducible. */
+export function mulberry32(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

@@ -41,25 +41,31 @@ export async function vectorSearchLatency(catalog: ImageCatalog, vectors: Float3
   return { latency: summarise(samples), ids };
 }
 
+/** A new connection, the table opened, one vector search, all closed again: a cold search. */
+export async function connectAndSearch(
+  uri: string,
+  vector: Float32Array,
+  storageOptions?: Record<string, string>,
+): Promise<void> {
+  const db = await lancedb.connect(uri, { storageOptions });
+  const table = await db.openTable(TABLE_NAME);
+  await table
+    .vectorSearch(Array.from(vector))
+    .distanceType('cosine')
+    .select([...HIT_COLUMNS, '_distance'])
+    .limit(K)
+    .toArray();
+  table.close();
+  db.close();
+}
+
 /**
  * The Python MVP's way: connect, open the table and search on every request, so nothing
  * (manifest, index, file metadata) stays cached between requests.
  */
 export async function reconnectLatency(catalog: ImageCatalog, vectors: Float32Array[]): Promise<LatencySummary> {
   const root = path.dirname(catalog.uri);
-  const samples = await sequentialLatencies(vectors, async (vector) => {
-    const db = await lancedb.connect(root);
-    const table = await db.openTable(TABLE_NAME);
-    await table
-      .vectorSearch(Array.from(vector))
-      .distanceType('cosine')
-      .select([...HIT_COLUMNS, '_distance'])
-      .limit(K)
-      .toArray();
-    table.close();
-    db.close();
-  });
-  return summarise(samples);
+  return summarise(await sequentialLatencies(vectors, (vector) => connectAndSearch(root, vector)));
 }
 
 /** Exact top-k ids by brute force on the same version, index or not (Lance's `bypassVectorIndex`). */

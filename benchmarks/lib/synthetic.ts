@@ -1,17 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageCatalog } from '../../src/services/catalog.js';
 import type { NewImageRow } from '../../src/services/image-record.js';
-
-/** Seeded uniform [0, 1): the same vectors on every run, so runs are comparable. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../scripts/make-test-model.js';
 
 function normalise(v: Float32Array): Float32Array {
   let sum = 0;

@@ -1,10 +1,8 @@
-import * as lancedb from '@lancedb/lancedb';
 import type { Settings } from '../../src/config.js';
 import type { ClipModel } from '../../src/services/clip-model.js';
-import { TABLE_NAME } from '../../src/services/catalog.js';
 import type { Services } from '../../src/services/index.js';
 import { openStorage } from '../../src/services/storage.js';
-import { HIT_COLUMNS, K, queryTexts } from '../lib/search-probes.js';
+import { HIT_COLUMNS, K, connectAndSearch, queryTexts } from '../lib/search-probes.js';
 import { sequentialLatencies, summarise, timed } from '../lib/stats.js';
 import type { OperationId, OperationResult } from './operations.js';
 import { startOn } from './session.js';
@@ -45,18 +43,7 @@ export async function measureTextSearch(services: Services, meter: TrafficMeter,
  */
 export async function measureColdOpen(settings: Settings, meter: TrafficMeter, vector: Float32Array, n: number) {
   const { lanceUri, storageOptions } = openStorage(settings);
-  const open = async () => {
-    const db = await lancedb.connect(lanceUri, { storageOptions });
-    const table = await db.openTable(TABLE_NAME);
-    await table
-      .vectorSearch(Array.from(vector))
-      .distanceType('cosine')
-      .select([...HIT_COLUMNS, '_distance'])
-      .limit(K)
-      .toArray();
-    table.close();
-    db.close();
-  };
+  const open = () => connectAndSearch(lanceUri, vector, storageOptions);
   await open();
   return series(meter, 'cold-open', range(n), open);
 }
