@@ -12,7 +12,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         contextType: '../context.js#GraphQLContext',
         scalars: {
-          Upload: 'Promise<import("graphql-upload-minimal").FileUpload>',
+          Upload: '../services/upload-input.js#UploadedFile',
           DateTime: 'Date',
         },
         mappers: {

@@ -1,16 +1,30 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import type { ErrorRequestHandler, Response } from 'express';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from './logger.js';
 import { UnknownVersionError } from './services/catalog.js';
+import { IndexTooSmallError } from './services/dataset.js';
 import { InvalidImageError } from './services/image-probe.js';
 import { ImageNotFoundError } from './services/search.js';
-import { UploadTooLargeError } from './services/upload-input.js';
 import { StorageError } from './services/uploads.js';
-import { IndexTooSmallError } from './services/dataset.js';
+import { InvalidInputError } from './validation.js';
+
+/** A request refused before GraphQL runs (malformed or oversize body), with its HTTP status. */
+export class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = 'BAD_USER_INPUT',
+  ) {
+    super(message);
+  }
+}
 
 /** Service errors the client caused, with the GraphQL error code each maps to. */
 const CODES: Array<[new (...args: never[]) => Error, string]> = [
+  [InvalidInputError, 'BAD_USER_INPUT'],
   [InvalidImageError, 'BAD_USER_INPUT'],
-  [UploadTooLargeError, 'BAD_USER_INPUT'],
   [UnknownVersionError, 'NOT_FOUND'],
   [ImageNotFoundError, 'NOT_FOUND'],
   [IndexTooSmallError, 'BAD_USER_INPUT'],
@@ -19,18 +33,61 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
 
 /**
  * Apollo's formatError hook: the one place where service errors become GraphQL error codes.
- * Anything unexpected keeps Apollo's INTERNAL_SERVER_ERROR code and loses its stack trace.
+ * Anything unexpected is logged whole and answered with a reference to the log line only: its
+ * message may carry library internals (file paths, Rust or libvips text).
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  const match = CODES.find(([type]) => original instanceof type);
-  if (match) {
+export function errorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const match = CODES.find(([type]) => original instanceof type);
+    if (match) {
+      const field = original instanceof InvalidInputError ? { field: original.field } : {};
+      return { ...formatted, message: (original as Error).message, extensions: { code: match[1], ...field } };
+    }
+    const code = formatted.extensions?.code;
+    if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    const reference = randomUUID().slice(0, 8);
+    logger.error({ err: original, reference, path: formatted.path }, 'unexpected error in a GraphQL request');
     return {
-      ...formatted,
-      message: (original as Error).message,
-      extensions: { ...formatted.extensions, code: match[1] },
+      message: `internal error (reference ${reference}); the server log has the details`,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', reference },
     };
-  }
-  const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-  return { ...formatted, extensions };
+  };
+}
+
+/** Errors raised before Apollo runs (multipart bodies, bad JSON) still answer in GraphQL's shape. */
+export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: { status?: number; type?: string; message?: string }, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof RequestError) return void res.status(error.status).json(errorBody(error.message, error.code));
+    // body-parser's errors (bad JSON, too large) carry a status and a message meant for clients.
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, 'unexpected error in an HTTP request');
+    const message = status < 500 ? (error.message ?? 'bad request') : 'internal server error';
+    res.status(status).json(errorBody(message, status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR'));
+  };
+}
+
+export function errorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('mutations need Authorization: Bearer <API_KEY>', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+}
+
+/** An operation refused before it runs because of its shape or cost. */
+export function tooCostly(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COSTLY', http: { status: 400 } } });
+}
+
+/** 503 while the model loads: clients should come back shortly. */
+export function respondStarting(res: Response): void {
+  res
+    .status(503)
+    .set('Retry-After', '5')
+    .json(errorBody('the service is starting: the embedding model is loading', 'SERVICE_UNAVAILABLE'));
 }

@@ -5,7 +5,13 @@ import { createApp } from './server.js';
 const settings = loadSettings();
 const logger = createLogger(settings.LOG_LEVEL);
 const app = await createApp(settings, logger);
-const server = await app.listen(settings.PORT);
+const server = await app.listen(settings.PORT).catch((error: NodeJS.ErrnoException) => {
+  logger.fatal(
+    { err: error, port: settings.PORT },
+    `cannot listen on PORT ${settings.PORT}: ${error.code ?? error.message}`,
+  );
+  process.exit(1);
+});
 const address = server.address();
 const port = typeof address === 'object' && address ? address.port : settings.PORT;
 logger.info({ url: `http://localhost:${port}/graphql` }, 'listening; the model loads in the background');

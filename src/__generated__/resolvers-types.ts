@@ -1,3 +1,4 @@
+import type { UploadedFile } from '../services/upload-input.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ImageRecord } from '../services/image-record.js';
 import type { SearchHitRecord, DatasetInfo, IndexInfo } from '../services/catalog.js';
@@ -18,7 +19,7 @@ export type Scalars = {
   /** An instant in time, as an ISO 8601 string in UTC. */
   DateTime: { input: Date; output: Date; }
   /** An upload: a file part of a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */
-  Upload: { input: Promise<import("graphql-upload-minimal").FileUpload>; output: Promise<import("graphql-upload-minimal").FileUpload>; }
+  Upload: { input: UploadedFile; output: UploadedFile; }
 };
 
 /** The Lance dataset behind the service, as it is now. */

@@ -1,25 +1,13 @@
-import { GraphQLError } from 'graphql';
 import type { MutationResolvers } from '../__generated__/resolvers-types.js';
-import { readUpload } from '../services/upload-input.js';
 import * as input from '../validation.js';
 
 export const Mutation: MutationResolvers = {
   uploadImage: async (_, { file }, { services }) => {
-    const incoming = await readUpload(file, services.settings.MAX_UPLOAD_BYTES);
-    const [outcome] = await services.uploads.uploadAll([incoming]);
+    const [outcome] = await services.uploads.uploadAll([input.upload(file)]);
     return outcome!;
   },
 
-  uploadImages: async (_, { files }, { services }) => {
-    const max = services.settings.MAX_UPLOAD_FILES;
-    if (files.length === 0 || files.length > max) {
-      throw new GraphQLError(`send between 1 and ${max} files`, {
-        extensions: { code: 'BAD_USER_INPUT', field: 'files' },
-      });
-    }
-    const incoming = await Promise.all(files.map((f) => readUpload(f, services.settings.MAX_UPLOAD_BYTES)));
-    return services.uploads.uploadAll(incoming);
-  },
+  uploadImages: (_, { files }, { services }) => services.uploads.uploadAll(input.uploads(files)),
 
   deleteImage: async (_, args, { services }) => {
     const id = input.imageId(args.id);

@@ -1,9 +1,7 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 import { imageColumns } from '../projection.js';
+import { MAX_HITS, MAX_PAGE } from '../limits.js';
 import * as input from '../validation.js';
-
-const MAX_HITS = 100;
-const MAX_PAGE = 1000;
 
 export const Query: QueryResolvers = {
   search: (_, args, { services }, info) =>

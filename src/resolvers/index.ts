@@ -1,15 +1,14 @@
-import { GraphQLUpload } from 'graphql-upload-minimal';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Dataset } from './Dataset.js';
 import { DatasetVersion } from './DatasetVersion.js';
 import { Image } from './Image.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
-import { DateTime } from './scalars.js';
+import { DateTime, Upload } from './scalars.js';
 import { SearchHit } from './SearchHit.js';
 
 export const resolvers: Resolvers = {
-  Upload: GraphQLUpload,
+  Upload,
   DateTime,
   Query,
   Mutation,

@@ -46,7 +46,7 @@ export async function startServices(
   });
   const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
   const batcher = new EmbeddingBatcher(clip);
-  const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS);
+  const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
   const limits = { maxBytes: settings.MAX_UPLOAD_BYTES, maxPixels: settings.MAX_IMAGE_PIXELS };
   const uploads = new UploadService(
     storage.objects,

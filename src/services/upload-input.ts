@@ -1,29 +1,29 @@
-import type { FileUpload } from 'graphql-upload-minimal';
-import type { IncomingFile } from './uploads.js';
-
-/** The file was larger than MAX_UPLOAD_BYTES; the multipart parser stopped reading it. */
-export class UploadTooLargeError extends Error {}
+import { MAX_FILENAME_LENGTH } from '../limits.js';
 
 /**
- * Reads one multipart file into memory. The multipart parser enforces MAX_UPLOAD_BYTES and
- * errors the stream past it, so memory stays bounded by the limit.
+ * A file part of a multipart request, read whole into memory by the multipart layer
+ * (src/http/multipart.ts), which bounds its size. The `Upload` scalar accepts nothing else, so
+ * a resolver never sees a half-read stream.
  */
-export async function readUpload(upload: Promise<FileUpload> | FileUpload, maxBytes: number): Promise<IncomingFile> {
-  const file = await upload;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of file.createReadStream()) {
-      size += (chunk as Buffer).byteLength;
-      if (size > maxBytes) throw new UploadTooLargeError(`the file is over the limit of ${maxBytes} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (error instanceof UploadTooLargeError) throw error;
-    if ((error as { status?: number }).status === 413) {
-      throw new UploadTooLargeError(`the file is over the limit of ${maxBytes} bytes`);
-    }
-    throw error;
+export class UploadedFile {
+  readonly filename: string | null;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    filename: string | undefined,
+  ) {
+    this.filename = cleanFilename(filename);
   }
-  return { bytes: Buffer.concat(chunks), filename: file.filename || null };
+}
+
+/**
+ * The name as it is kept and shown: Unicode-normalised, without control, format (bidi
+ * overrides, zero-width) or line-separator characters, cut to MAX_FILENAME_LENGTH characters.
+ */
+export function cleanFilename(name: string | undefined): string | null {
+  const cleaned = (name ?? '')
+    .normalize('NFC')
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+    .trim();
+  return cleaned ? [...cleaned].slice(0, MAX_FILENAME_LENGTH).join('') : null;
 }

@@ -3,8 +3,6 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Upload } from 'graphql-upload-minimal';
-import { Readable } from 'node:stream';
 import { writeTestModel } from '../../scripts/make-test-model.js';
 import { loadSettings, type Settings } from '../../src/config.js';
 import { createContext, type GraphQLContext } from '../../src/context.js';
@@ -12,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { createApp, startApollo, type App } from '../../src/server.js';
 import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
 import type { NewImageRow } from '../../src/services/image-record.js';
+import { UploadedFile } from '../../src/services/upload-input.js';
 import { startServices, type Services } from '../../src/services/index.js';
 
 let modelDir: Promise<string> | undefined;
@@ -80,8 +79,8 @@ export async function openApp(env: Record<string, string> = {}): Promise<App & {
 }
 
 /** The Apollo server of the service, for `executeOperation`. */
-export function graphqlServer(): Promise<ApolloServer<GraphQLContext>> {
-  return startApollo();
+export function graphqlServer(settings: Parameters<typeof startApollo>[0] = {}): Promise<ApolloServer<GraphQLContext>> {
+  return startApollo(settings, createLogger('silent'));
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -101,18 +100,9 @@ export async function execute<T = Record<string, any>>( // eslint-disable-line @
   return response.body.singleResult as GraphQLResponse<T>;
 }
 
-/** An Upload scalar value, as graphql-upload-minimal builds it from a multipart request. */
-export function upload(bytes: Uint8Array, filename = 'image.bin'): Upload {
-  // The .d.ts leaves out resolve(), which the multipart parser calls once the file part arrives.
-  const value = new Upload() as Upload & { resolve(file: unknown): void };
-  value.resolve({
-    filename,
-    fieldName: 'file',
-    mimetype: 'application/octet-stream',
-    encoding: '7bit',
-    createReadStream: () => Readable.from([Buffer.from(bytes)]) as never,
-  });
-  return value;
+/** An Upload scalar value, as the multipart layer builds it from a file part. */
+export function upload(bytes: Uint8Array, filename = 'image.bin'): UploadedFile {
+  return new UploadedFile(bytes, filename);
 }
 
 /** A GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */

@@ -1,0 +1,197 @@
+import busboy from 'busboy';
+import type { Request, RequestHandler } from 'express';
+import pLimit from 'p-limit';
+import { RequestError } from '../errors.js';
+import { MAX_MULTIPART_FIELD_BYTES } from '../limits.js';
+import { UploadedFile } from '../services/upload-input.js';
+import { authorized } from './auth.js';
+
+const CSRF_MESSAGE =
+  'multipart requests need an Apollo-Require-Preflight (or X-Apollo-Operation-Name) header, ' +
+  'which a cross-site form cannot send (CSRF protection)';
+
+export interface MultipartOptions {
+  /** With API_KEY set, a body is read only from a client that sends it. */
+  apiKey: string | undefined;
+  /** MAX_UPLOAD_BYTES: one file. */
+  maxFileBytes: number;
+  /** MAX_UPLOAD_FILES: files in one request. */
+  maxFiles: number;
+  /** MAX_REQUEST_BYTES: all files of one request together. */
+  maxRequestBytes: number;
+  /** UPLOAD_CONCURRENCY: requests whose files are read at once; the others wait unread. */
+  concurrency: number;
+}
+
+/**
+ * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec):
+ * reads every file part into memory, within the limits, before GraphQL runs, and puts each file
+ * where the `map` part says. Any malformed, cut or oversize body is refused with a 4xx before
+ * a resolver runs, and the parser's follow-up errors are swallowed rather than left unhandled.
+ *
+ * Memory: at most `concurrency` requests are read at once, each holding at most
+ * `maxRequestBytes`; further requests wait with their bodies unread (TCP pushes back).
+ */
+export function multipartUploads(options: MultipartOptions): RequestHandler {
+  const slots = pLimit(options.concurrency);
+  return (req, res, next) => {
+    if (!req.is('multipart/form-data')) return next();
+    // Checked before the body is read: a browser can send a multipart form from any site
+    // without a preflight (Apollo's CSRF rule), and uploads are mutations (API_KEY).
+    if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
+      res.set('Connection', 'close');
+      return next(new RequestError(400, CSRF_MESSAGE));
+    }
+    if (!authorized(req.headers.authorization, options.apiKey)) {
+      res.set('Connection', 'close');
+      return next(new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED'));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    // The files' framing adds a little to their bytes; a declared body far past that is refused unread.
+    if (declared > options.maxRequestBytes + MAX_MULTIPART_FIELD_BYTES * 2) {
+      res.set('Connection', 'close');
+      return next(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
+    }
+    slots(() => readMultipart(req, options)).then(
+      (operations) => {
+        req.body = operations;
+        next();
+      },
+      (error: unknown) => {
+        // The rest of the body is never read: close the connection after the answer.
+        res.set('Connection', 'close');
+        next(error);
+      },
+    );
+  };
+}
+
+function readMultipart(req: Request, options: MultipartOptions): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const fields = new Map<string, string>();
+    const files = new Map<string, UploadedFile>();
+    let received = 0;
+    let failed = false;
+    let parser: busboy.Busboy;
+    const fail = (error: RequestError) => {
+      if (failed) return;
+      failed = true;
+      // Not parser.destroy(): busboy then throws from its own callbacks, uncaught (the crash
+      // graphql-upload-minimal had). Unpiped, the parser gets no more input and is dropped.
+      req.unpipe(parser);
+      reject(error);
+    };
+    try {
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: {
+          fieldSize: MAX_MULTIPART_FIELD_BYTES,
+          fields: 2,
+          files: options.maxFiles,
+          fileSize: options.maxFileBytes,
+          parts: options.maxFiles + 2,
+        },
+      });
+    } catch (error) {
+      return reject(badRequest(`malformed multipart request: ${(error as Error).message}`));
+    }
+    // A malformed body can raise several errors; the first one decides.
+    parser.on('error', (error: Error) => fail(badRequest(`malformed multipart request: ${error.message}`)));
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) return fail(tooLarge(`the ${name} part is over ${MAX_MULTIPART_FIELD_BYTES} bytes`));
+      if (name !== 'operations' && name !== 'map') return fail(badRequest(`unexpected field "${name}"`));
+      fields.set(name, value);
+    });
+    parser.on('fieldsLimit', () => fail(badRequest('only the operations and map fields may precede the files')));
+    parser.on('filesLimit', () =>
+      fail(tooLarge(`the request has more than ${options.maxFiles} files (MAX_UPLOAD_FILES)`)),
+    );
+    parser.on('partsLimit', () => fail(tooLarge(`the request has more than ${options.maxFiles + 2} parts`)));
+    parser.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('error', () => {}); // the parser reports the cause
+      if (!fields.has('map')) {
+        stream.resume();
+        return fail(badRequest('the operations and map parts must come before the files'));
+      }
+      stream.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        received += chunk.byteLength;
+        if (received > options.maxRequestBytes) {
+          return fail(
+            tooLarge(
+              `the files are over the limit of ${options.maxRequestBytes} bytes per request (MAX_REQUEST_BYTES)`,
+            ),
+          );
+        }
+        chunks.push(chunk);
+      });
+      stream.on('limit', () => {
+        const what = info.filename ? `"${info.filename}"` : `part ${name}`;
+        fail(tooLarge(`the file ${what} is over the limit of ${options.maxFileBytes} bytes (MAX_UPLOAD_BYTES)`));
+      });
+      stream.on('end', () => {
+        if (!failed) files.set(name, new UploadedFile(Buffer.concat(chunks), info.filename));
+      });
+    });
+    parser.on('close', () => {
+      if (failed) return;
+      try {
+        resolve(placeFiles(fields, files));
+      } catch (error) {
+        fail(error as RequestError);
+      }
+    });
+    req.on('aborted', () => fail(badRequest('the request body ended early')));
+    req.on('error', () => fail(badRequest('the request body ended early')));
+    req.pipe(parser);
+  });
+}
+
+/** The operations with each file put at the paths the map gives for it. */
+function placeFiles(fields: Map<string, string>, files: Map<string, UploadedFile>): unknown {
+  const operations = parseJson(fields.get('operations'), 'operations');
+  const map = parseJson(fields.get('map'), 'map');
+  if (typeof operations !== 'object' || operations === null) throw badRequest('operations must be a JSON object');
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw badRequest('map must be a JSON object');
+  for (const [part, paths] of Object.entries(map)) {
+    const file = files.get(part);
+    if (!file) throw badRequest(`the map names file part "${part}", but the request has no such part`);
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
+      throw badRequest(`map["${part}"] must be a list of paths such as "variables.file"`);
+    }
+    for (const path of paths as string[]) placeAt(operations, path, file);
+    files.delete(part);
+  }
+  const [unmapped] = files.keys();
+  if (unmapped !== undefined) throw badRequest(`file part "${unmapped}" is not named in the map`);
+  return operations;
+}
+
+/** Puts the file where the operations hold a null placeholder, and nowhere else. */
+function placeAt(operations: object, path: string, file: UploadedFile): void {
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  let target: unknown = operations;
+  for (const key of keys) target = ownValue(target, key);
+  if (ownValue(target, last) !== null) throw badRequest(`the map path "${path}" does not name a null variable`);
+  (target as Record<string, unknown>)[last] = file;
+}
+
+function ownValue(target: unknown, key: string): unknown {
+  if (typeof target !== 'object' || target === null || !Object.hasOwn(target, key)) return undefined;
+  return (target as Record<string, unknown>)[key];
+}
+
+function parseJson(text: string | undefined, name: string): unknown {
+  if (text === undefined) throw badRequest(`the ${name} part is missing`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest(`the ${name} part is not valid JSON`);
+  }
+}
+
+const badRequest = (message: string) => new RequestError(400, message);
+const tooLarge = (message: string) => new RequestError(413, message);

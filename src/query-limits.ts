@@ -1,0 +1,83 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ValidationRule } from 'graphql';
+import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
+import { tooCostly } from './errors.js';
+import { MAX_ALIASES, MAX_DEPTH, MAX_DIRECTIVES, MAX_QUERY_COST, MAX_TOKENS } from './limits.js';
+
+/** What a dataset-wide mutation costs: more than half the limit, so an operation holds one at most. */
+const DATASET_MUTATION = Math.floor(MAX_QUERY_COST / 2) + 1;
+/** Versions assumed when pricing what is selected on each of them. */
+const VERSIONS_ASSUMED = 100;
+
+type Estimate = (args: Record<string, number>, child: number) => number;
+
+/**
+ * What a field costs, about one unit per row it reads; fields not listed cost what their
+ * selection costs. A list's cost is its size times what each element selects.
+ */
+const FIELD_COSTS: Record<string, Estimate> = {
+  'Query.search': (a, child) => 50 + a.limit! * (1 + child),
+  'Query.similarImages': (a, child) => 50 + a.limit! * (1 + child),
+  'Query.image': (_, child) => 1 + child,
+  'Query.images': (a, child) => a.limit! * (1 + child),
+  'Query.versions': (_, child) => 10 + VERSIONS_ASSUMED * child,
+  'Query.dataset': (_, child) => 20 + child,
+  'DatasetVersion.rowCount': () => 10,
+  'Image.vector': () => 5,
+  'Mutation.uploadImage': (_, child) => 10 + child,
+  'Mutation.uploadImages': (_, child) => 10 + child,
+  'Mutation.deleteImage': () => 10,
+  'Mutation.restoreVersion': (_, child) => DATASET_MUTATION + child,
+  'Mutation.createVectorIndex': (_, child) => DATASET_MUTATION + child,
+  'Mutation.optimizeDataset': (_, child) => DATASET_MUTATION + child,
+};
+
+function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArgs): number {
+  const cost = FIELD_COSTS[`${type.name}.${field.name}`];
+  return cost ? cost(args as Record<string, number>, childComplexity) : childComplexity;
+}
+
+/**
+ * The limits every operation passes before it runs: GraphQL Armor for its shape (aliases,
+ * depth, directives, tokens; field suggestions off when introspection is off) and a cost
+ * limit that knows what each argument makes a field read.
+ */
+export function queryLimits(introspection: boolean): {
+  plugins: ApolloServerPlugin[];
+  validationRules: ValidationRule[];
+} {
+  const armor = new ApolloArmor({
+    maxAliases: { n: MAX_ALIASES },
+    maxDepth: { n: MAX_DEPTH },
+    maxDirectives: { n: MAX_DIRECTIVES },
+    maxTokens: { n: MAX_TOKENS },
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: !introspection },
+  }).protect();
+  // Armor's types name Apollo's CommonJS build, ours the ES module one: the same plugin shape.
+  const armorPlugins = armor.plugins as unknown as ApolloServerPlugin[];
+  return { plugins: [...armorPlugins, queryCostLimit], validationRules: armor.validationRules };
+}
+
+const queryCostLimit: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ request, document, schema }) {
+        const cost = getComplexity({
+          schema,
+          query: document,
+          operationName: request.operationName,
+          variables: request.variables,
+          estimators: [estimate],
+        });
+        if (cost > MAX_QUERY_COST) {
+          throw tooCostly(
+            `the operation would cost ${cost}, over the limit of ${MAX_QUERY_COST}: ask for fewer or smaller lists, ` +
+              'or send dataset-wide mutations one at a time',
+          );
+        }
+      },
+    };
+  },
+};
