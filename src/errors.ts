@@ -42,7 +42,11 @@ export function errorFormatter(logger: Logger) {
     const match = CODES.find(([type]) => original instanceof type);
     if (match) {
       const field = original instanceof InvalidInputError ? { field: original.field } : {};
-      return { ...formatted, message: (original as Error).message, extensions: { code: match[1], ...field } };
+      return {
+        ...formatted,
+        message: (original as Error).message,
+        extensions: { ...formatted.extensions, code: match[1], ...field },
+      };
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;

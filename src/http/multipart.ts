@@ -90,7 +90,6 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
           fields: 2,
           files: options.maxFiles,
           fileSize: options.maxFileBytes,
-          parts: options.maxFiles + 2,
         },
       });
     } catch (error) {
@@ -107,7 +106,6 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     parser.on('filesLimit', () =>
       fail(tooLarge(`the request has more than ${options.maxFiles} files (MAX_UPLOAD_FILES)`)),
     );
-    parser.on('partsLimit', () => fail(tooLarge(`the request has more than ${options.maxFiles + 2} parts`)));
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('error', () => {}); // the parser reports the cause

@@ -1,0 +1,107 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir, testModelDir } from './support/harness.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The service as a supervisor runs it, with `env` on top of this process's environment. */
+async function run(command: string, args: string[], env: Record<string, string>) {
+  const dataDir = await tempDir();
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_URI: dataDir,
+    EMBEDDING_MODEL: await testModelDir(),
+    ...env,
+  };
+  delete childEnv.NODE_TEST_CONTEXT;
+  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+}
+
+/** Every process below `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const below = (p: number): number[] =>
+    [...parents].filter(([, parent]) => parent === p).flatMap(([c]) => [c, ...below(c)]);
+  return below(pid);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const listeningPort = (output: string) => Number(/"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(output)?.[1] ?? 0);
+
+/** How the process behaves for a supervisor: failure is failure, and a stop stops everything. */
+describe('process life', () => {
+  test('a port already in use makes the service exit 1, naming the port', async () => {
+    const holder = createServer().listen(0, '::');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    const port = (holder.address() as { port: number }).port;
+    const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: String(port) });
+    try {
+      assert.equal(await service.exited, 1);
+      assert.match(service.output(), new RegExp(`cannot listen on PORT ${port}: EADDRINUSE`));
+    } finally {
+      holder.close();
+      await service.cleanup();
+    }
+  });
+
+  test('SIGTERM to `npm start` stops the service and leaves no process behind', async () => {
+    const npm = await run('npm', ['start', '--silent'], { PORT: '0' });
+    let below: number[] = [];
+    try {
+      await until(() => listeningPort(npm.output()) > 0, 'the listening line');
+      const url = `http://127.0.0.1:${listeningPort(npm.output())}`;
+      await until(
+        () =>
+          fetch(`${url}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        'readiness',
+      );
+      below = descendants(npm.child.pid!);
+      assert.ok(below.length > 0, 'npm runs the service as a child');
+      npm.child.kill('SIGTERM');
+      await npm.exited;
+      await until(() => below.every((pid) => !alive(pid)), 'every child to exit', 20_000);
+      assert.match(npm.output(), /shutting down/);
+    } finally {
+      for (const pid of [npm.child.pid!, ...below].filter(alive)) process.kill(pid, 'SIGKILL');
+      await npm.cleanup();
+    }
+  });
+});

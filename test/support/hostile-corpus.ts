@@ -1,0 +1,412 @@
+// What a hostile or careless client can send (issue 6's findings), and what the service must
+// answer. test/hostile.test.ts runs it in CI against a real service process with its default
+// limits; benchmarks/hostile.ts runs it again and records the process's peak memory.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import sharp from 'sharp';
+import { COLOURS, distinctImages, noisy, solid } from './images.js';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the text when the body is not JSON. */
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface Target {
+  url: string;
+  /** The dataset's version, to see that a refused request wrote nothing. */
+  version(): Promise<number>;
+}
+
+export interface HostileCase {
+  finding: string;
+  name: string;
+  /** Sends the request(s); returns the answer(s) to check. */
+  send(target: Target): Promise<Answer[]>;
+  /** Throws (node:assert) when an answer is not what the service must give. */
+  check(answers: Answer[]): void;
+  /** True when the case must leave the dataset's version as it was. */
+  writesNothing?: boolean;
+}
+
+const B = 'hostile-boundary';
+const UPLOAD_ONE =
+  'mutation ($file: Upload!) { uploadImage(file: $file) { created image { id filename width height } } }';
+const UPLOAD_MANY = 'mutation ($files: [Upload!]!) { uploadImages(files: $files) { created image { id } } }';
+
+/** A multipart body from raw part headers and contents, closed unless `close` is false. */
+function multipartBody(parts: Array<{ headers: string[]; body: Buffer | string }>, close = true): Buffer {
+  const chunks = parts.flatMap(({ headers, body }) => [
+    Buffer.from(`--${B}\r\n${headers.join('\r\n')}\r\n\r\n`),
+    Buffer.from(body),
+    Buffer.from('\r\n'),
+  ]);
+  if (close) chunks.push(Buffer.from(`--${B}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+function operationParts(query: string, variables: object, map: object) {
+  return [
+    { headers: ['Content-Disposition: form-data; name="operations"'], body: JSON.stringify({ query, variables }) },
+    { headers: ['Content-Disposition: form-data; name="map"'], body: JSON.stringify(map) },
+  ];
+}
+
+function filePart(name: string, filename: string, bytes: Buffer) {
+  return { headers: [`Content-Disposition: form-data; name="${name}"; filename="${filename}"`], body: bytes };
+}
+
+/** One upload request for each file list, as a client builds it. */
+function uploadBody(files: Array<{ bytes: Buffer; filename: string }>): Buffer {
+  const many = files.length > 1;
+  const variables = many ? { files: files.map(() => null) } : { file: null };
+  const map = Object.fromEntries(files.map((_, i) => [String(i), [many ? `variables.files.${i}` : 'variables.file']]));
+  return multipartBody([
+    ...operationParts(many ? UPLOAD_MANY : UPLOAD_ONE, variables, map),
+    ...files.map((f, i) => filePart(String(i), f.filename, f.bytes)),
+  ]);
+}
+
+async function post(target: Target, body: Buffer | string, contentType = `multipart/form-data; boundary=${B}`) {
+  const response = await fetch(`${target.url}/graphql`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType, 'apollo-require-preflight': 'true' },
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+const graphql = (target: Target, query: string) => post(target, JSON.stringify({ query }), 'application/json');
+
+/** Sends part of a body, then drops the connection: the server sees a client vanish mid-file. */
+function abortMidBody(target: Target, body: Buffer): Promise<Answer[]> {
+  return new Promise((resolve) => {
+    const req = request(`${target.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': `multipart/form-data; boundary=${B}`,
+        'content-length': String(body.length),
+        'apollo-require-preflight': 'true',
+      },
+    });
+    req.on('error', () => resolve([]));
+    req.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.destroy(), 50));
+  });
+}
+
+/** A PNG whose IHDR claims width × height, with no pixels: the header alone must refuse it. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'ascii');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+function crc32(bytes: Buffer): number {
+  let c = ~0;
+  for (const byte of bytes) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A valid PNG with the CRC of its first IDAT chunk broken. */
+async function badCrcPng(): Promise<Buffer> {
+  const png = Buffer.from(await noisy(COLOURS.orange, 20, 99, 'png'));
+  const idat = png.indexOf('IDAT');
+  const crcAt = idat + 4 + png.readUInt32BE(idat - 4);
+  png[crcAt] = png[crcAt]! ^ 0xff;
+  return png;
+}
+
+/** A PNG of width × height pixels of one colour: tiny on disk, huge once decoded. */
+const flatPng = (width: number, height: number, seed = 0) =>
+  sharp({ create: { width, height, channels: 3, background: { r: seed % 256, g: 90, b: 160 } } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+
+const code = (a: Answer) => a.body?.errors?.[0]?.extensions?.code as string | undefined;
+const message = (a: Answer) => String(a.body?.errors?.[0]?.message ?? '');
+
+/** A 4xx with the GraphQL error shape and the given code. */
+function refused(a: Answer, expected = 'BAD_USER_INPUT', pattern?: RegExp) {
+  assert.ok(a.status >= 400 && a.status < 500, `status ${a.status}: ${JSON.stringify(a.body)}`);
+  assert.equal(code(a), expected, JSON.stringify(a.body));
+  if (pattern) assert.match(message(a), pattern);
+}
+
+/** A GraphQL answer refusing the operation with `expected` before it ran. */
+function refusedOperation(a: Answer, pattern: RegExp) {
+  assert.equal(a.body?.data ?? undefined, undefined, 'nothing ran');
+  assert.match(message(a), pattern, JSON.stringify(a.body).slice(0, 300));
+}
+
+export interface CorpusOptions {
+  /** MAX_UPLOAD_BYTES of the service under test. */
+  maxUploadBytes: number;
+  /** MAX_UPLOAD_FILES of the service under test. */
+  maxFiles: number;
+  /** How many 100-megapixel PNGs to send at once, and in one request. */
+  bigImages: number;
+}
+
+export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase[]> {
+  const png = await solid(COLOURS.red);
+  const ops = operationParts(UPLOAD_ONE, { file: null }, { 0: ['variables.file'] });
+  const valid = await distinctImages(40, COLOURS.cyan, 500);
+  const [a, b] = await distinctImages(2, COLOURS.purple, 900);
+  const cases: HostileCase[] = [
+    ...malformedMultipart(png, ops),
+    {
+      finding: '2',
+      name: 'a file over MAX_UPLOAD_BYTES',
+      writesNothing: true,
+      send: async (t) => [
+        await post(t, uploadBody([{ bytes: oversize(png, options.maxUploadBytes), filename: 'big.png' }])),
+      ],
+      check: ([a]) => refused(a!, 'BAD_USER_INPUT', new RegExp(`limit of ${options.maxUploadBytes} bytes`)),
+    },
+    {
+      finding: '4',
+      name: 'more files than MAX_UPLOAD_FILES in one request',
+      writesNothing: true,
+      send: async (t) => [
+        await post(
+          t,
+          uploadBody(Array.from({ length: options.maxFiles + 1 }, (_, i) => ({ bytes: png, filename: `${i}.png` }))),
+        ),
+      ],
+      check: ([a]) => refused(a!, 'BAD_USER_INPUT', /MAX_UPLOAD_FILES/),
+    },
+    ...extremeImages(options),
+    {
+      finding: '5',
+      name: 'a PNG with a bad CRC among 40 concurrent valid uploads',
+      send: async (t) => {
+        const bad = await badCrcPng();
+        return Promise.all([bad, ...valid].map((bytes, i) => post(t, uploadBody([{ bytes, filename: `c${i}.png` }]))));
+      },
+      check: ([bad, ...others]) => {
+        for (const other of others)
+          assert.equal(other.body?.data?.uploadImage?.image?.id?.length, 64, JSON.stringify(other.body));
+        if (!bad!.body?.data) refused(bad!);
+      },
+    },
+    ...costlyOperations(),
+    {
+      finding: '9',
+      name: 'a multipart request whose file part is missing',
+      writesNothing: true,
+      send: async (t) => [await post(t, multipartBody(ops))],
+      check: ([a]) => refused(a!, 'BAD_USER_INPUT', /no such part/),
+    },
+    {
+      finding: '9',
+      name: 'a 12000×12000 PNG is refused naming the pixel limit',
+      writesNothing: true,
+      send: async (t) => [await post(t, uploadBody([{ bytes: pngHeaderOnly(12000, 12000), filename: 'wide.png' }]))],
+      check: ([a]) => refused(a!, 'BAD_USER_INPUT', /12000.12000.*limit/),
+    },
+    {
+      finding: '9',
+      name: 'uploadImages([A, A, B]) of new files',
+      send: async (t) => [await post(t, uploadBody([a!, a!, b!].map((bytes, i) => ({ bytes, filename: `${i}.jpg` }))))],
+      check: ([r]) =>
+        assert.deepEqual(
+          r!.body?.data?.uploadImages?.map((x: { created: boolean }) => x.created),
+          [true, false, true],
+        ),
+    },
+    {
+      finding: '9',
+      name: 'a 300×100 JPEG with EXIF orientation 6 is 100×300',
+      send: async (t) => {
+        const bytes = await sharp({ create: { width: 300, height: 100, channels: 3, background: '#3a6' } })
+          .jpeg()
+          .withMetadata({ orientation: 6 })
+          .toBuffer();
+        return [await post(t, uploadBody([{ bytes, filename: 'rotated.jpg' }]))];
+      },
+      check: ([a]) => {
+        const image = a!.body?.data?.uploadImage?.image;
+        assert.deepEqual([image?.width, image?.height], [100, 300], JSON.stringify(a!.body));
+      },
+    },
+    {
+      finding: '9',
+      name: 'a file name of 10,000 characters with control characters',
+      send: async (t) => [
+        await post(
+          t,
+          uploadBody([{ bytes: await solid(COLOURS.yellow), filename: `a\u0007b\u202e${'n'.repeat(10_000)}.png` }]),
+        ),
+      ],
+      check: ([a]) => {
+        const filename = String(a!.body?.data?.uploadImage?.image?.filename);
+        assert.equal([...filename].length, 255);
+        assert.match(filename, /^abn+$/);
+      },
+    },
+    {
+      finding: '9',
+      name: 'image responses: nosniff, and 404 (not 304) for a missing image with If-None-Match',
+      send: async (t) => {
+        const id = 'e'.repeat(64);
+        const missing = await fetch(`${t.url}/images/${id}.png`, { headers: { 'if-none-match': `"${id}"` } });
+        const bad = await fetch(`${t.url}/images/..%2Fimages.lance%2F_versions`);
+        return [missing, bad].map((r) => ({ status: r.status, headers: r.headers, body: null }));
+      },
+      check: ([missing, bad]) => {
+        assert.equal(missing!.status, 404);
+        assert.equal(bad!.status, 404);
+        for (const r of [missing!, bad!]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+      },
+    },
+  ];
+  return cases;
+}
+
+function malformedMultipart(png: Buffer, ops: ReturnType<typeof operationParts>): HostileCase[] {
+  const multipartCase = (name: string, body: Buffer, pattern?: RegExp): HostileCase => ({
+    finding: '1',
+    name,
+    writesNothing: true,
+    send: async (t) => [await post(t, body)],
+    check: ([a]) => refused(a!, 'BAD_USER_INPUT', pattern),
+  });
+  return [
+    multipartCase(
+      'a part header without a colon',
+      multipartBody([...ops, { headers: ['Content-Disposition form-data; name="0"; filename="a.png"'], body: png }]),
+    ),
+    multipartCase('a NUL in a file name', multipartBody([...ops, filePart('0', 'a\u0000b.png', png)])),
+    multipartCase(
+      'a part header over 16 KiB',
+      multipartBody([...ops, filePart('0', `${'x'.repeat(16_400)}.png`, png)]),
+    ),
+    multipartCase(
+      'a body cut in the middle of a file',
+      multipartBody([...ops, filePart('0', 'a.png', png.subarray(0, 40))], false),
+    ),
+    multipartCase(
+      'operations that are not JSON',
+      multipartBody([{ ...ops[0]!, body: '{nope' }, ops[1]!, filePart('0', 'a.png', png)]),
+      /JSON/,
+    ),
+    multipartCase(
+      'a file before the map',
+      multipartBody([ops[0]!, filePart('0', 'a.png', png), ops[1]!]),
+      /before the files/,
+    ),
+    multipartCase(
+      'a map path that names no variable',
+      multipartBody([
+        ops[0]!,
+        { ...ops[1]!, body: '{"0":["variables.__proto__.polluted"]}' },
+        filePart('0', 'a.png', png),
+      ]),
+    ),
+    {
+      finding: '1',
+      name: 'no boundary in the content type',
+      writesNothing: true,
+      send: async (t) => [await post(t, multipartBody([...ops, filePart('0', 'a.png', png)]), 'multipart/form-data')],
+      check: ([a]) => refused(a!),
+    },
+    {
+      finding: '1',
+      name: 'a client that disconnects in the middle of a file',
+      writesNothing: true,
+      send: (t) => abortMidBody(t, multipartBody([...ops, filePart('0', 'a.png', png)])),
+      check: () => {},
+    },
+  ];
+}
+
+function extremeImages(options: CorpusOptions): HostileCase[] {
+  return [
+    ...[
+      [100_000, 1],
+      [1, 100_000],
+    ].map(([width, height]): HostileCase => ({
+      finding: '3',
+      name: `a ${width}×${height} PNG`,
+      send: async (t) => [await post(t, uploadBody([{ bytes: await flatPng(width!, height!), filename: 'line.png' }]))],
+      check: ([a]) => {
+        if (a!.body?.data) assert.deepEqual(a!.body.data.uploadImage.image.width, width);
+        else refused(a!);
+      },
+    })),
+    {
+      finding: '4',
+      name: `${options.bigImages} 100-megapixel PNGs at once, and ${options.bigImages} in one request`,
+      send: async (t) => {
+        const images = await Promise.all(
+          Array.from({ length: options.bigImages * 2 }, (_, i) => flatPng(10_000, 10_000, i)),
+        );
+        const single = images.slice(0, options.bigImages);
+        const batch = images.slice(options.bigImages).map((bytes, i) => ({ bytes, filename: `big${i}.png` }));
+        return Promise.all([
+          ...single.map((bytes, i) => post(t, uploadBody([{ bytes, filename: `huge${i}.png` }]))),
+          post(t, uploadBody(batch)),
+        ]);
+      },
+      check: (answers) => {
+        for (const a of answers) assert.ok(a.body?.data, JSON.stringify(a.body).slice(0, 300));
+      },
+    },
+  ];
+}
+
+function costlyOperations(): HostileCase[] {
+  const aliases = (n: number, field: string) =>
+    `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+  const operation = (name: string, query: string, pattern: RegExp): HostileCase => ({
+    finding: '7',
+    name,
+    writesNothing: true,
+    send: async (t) => [await graphql(t, query)],
+    check: ([a]) => refusedOperation(a!, pattern),
+  });
+  return [
+    operation('800 aliases of images(limit: 1000)', aliases(800, 'images(limit: 1000) { id }'), /alias|token/i),
+    operation('200 aliased searches', aliases(200, 'search(text: "red") { version }'), /alias/i),
+    operation(
+      '50 aliased restoreVersions',
+      `mutation ${aliases(50, 'restoreVersion(version: 1) { version }')}`,
+      /alias/i,
+    ),
+    operation(
+      'two restoreVersions',
+      'mutation { a: restoreVersion(version: 1) { version } b: restoreVersion(version: 1) { version } }',
+      /cost/,
+    ),
+    operation('15 pages of 1,000 images', aliases(15, 'images(limit: 1000) { id }'), /cost/),
+    operation('a page of 1,000 images with vectors', '{ images(limit: 1000) { id vector } }', /cost/),
+    operation('3,000 tokens', `{ ${'__typename '.repeat(3000)}}`, /token/i),
+  ];
+}
+
+/** A PNG's real bytes followed by padding past the limit: only its size is wrong. */
+function oversize(png: Buffer, limit: number): Buffer {
+  return Buffer.concat([png, Buffer.alloc(limit + 1 - png.length, 0)]);
+}
