@@ -8,7 +8,11 @@ import { startServiceProcess, type ServiceProcess } from './support/service-proc
 /** Library internals that must never reach a client. */
 const LEAKS = /stacktrace|\.rs\b|\/src\/|node_modules|libvips|vips_|\bat [\w.<>]+ \(/i;
 
-const cases = await hostileCorpus({ maxUploadBytes: 25 * 1024 * 1024, maxFiles: 32, bigImages: 4 });
+const cases = await hostileCorpus({
+  maxUploadBytes: 25 * 1024 * 1024,
+  maxFiles: 32,
+  bigImages: { atOnce: 4, inOneRequest: 4 },
+});
 
 /**
  * Every finding of the hostile-input review, against a real service process on its default
