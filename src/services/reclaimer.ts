@@ -1,4 +1,5 @@
 import type { ImageCatalog } from './catalog.js';
+import { IMAGES_PREFIX, parseImageKey } from './image-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 
 export interface ReclaimReport {
@@ -12,8 +13,6 @@ export interface ReclaimReport {
   bytes: number;
   deleted: boolean;
 }
-
-const IMAGE_KEY = /^images\/([0-9a-f]{64})\.[a-z]+$/;
 
 /**
  * Finds image objects that no version of the dataset refers to, and deletes them. They are left
@@ -31,10 +30,10 @@ export class ImageReclaimer {
     const cutoff = Date.now() - options.graceMs;
     // List first: an object written after the listing is not considered, whatever the versions say.
     const candidates: ObjectInfo[] = [];
-    for await (const object of this.objects.list('images/')) candidates.push(object);
+    for await (const object of this.objects.list(IMAGES_PREFIX)) candidates.push(object);
     const { ids, versions } = await this.referencedIds();
     const orphans = candidates.filter((object) => {
-      const id = IMAGE_KEY.exec(object.key)?.[1];
+      const id = parseImageKey(object.key)?.id;
       return id !== undefined && !ids.has(id) && object.lastModified.getTime() <= cutoff;
     });
     if (!options.dryRun) await Promise.all(orphans.map((object) => this.objects.delete(object.key)));
