@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClip, type ClipModel } from '../src/services/clip-model.js';
+import { probeImage } from '../src/services/image-probe.js';
 import { PROJECTION_DIM, writeTestModel } from '../scripts/make-test-model.js';
 import { COLOURS, COLOUR_NAMES, noisy, solid, type Rgb } from './support/images.js';
 
@@ -20,6 +21,13 @@ function ranking(query: Float32Array, candidates: Float32Array[]): number[] {
     .map((c, i) => [dot(query, c), i] as const)
     .sort((x, y) => y[0] - x[0])
     .map(([, i]) => i);
+}
+
+/** Encoded images as the image encoder takes them: decoded by the upload path's one decode. */
+async function embedEncoded(clip: ClipModel, encoded: Uint8Array[]): Promise<Float32Array[]> {
+  const limits = { maxBytes: Number.MAX_SAFE_INTEGER, maxPixels: Number.MAX_SAFE_INTEGER };
+  const probed = await Promise.all(encoded.map((bytes) => probeImage(bytes, limits, clip.imageInput)));
+  return clip.embedImages(probed.map((p) => p.pixels));
 }
 
 function assertClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-5): void {
@@ -38,7 +46,7 @@ describe('loadClip with the generated colour test model', () => {
     await writeTestModel(path.join(dir, 'model'));
     clip = await loadClip({ model: path.join(dir, 'model'), cacheDir: path.join(dir, 'cache') });
     const encoded = await Promise.all(NAMES.map((n, i) => solid(COLOURS[n], i % 2 ? 'jpeg' : 'png')));
-    images = await clip.embedImages(encoded);
+    images = await embedEncoded(clip, encoded);
   });
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -81,9 +89,9 @@ describe('loadClip with the generated colour test model', () => {
       await noisy(COLOURS.blue, 30, 7),
       await solid(COLOURS.white, 'jpeg', 300),
     ];
-    const batch = await clip.embedImages(encoded);
+    const batch = await embedEncoded(clip, encoded);
     for (const [i, bytes] of encoded.entries()) {
-      const [single] = await clip.embedImages([bytes]);
+      const [single] = await embedEncoded(clip, [bytes]);
       assertClose(batch[i]!, single!);
     }
   });
@@ -109,7 +117,7 @@ describe('loadClip with the generated colour test model', () => {
     for (const [i, name] of NAMES.entries()) {
       const [r, g, b] = COLOURS[name];
       const shade: Rgb = [r * 0.95 + 6, g * 0.95 + 6, b * 0.95 + 6];
-      const [query] = await clip.embedImages([await noisy(shade, 25, i + 1)]);
+      const [query] = await embedEncoded(clip, [await noisy(shade, 25, i + 1)]);
       const order = ranking(query!, images);
       assert.equal(NAMES[order[0]!], name, `noisy ${name} was nearest to ${NAMES[order[0]!]}`);
     }
@@ -117,18 +125,19 @@ describe('loadClip with the generated colour test model', () => {
 
   it('decodes webp, gif, avif and tiff to the same embedding as png', async () => {
     const png = await solid(COLOURS.orange);
-    const [reference] = await clip.embedImages([png]);
+    const [reference] = await embedEncoded(clip, [png]);
     const others = await Promise.all([
       sharp(png).webp({ lossless: true }).toBuffer(),
       sharp(png).gif().toBuffer(),
       sharp(png).avif({ lossless: true }).toBuffer(),
       sharp(png).tiff().toBuffer(),
     ]);
-    for (const v of await clip.embedImages(others)) assertClose(v, reference!, 0.02);
+    for (const v of await embedEncoded(clip, others)) assertClose(v, reference!, 0.02);
   });
 
-  it('rejects bytes that are not an image', async () => {
-    await assert.rejects(clip.embedImages([new TextEncoder().encode('not an image')]));
+  it('refuses pixels that are not the square of its preprocessor config', async () => {
+    assert.equal(clip.imageInput.size, 224);
+    await assert.rejects(clip.embedImages([new Float32Array(3 * 200 * 200)]), /expected 150528/);
   });
 });
 
@@ -153,7 +162,7 @@ describe('loadClip with the real CLIP weights', () => {
       const vectors: Float32Array[] = [];
       for (let i = 0; i < photos.length; i += 16) {
         const bytes = await Promise.all(photos.slice(i, i + 16).map((p) => readFile(path.join(PHOTOS_DIR, p.file))));
-        vectors.push(...(await clip.embedImages(bytes)));
+        vectors.push(...(await embedEncoded(clip, bytes)));
       }
       for (const label of ['dog', 'cat', 'pizza']) {
         const [query] = await clip.embedTexts([`a photo of a ${label}`]);

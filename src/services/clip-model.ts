@@ -3,18 +3,17 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import {
   AutoProcessor,
   AutoTokenizer,
   CLIPTextModelWithProjection,
   CLIPVisionModelWithProjection,
-  RawImage,
+  Tensor,
   env,
   type PreTrainedModel,
   type ProgressInfo,
-  type Tensor,
 } from '@huggingface/transformers';
+import { imageInputFrom, type ImageInput } from './image-decode.js';
 
 /** A loaded CLIP model: both encoders share one embedding space. */
 export interface ClipModel {
@@ -24,8 +23,13 @@ export interface ClipModel {
   readonly dimension: number;
   /** One forward pass for all texts; returns L2-normalised vectors, same order. */
   embedTexts(texts: string[]): Promise<Float32Array[]>;
-  /** One forward pass for all images (encoded bytes: jpeg/png/webp/gif/avif/tiff); L2-normalised, same order. */
-  embedImages(images: Uint8Array[]): Promise<Float32Array[]>;
+  /** What the image encoder takes, from the model's preprocessor_config.json: decode images to this. */
+  readonly imageInput: ImageInput;
+  /**
+   * One forward pass for all images, each already decoded to {@link imageInput} (image-decode.ts
+   * `modelPixels`); L2-normalised, same order.
+   */
+  embedImages(pixels: Float32Array[]): Promise<Float32Array[]>;
 }
 
 /** Download/load progress of one model file. */
@@ -83,6 +87,9 @@ export async function loadClip(opts: LoadClipOptions): Promise<ClipModel> {
     });
   });
   const dimension = projectionDim(textModel) ?? (await embedTextsWith([''])).dimension;
+  // transformers.js's own processor resizes before it crops, enlarging the long side of a thin
+  // image without bound; image-decode.ts does the same steps with libvips instead.
+  const imageInput = imageInputOf(processor.image_processor?.config, modelId);
 
   async function embedTextsWith(texts: string[]): Promise<{ vectors: Float32Array[]; dimension: number }> {
     // CLIP's context is 77 tokens (model_max_length); longer texts are cut rather than rejected.
@@ -94,21 +101,21 @@ export async function loadClip(opts: LoadClipOptions): Promise<ClipModel> {
   return {
     modelId,
     dimension,
+    imageInput,
     async embedTexts(texts) {
       if (texts.length === 0) return [];
       return (await embedTextsWith(texts)).vectors;
     },
-    async embedImages(images) {
-      if (images.length === 0) return [];
-      const decoded = await Promise.all(
-        images.map((bytes, i) =>
-          decodeImage(bytes).catch((err: unknown) => {
-            // Batches mix requests, so say which input was bad.
-            throw new Error(`image ${i + 1} of ${images.length} could not be decoded: ${String(err)}`, { cause: err });
-          }),
-        ),
-      );
-      const { pixel_values } = (await processor(decoded)) as { pixel_values: Tensor };
+    async embedImages(pixels) {
+      if (pixels.length === 0) return [];
+      const { size } = imageInput;
+      const each = 3 * size * size;
+      const batch = new Float32Array(pixels.length * each);
+      for (const [i, image] of pixels.entries()) {
+        if (image.length !== each) throw new Error(`image ${i + 1} has ${image.length} values, expected ${each}`);
+        batch.set(image, i * each);
+      }
+      const pixel_values = new Tensor('float32', batch, [pixels.length, 3, size, size]);
       const { image_embeds } = (await visionModel({ pixel_values })) as { image_embeds: Tensor };
       return rowsNormalised(image_embeds);
     },
@@ -137,20 +144,12 @@ function toProgress(p: ProgressInfo): ClipLoadProgress {
   return { file, loaded, total, status: p.status };
 }
 
-/**
- * Decodes with sharp (gif/avif/tiff too, first frame of animations) to 8-bit sRGB.
- * EXIF orientation is applied so phone photos are seen upright; transparency is composited on
- * white, as the Python CLIP processor does, instead of exposing whatever colour hides under alpha=0.
- */
-async function decodeImage(bytes: Uint8Array): Promise<RawImage> {
-  const { data, info } = await sharp(bytes)
-    .rotate()
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const pixels = new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
-  return new RawImage(pixels, info.width, info.height, info.channels);
+function imageInputOf(config: unknown, modelId: string): ImageInput {
+  try {
+    return imageInputFrom((config ?? {}) as Record<string, unknown>);
+  } catch (error) {
+    throw new Error(`cannot use CLIP from ${modelId}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Splits a [batch, dim] tensor into L2-normalised rows (copies, so callers may keep them). */

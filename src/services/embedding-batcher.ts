@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ClipModel } from './clip-model.js';
+import type { ImageInput } from './image-decode.js';
 
 /** How long the batcher waits for more requests before running the model. */
 const BATCH_WINDOW_MS = 4;
@@ -15,14 +16,14 @@ const MAX_BATCH = 32;
 export class EmbeddingBatcher {
   private calls = 0;
   private readonly texts: DataLoader<string, Float32Array>;
-  private readonly images: DataLoader<Uint8Array, Float32Array>;
+  private readonly images: DataLoader<Float32Array, Float32Array>;
 
   constructor(readonly model: ClipModel) {
     this.texts = this.loader((keys) => model.embedTexts(keys));
     this.images = this.loader((keys) => model.embedImages(keys));
   }
 
-  /** Forward passes made so far. */
+  /** Forward passes made so far (the batching benchmark reports them). */
   get modelCalls(): number {
     return this.calls;
   }
@@ -31,22 +32,33 @@ export class EmbeddingBatcher {
     return this.model.dimension;
   }
 
+  /** What {@link embedImage} takes: images decoded to the model's input square. */
+  get imageInput(): ImageInput {
+    return this.model.imageInput;
+  }
+
   embedText(text: string): Promise<Float32Array> {
     return this.texts.load(text);
   }
 
-  embedImage(bytes: Uint8Array): Promise<Float32Array> {
-    return this.images.load(bytes);
+  /** `pixels`: one image decoded to {@link imageInput} (image-decode.ts `modelPixels`). */
+  embedImage(pixels: Float32Array): Promise<Float32Array> {
+    return this.images.load(pixels);
   }
 
   private loader<K>(embed: (keys: K[]) => Promise<Float32Array[]>): DataLoader<K, Float32Array> {
     let previous: Promise<unknown> = Promise.resolve();
+    const pass = (keys: K[]) => {
+      this.calls += 1;
+      return embed(keys);
+    };
     return new DataLoader<K, Float32Array>(
       (keys) => {
-        this.calls += 1;
-        const pass = embed([...keys]);
-        previous = pass.catch(() => undefined);
-        return pass;
+        const batch = pass([...keys]).catch((error: unknown) =>
+          keys.length > 1 ? oneByOne(keys, pass) : Promise.reject(error),
+        );
+        previous = batch.catch(() => undefined);
+        return batch;
       },
       {
         cache: false,
@@ -58,4 +70,24 @@ export class EmbeddingBatcher {
       },
     );
   }
+}
+
+/**
+ * A batch mixes requests, so when its pass fails, each input runs alone and only the ones that
+ * fail alone get an error; the others' requests go on. One after another, as a batch would.
+ */
+async function oneByOne<K>(
+  keys: readonly K[],
+  pass: (keys: K[]) => Promise<Float32Array[]>,
+): Promise<Array<Float32Array | Error>> {
+  const results: Array<Float32Array | Error> = [];
+  for (const key of keys) {
+    results.push(
+      await pass([key]).then(
+        ([vector]) => vector ?? new Error('the model returned no vector'),
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      ),
+    );
+  }
+  return results;
 }

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { modelPixels, type ImageInput } from './image-decode.js';
 
-/** What the service knows about an upload before it stores anything. */
+/** What an upload is, read from its bytes by one decode. */
 export interface ProbedImage {
-  id: string;
   ext: string;
   contentType: string;
+  /** As displayed, i.e. after EXIF orientation. */
   width: number;
   height: number;
-  size: number;
+  /** The image encoder's input (see image-decode.ts). */
+  pixels: Float32Array;
 }
 
 /** Why an upload was refused; the message is shown to the client. */
@@ -33,16 +35,29 @@ export interface ProbeLimits {
 }
 
 /**
- * Hashes the bytes, detects the format from them (never from the client's name or type) and
- * decodes the whole image once, so a corrupt or truncated file is refused before anything is
- * written. `limitInputPixels` stops decompression bombs before sharp allocates their pixels.
+ * The one decoding policy. `failOn: 'error'` refuses truncated data and damage the decoder
+ * reports as an error (a PNG chunk with a bad CRC: browsers refuse those too), and tolerates
+ * mere warnings. The pixel limit is checked by {@link probeImage} from the header instead of by
+ * `limitInputPixels`, whose refusal reads like any unreadable file.
  */
-export async function probeImage(bytes: Uint8Array, limits: ProbeLimits): Promise<ProbedImage> {
+const DECODING = { failOn: 'error', limitInputPixels: false, sequentialRead: true } as const;
+
+/** The content address of the bytes, after the checks that need no decoding. */
+export function contentId(bytes: Uint8Array, limits: ProbeLimits): string {
   if (bytes.byteLength === 0) throw new InvalidImageError('the file is empty');
   if (bytes.byteLength > limits.maxBytes) {
     throw new InvalidImageError(`the file is ${bytes.byteLength} bytes, over the limit of ${limits.maxBytes}`);
   }
-  const image = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'truncated' });
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Detects the format from the bytes (never from the client's name or type), checks the pixel
+ * count from the header before any pixel is decoded, then decodes once, straight into the
+ * model's input. A file that cannot be decoded is refused here, so nothing later decodes it again.
+ */
+export async function probeImage(bytes: Uint8Array, limits: ProbeLimits, input: ImageInput): Promise<ProbedImage> {
+  const image = sharp(bytes, DECODING);
   const meta = await image.metadata().catch(() => {
     throw new InvalidImageError('the file is not an image in a supported format (jpeg, png, webp, gif, avif, tiff)');
   });
@@ -52,12 +67,12 @@ export async function probeImage(bytes: Uint8Array, limits: ProbeLimits): Promis
   }
   if (meta.width * meta.height > limits.maxPixels) {
     throw new InvalidImageError(
-      `the image has ${meta.width}x${meta.height} pixels, over the limit of ${limits.maxPixels}`,
+      `the image is ${meta.width}×${meta.height} pixels, over the limit of ${limits.maxPixels}`,
     );
   }
-  await image.stats().catch((error: Error) => {
+  const pixels = await modelPixels(image, meta, input).catch((error: Error) => {
     throw new InvalidImageError(`the image is corrupt or truncated: ${error.message}`);
   });
-  const id = createHash('sha256').update(bytes).digest('hex');
-  return { id, ...format, width: meta.width, height: meta.height, size: bytes.byteLength };
+  const { width, height } = meta.autoOrient;
+  return { ...format, width, height, pixels };
 }

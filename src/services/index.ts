@@ -47,7 +47,11 @@ export async function startServices(
   const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
   const batcher = new EmbeddingBatcher(clip);
   const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-  const limits = { maxBytes: settings.MAX_UPLOAD_BYTES, maxPixels: settings.MAX_IMAGE_PIXELS };
+  const limits = {
+    maxBytes: settings.MAX_UPLOAD_BYTES,
+    maxPixels: settings.MAX_IMAGE_PIXELS,
+    decodeConcurrency: settings.DECODE_CONCURRENCY,
+  };
   const uploads = new UploadService(
     storage.objects,
     catalog,

@@ -1,8 +1,10 @@
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { ImageCatalog } from './catalog.js';
 import type { EmbeddingBatcher } from './embedding-batcher.js';
+import { imageKey } from './image-key.js';
 import { COLUMNS, type NewImageRow, type ImageRecord } from './image-record.js';
-import { InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
+import { contentId, InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
 import type { ObjectStore } from './object-store.js';
 import type { AppendOutcome, CatalogWriter } from './writer.js';
 
@@ -17,7 +19,12 @@ export interface UploadOutcome {
   created: boolean;
 }
 
-type NewUpload = { file: IncomingFile; probe: ProbedImage };
+export interface UploadLimits extends ProbeLimits {
+  /** Images decoded at once by this process (DECODE_CONCURRENCY): each holds decoder buffers meanwhile. */
+  decodeConcurrency: number;
+}
+
+type NewUpload = { file: IncomingFile; id: string; probe: ProbedImage };
 
 /** The storage (object store or dataset) failed; nothing half-written is visible, and a retry is safe. */
 export class StorageError extends Error {}
@@ -31,50 +38,56 @@ export class StorageError extends Error {}
 export class UploadService {
   /** New images being stored right now, so that concurrent uploads of the same bytes share one. */
   private readonly inFlight = new Map<string, Promise<UploadOutcome>>();
+  private readonly decoding: LimitFunction;
 
   constructor(
     private readonly objects: ObjectStore,
     private readonly catalog: ImageCatalog,
     private readonly writer: CatalogWriter,
     private readonly batcher: EmbeddingBatcher,
-    private readonly limits: ProbeLimits,
+    private readonly limits: UploadLimits,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.decoding = pLimit(limits.decodeConcurrency);
+  }
 
   /**
    * Stores every file or none: all are validated before anything is written, and the new rows
    * reach the writer together, so they become one dataset version.
    */
   async uploadAll(files: readonly IncomingFile[]): Promise<UploadOutcome[]> {
-    const probes = await Promise.all(files.map((file, i) => this.probe(file, i, files.length)));
+    const ids = files.map((file, i) => this.identify(file, i, files.length));
+    const probes = await this.probeUnknown(files, ids);
     // Nothing awaits from here until the in-flight map is updated, so that concurrent requests
     // for the same bytes always see each other.
     const outcomes = new Map<string, Promise<UploadOutcome>>();
     const fresh: NewUpload[] = [];
-    for (const [i, probe] of probes.entries()) {
-      const running = this.inFlight.get(probe.id);
-      if (outcomes.has(probe.id)) continue;
+    for (const [i, id] of ids.entries()) {
+      // The same bytes twice in one request are stored once.
+      if (outcomes.has(id) || fresh.some((upload) => upload.id === id)) continue;
+      const running = this.inFlight.get(id);
+      const probe = probes.get(id);
       if (running)
         outcomes.set(
-          probe.id,
+          id,
           running.then((o) => ({ ...o, created: false })),
         );
-      else if (this.writer.has(probe.id)) outcomes.set(probe.id, this.existingOrStore({ file: files[i]!, probe }));
-      else fresh.push({ file: files[i]!, probe });
+      else if (this.writer.has(id) || !probe) outcomes.set(id, this.existingOrStore(files[i]!, i, files.length, id));
+      else fresh.push({ file: files[i]!, id, probe });
     }
     const stored = this.storeNew(fresh);
-    for (const { probe } of fresh) {
-      const outcome = stored.then((results) => results.get(probe.id)!);
-      outcomes.set(probe.id, outcome);
-      this.inFlight.set(probe.id, outcome);
-      const forget = () => this.inFlight.delete(probe.id);
+    for (const { id } of fresh) {
+      const outcome = stored.then((results) => results.get(id)!);
+      outcomes.set(id, outcome);
+      this.inFlight.set(id, outcome);
+      const forget = () => this.inFlight.delete(id);
       outcome.then(forget, forget);
     }
     const answered = new Set<string>();
     return Promise.all(
-      probes.map(async ({ id }) => {
+      ids.map(async (id) => {
         const outcome = await outcomes.get(id)!;
-        // The same bytes twice in one request: the second copy was not created.
+        // The second copy in one request was not created.
         if (answered.has(id)) return { ...outcome, created: false };
         answered.add(id);
         return outcome;
@@ -82,20 +95,39 @@ export class UploadService {
     );
   }
 
+  /** The content address, after the checks that need no decoding. */
+  private identify(file: IncomingFile, index: number, count: number): string {
+    try {
+      return contentId(file.bytes, this.limits);
+    } catch (error) {
+      throw naming(error, file, index, count);
+    }
+  }
+
+  /** Decodes each distinct file, except bytes this process has stored or is storing (by hash). */
+  private async probeUnknown(files: readonly IncomingFile[], ids: string[]): Promise<Map<string, ProbedImage>> {
+    const probing = new Map<string, Promise<ProbedImage | null>>();
+    for (const [i, id] of ids.entries()) {
+      if (probing.has(id)) continue;
+      const known = this.inFlight.has(id) || this.writer.has(id);
+      probing.set(id, known ? Promise.resolve(null) : this.probe(files[i]!, i, files.length));
+    }
+    const probed = await Promise.all(probing.values());
+    return new Map([...probing.keys()].flatMap((id, i) => (probed[i] ? [[id, probed[i]] as const] : [])));
+  }
+
+  /** Decodes within the process-wide decode limit. */
   private async probe(file: IncomingFile, index: number, count: number): Promise<ProbedImage> {
     try {
-      return await probeImage(file.bytes, this.limits);
+      return await this.decoding(() => probeImage(file.bytes, this.limits, this.batcher.imageInput));
     } catch (error) {
-      if (error instanceof InvalidImageError && count > 1) {
-        throw new InvalidImageError(`file ${index + 1} (${file.filename ?? 'unnamed'}): ${error.message}`);
-      }
-      throw error;
+      throw naming(error, file, index, count);
     }
   }
 
   private async storeNew(uploads: NewUpload[]): Promise<Map<string, UploadOutcome>> {
-    const vectors = await Promise.all(uploads.map(({ file }) => this.batcher.embedImage(file.bytes)));
-    const rows = uploads.map(({ file, probe }, i) => newRow(file, probe, vectors[i]!));
+    const vectors = await Promise.all(uploads.map(({ probe }) => this.batcher.embedImage(probe.pixels)));
+    const rows = uploads.map((upload, i) => newRow(upload, vectors[i]!));
     const committed = await this.persist(rows, uploads).catch((error: unknown) => {
       this.logger.error({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
       throw new StorageError(
@@ -109,9 +141,9 @@ export class UploadService {
     for (const [i, row] of rows.entries()) {
       const { created, version } = committed[i]!;
       this.logger.info({ id: row.id, created, version, size: row.size }, 'image stored');
-      // Not created: another process committed the same bytes first.
-      const outcome = created ? { image: row, created } : await this.existing(row.id);
-      if (!outcome) throw new Error(`image ${row.id} was stored by another process and deleted again`);
+      // Not created: another process committed the same bytes first, and the writer saw its row at `version`.
+      const outcome = created ? { image: row, created } : await this.existing(row.id, version);
+      if (!outcome) throw new Error(`image ${row.id} is not in version ${version}, where the writer found it`);
       outcomes.set(row.id, outcome);
     }
     return outcomes;
@@ -123,25 +155,41 @@ export class UploadService {
     return Promise.all(rows.map((row) => this.writer.append(row)));
   }
 
-  /** The stored image, or null when it is gone (another process deleted it since this one looked). */
-  private async existing(id: string): Promise<UploadOutcome | null> {
-    await this.writer.settled(id);
-    const image = (await this.catalog.get([id], COLUMNS)).get(id);
+  /**
+   * The stored image as of `version`, or null when it is not there. Read at the version the
+   * writer decided at, not at the readers' latest, which may be READ_CONSISTENCY_MS behind and
+   * not have another process's row yet.
+   */
+  private async existing(id: string, version: number): Promise<UploadOutcome | null> {
+    const image = (await this.catalog.get([id], COLUMNS, version)).get(id);
     return image ? { image, created: false } : null;
   }
 
-  private async existingOrStore(upload: NewUpload): Promise<UploadOutcome> {
-    return (await this.existing(upload.probe.id)) ?? (await this.storeNew([upload])).get(upload.probe.id)!;
+  /** An id the writer knows: its row, or else the outcome of storing it again. */
+  private async existingOrStore(file: IncomingFile, index: number, count: number, id: string): Promise<UploadOutcome> {
+    await this.writer.settled(id);
+    const found = await this.existing(id, await this.catalog.version());
+    if (found) return found;
+    // Deleted since, or committed by another process and not yet visible to this one's readers
+    // (READ_CONSISTENCY_MS): the writer's append decides which, and names the version to read.
+    const probe = await this.probe(file, index, count);
+    return (await this.storeNew([{ file, id, probe }])).get(id)!;
   }
 }
 
-function newRow(file: IncomingFile, probe: ProbedImage, vector: Float32Array): NewImageRow {
+/** In a request with several files, a refusal says which file it is about. */
+function naming(error: unknown, file: IncomingFile, index: number, count: number): unknown {
+  if (!(error instanceof InvalidImageError) || count === 1) return error;
+  return new InvalidImageError(`file ${index + 1} (${file.filename ?? 'unnamed'}): ${error.message}`);
+}
+
+function newRow({ file, id, probe }: NewUpload, vector: Float32Array): NewImageRow {
   return {
-    id: probe.id,
-    key: `images/${probe.id}.${probe.ext}`,
+    id,
+    key: imageKey(id, probe.ext),
     filename: file.filename,
     contentType: probe.contentType,
-    size: probe.size,
+    size: file.bytes.byteLength,
     width: probe.width,
     height: probe.height,
     createdAt: new Date(),
