@@ -35,9 +35,9 @@ export interface ProbeLimits {
 }
 
 /**
- * The one decoding policy. `failOn: 'error'` refuses truncated data and damage the decoder
- * reports as an error (a PNG chunk with a bad CRC: browsers refuse those too), and tolerates
- * mere warnings. The pixel limit is checked by {@link probeImage} from the header instead of by
+ * The one decoding policy, for the one decode of an upload. `failOn: 'error'` refuses truncated
+ * data and damage the decoder reports as an error (a PNG chunk with a bad CRC), and lets mere
+ * warnings pass. The pixel limit is checked by {@link probeImage} from the header instead of by
  * `limitInputPixels`, whose refusal reads like any unreadable file.
  */
 const DECODING = { failOn: 'error', limitInputPixels: false, sequentialRead: true } as const;
