@@ -30,7 +30,6 @@ export const CONTENT_TYPES: Record<string, string> = Object.fromEntries(
 );
 
 export interface ProbeLimits {
-  maxBytes: number;
   maxPixels: number;
 }
 
@@ -42,12 +41,12 @@ export interface ProbeLimits {
  */
 const DECODING = { failOn: 'error', limitInputPixels: false, sequentialRead: true } as const;
 
-/** The content address of the bytes, after the checks that need no decoding. */
-export function contentId(bytes: Uint8Array, limits: ProbeLimits): string {
+/**
+ * The content address of the bytes. Their size was bounded by the multipart layer, which is
+ * where MAX_UPLOAD_BYTES is checked.
+ */
+export function contentId(bytes: Uint8Array): string {
   if (bytes.byteLength === 0) throw new InvalidImageError('the file is empty');
-  if (bytes.byteLength > limits.maxBytes) {
-    throw new InvalidImageError(`the file is ${bytes.byteLength} bytes, over the limit of ${limits.maxBytes}`);
-  }
   return createHash('sha256').update(bytes).digest('hex');
 }
 
@@ -71,7 +70,8 @@ export async function probeImage(bytes: Uint8Array, limits: ProbeLimits, input: 
     );
   }
   const pixels = await modelPixels(image, meta, input).catch((error: Error) => {
-    throw new InvalidImageError(`the image is corrupt or truncated: ${error.message}`);
+    // The decoder's own words (libvips, libpng...) stay in the cause, out of the answer.
+    throw new InvalidImageError('the image is corrupt or truncated', { cause: error });
   });
   const { width, height } = meta.autoOrient;
   return { ...format, width, height, pixels };

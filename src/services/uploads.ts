@@ -98,7 +98,7 @@ export class UploadService {
   /** The content address, after the checks that need no decoding. */
   private identify(file: IncomingFile, index: number, count: number): string {
     try {
-      return contentId(file.bytes, this.limits);
+      return contentId(file.bytes);
     } catch (error) {
       throw naming(error, file, index, count);
     }
@@ -130,12 +130,10 @@ export class UploadService {
     const rows = uploads.map((upload, i) => newRow(upload, vectors[i]!));
     const committed = await this.persist(rows, uploads).catch((error: unknown) => {
       this.logger.error({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
-      throw new StorageError(
-        `the image could not be stored (${(error as Error).message}); uploading it again is safe`,
-        {
-          cause: error,
-        },
-      );
+      // The store's own message (S3, Lance) stays in the log, out of the answer.
+      throw new StorageError('the image could not be stored (the storage failed); uploading it again is safe', {
+        cause: error,
+      });
     });
     const outcomes = new Map<string, UploadOutcome>();
     for (const [i, row] of rows.entries()) {
