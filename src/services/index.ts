@@ -48,7 +48,6 @@ export async function startServices(
   const batcher = new EmbeddingBatcher(clip);
   const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
   const limits = {
-    maxBytes: settings.MAX_UPLOAD_BYTES,
     maxPixels: settings.MAX_IMAGE_PIXELS,
     decodeConcurrency: settings.DECODE_CONCURRENCY,
   };
