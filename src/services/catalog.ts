@@ -71,11 +71,11 @@ export class ImageCatalog {
     /** Follows the latest version, checking the store at most every READ_CONSISTENCY_MS. Never checked out. */
     readonly table: lancedb.Table,
     /**
-     * The handle every write goes through, on a connection that never checks for new versions by
-     * itself: the writer refreshes it once before each commit, so a commit costs one listing of
-     * the versions instead of one per call.
+     * The handle appends and deletes go through, on a connection that never checks for new
+     * versions by itself: the writer refreshes it once before each commit, so a commit costs one
+     * listing of the versions instead of one per call.
      */
-    readonly writable: lancedb.Table,
+    private readonly writable: lancedb.Table,
     readonly uri: string,
     private readonly objects: ObjectStore,
   ) {}
@@ -113,9 +113,9 @@ export class ImageCatalog {
     const wanted = version ?? (await this.version());
     let handle = this.pinned.get(wanted);
     if (!handle) {
-      handle = this.connection.openTable(TABLE_NAME, [], { version: wanted }).catch((error: Error) => {
+      handle = this.openVersion(wanted).catch((error: unknown) => {
         this.pinned.delete(wanted);
-        throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${wanted} does not exist`) : error;
+        throw error;
       });
       this.pinned.set(wanted, handle);
     }
@@ -222,7 +222,7 @@ export class ImageCatalog {
     );
   }
 
-  // Writes: called by the CatalogWriter (and index upkeep), through the writable handle.
+  // Writes: called by the CatalogWriter alone.
 
   async append(rows: readonly NewImageRow[]): Promise<number> {
     const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.writable.schema() });
@@ -238,8 +238,37 @@ export class ImageCatalog {
     return this.noted('Delete', (await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
 
+  /**
+   * Builds (or replaces) an index on a handle of its own: appends go on through the writable
+   * handle meanwhile, and this handle's version afterwards is the index's, not a later append's.
+   */
+  async createIndex(column: string, config: lancedb.Index): Promise<number> {
+    const handle = await this.connection.openTable(TABLE_NAME);
+    try {
+      await handle.createIndex(column, { config, replace: true });
+      return this.noted('Index', await handle.version());
+    } finally {
+      handle.close();
+    }
+  }
+
+  /**
+   * Compacts small fragments and folds unindexed rows into the indices, on a handle of its own.
+   * Lance commits this as several versions; the last one is returned.
+   */
+  async optimize(): Promise<{ version: number; stats: lancedb.OptimizeStats }> {
+    const handle = await this.connection.openTable(TABLE_NAME);
+    try {
+      // cleanupOlderThan in the distant past: time travel keeps every version.
+      const stats = await handle.optimize({ cleanupOlderThan: new Date(0) });
+      return { version: this.noted('Optimize', await handle.version()), stats };
+    } finally {
+      handle.close();
+    }
+  }
+
   /** Records what made `version`, for {@link versions}. */
-  noted(operation: string, version: number): number {
+  private noted(operation: string, version: number): number {
     this.operations.set(version, operation);
     this.lastCommitted = Math.max(this.lastCommitted, version);
     return version;
@@ -248,9 +277,7 @@ export class ImageCatalog {
   /** Commits `version`'s content as a new latest version. */
   async restore(version: number): Promise<number> {
     // A fresh handle: restore() moves the handle it runs on, and pinned handles are shared.
-    const handle = await this.connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
-      throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
-    });
+    const handle = await this.openVersion(version);
     await handle.restore();
     const restored = this.noted('Restore', await handle.version());
     handle.close();
@@ -268,6 +295,14 @@ export class ImageCatalog {
     this.pinned.clear();
     this.writable.close();
     this.connection.close();
+  }
+
+  /** A new handle of `version`; a version that does not exist is an {@link UnknownVersionError}. */
+  private openVersion(version: number): Promise<lancedb.Table> {
+    return this.connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
+      // Lance tells a missing manifest apart by its message only (the error's code is GenericFailure).
+      throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
+    });
   }
 
   private async files(): Promise<DatasetInfo['files']> {

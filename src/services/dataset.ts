@@ -17,9 +17,9 @@ export interface IndexPolicy {
 }
 
 /**
- * Dataset-level operations: deletes, restores and index upkeep. Index builds run beside the
- * writer rather than in its queue: Lance commits them concurrently with appends (the new
- * fragments simply stay unindexed until the next optimize), so uploads never wait for one.
+ * Dataset-level rules: deletes, restores and index upkeep. This service decides when to build
+ * an index, with what parameters, and when to compact; the {@link CatalogWriter} commits all of
+ * it (builds and optimizes beside its queue, so uploads do not wait for them).
  */
 export class DatasetService {
   private maintaining: Promise<void> | null = null;
@@ -45,11 +45,11 @@ export class DatasetService {
 
   /** Builds (or replaces) the vector index, sized for the rows there are now. */
   async createVectorIndex(type: VectorIndexType): Promise<DatasetInfo> {
-    const rows = await this.catalog.writable.countRows();
+    const { table } = await this.catalog.reader();
+    const rows = await table.countRows();
     if (rows < 256)
       throw new IndexTooSmallError(`a vector index needs at least 256 rows to train on; the dataset has ${rows}`);
-    const dimension = (await this.catalog.writable.schema()).fields.find((f) => f.name === 'vector')!.type
-      .listSize as number;
+    const dimension = (await table.schema()).fields.find((f) => f.name === 'vector')!.type.listSize as number;
     // Lance's guidance: about sqrt(rows) partitions, and sub-vectors of 16 or 8 dimensions.
     const numPartitions = Math.max(1, Math.min(Math.round(Math.sqrt(rows)), Math.floor(rows / 256)));
     const numSubVectors = dimension % 16 === 0 ? dimension / 16 : dimension / 8;
@@ -60,18 +60,15 @@ export class DatasetService {
           ? lancedb.Index.hnswSq({ numPartitions, distanceType: 'cosine' })
           : lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' });
     const started = Date.now();
-    await this.catalog.writable.createIndex('vector', { config, replace: true });
-    this.catalog.noted('Index', await this.catalog.writable.version());
-    this.logger.info({ type, rows, numPartitions, ms: Date.now() - started }, 'vector index built');
+    const version = await this.writer.buildIndex('vector', config);
+    this.logger.info({ type, rows, numPartitions, version, ms: Date.now() - started }, 'vector index built');
     return this.catalog.describe();
   }
 
   /** Compacts small fragments and adds new rows to the indices. Old versions are kept. */
   async optimize(): Promise<DatasetInfo> {
     const started = Date.now();
-    // cleanupOlderThan in the distant past: time travel keeps every version.
-    const stats = await this.catalog.writable.optimize({ cleanupOlderThan: new Date(0) });
-    this.catalog.noted('Optimize', await this.catalog.writable.version());
+    const stats = await this.writer.optimize();
     this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
     return this.catalog.describe();
   }
@@ -96,15 +93,16 @@ export class DatasetService {
   }
 
   private async maintainOnce(): Promise<void> {
-    const { numRows: rows, fragmentStats } = await this.catalog.writable.stats();
+    const { table } = await this.catalog.reader();
+    const { numRows: rows, fragmentStats } = await table.stats();
     if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {
       await this.optimize();
       return;
     }
     if (rows < this.policy.minRows) return;
-    const indices = await this.catalog.indices();
+    const indices = await this.catalog.indices(table);
     if (!indices.some((i) => i.columns.includes('id'))) {
-      await this.catalog.writable.createIndex('id', { config: lancedb.Index.btree() });
+      await this.writer.buildIndex('id', lancedb.Index.btree());
     }
     if (!indices.some((i) => i.columns.includes('vector'))) {
       await this.createVectorIndex('IVF_PQ');

@@ -1,3 +1,4 @@
+import type { Index, OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog } from './catalog.js';
 import type { NewImageRow } from './image-record.js';
@@ -6,7 +7,11 @@ type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => voi
 type Operation =
   | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
-  | ({ kind: 'restore'; version: number } & Pending<number>);
+  | ({ kind: 'restore'; version: number } & Pending<number>)
+  | ({ kind: 'index'; column: string; config: Index } & Pending<number>)
+  | ({ kind: 'optimize' } & Pending<OptimizeStats>);
+type Beside = Extract<Operation, { kind: 'index' | 'optimize' }>;
+type Commit = Exclude<Operation, Beside>;
 
 export interface AppendOutcome {
   created: boolean;
@@ -21,10 +26,25 @@ export interface DeleteOutcome {
 const MAX_ATTEMPTS = 5;
 
 /**
+ * The queued commits that wait while work beside the queue runs: those Lance would not commit
+ * beside it. A restore makes an index build's commit fail after all its work; a delete preempts a
+ * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"). Appends
+ * commit beside both (their fragments stay unindexed until the next optimize).
+ */
+const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
+  index: ['restore'],
+  optimize: ['delete', 'restore'],
+};
+
+/**
  * The one writer of the dataset in this process. Operations queue up while a commit runs and
  * the next commit takes all of them: consecutive appends become one Lance append (group
  * commit), consecutive deletes one deletion. It also keeps the set of live ids in step with the
  * dataset, so dedupe is a set lookup instead of a table scan.
+ *
+ * Index builds and optimizes take their turn in the queue too, but run beside it: a build takes
+ * 7-40 s at 100k rows and uploads must not wait for it. One runs at a time, and only the queued
+ * commits Lance would refuse beside it wait ({@link HELD_BACK}).
  */
 export class CatalogWriter {
   private readonly queue: Operation[] = [];
@@ -32,12 +52,24 @@ export class CatalogWriter {
   private draining: Promise<void> | null = null;
   private commits = 0;
 
+  /** The work beside the queue, one after the other: settles when the last one started is done. */
+  private beside: Promise<void> = Promise.resolve();
+  private besideRunning = 0;
+  /** Per kind of queued commit, the work beside the queue it must not commit during. */
+  private readonly heldBack = new Map<Commit['kind'], Promise<void>>();
+
   /** Called after every successful commit (index upkeep hooks in here). */
   onCommit: () => void = () => {};
 
   private liveIds = new Set<string>();
-  /** The version the id set reflects. A commit landing anywhere else means another process wrote. */
+  /** The version the id set reflects. */
   private knownVersion = 0;
+  /**
+   * Versions after `knownVersion` whose effect on the id set is already applied: this writer's own
+   * commits, and its index builds, which change no ids. Only versions no one here accounts for
+   * send the writer back to the dataset for the ids.
+   */
+  private readonly accounted = new Set<number>();
 
   private constructor(
     private readonly catalog: ImageCatalog,
@@ -81,14 +113,27 @@ export class CatalogWriter {
     return this.enqueue((p) => ({ kind: 'restore', version, ...p }));
   }
 
+  /** Builds (or replaces) the index on `column` beside the queue; resolves to the version holding it. */
+  buildIndex(column: string, config: Index): Promise<number> {
+    return this.enqueue((p) => ({ kind: 'index', column, config, ...p }));
+  }
+
+  /** Compacts small fragments and folds unindexed rows into the indices, beside the queue. */
+  optimize(): Promise<OptimizeStats> {
+    return this.enqueue((p) => ({ kind: 'optimize', ...p }));
+  }
+
   /** Resolves once a queued append of `id` has been committed or has failed (at once when none is queued). */
   async settled(id: string): Promise<void> {
     await this.pendingIds.get(id)?.catch(() => undefined);
   }
 
-  /** Waits for every queued operation. */
+  /** Waits for every queued operation, and for the work beside the queue. */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    do {
+      await this.draining;
+      await this.beside;
+    } while (this.draining);
   }
 
   private enqueue<T>(make: (pending: Pending<T>) => Operation): Promise<T> {
@@ -103,15 +148,21 @@ export class CatalogWriter {
     await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const group = this.takeGroup();
+      const first = group[0]!;
+      if (first.kind === 'index' || first.kind === 'optimize') {
+        this.startBeside(first);
+        continue;
+      }
+      await this.heldBack.get(first.kind);
       try {
         await this.catchUp();
-        const version = await this.withRetry(() => this.commit(group));
+        const version = await this.withRetry(() => this.commit(group as Commit[]));
         this.commits += 1;
-        // Landing anywhere but right after the known version means another process committed in
-        // between, and the id set missed its rows and deletes.
-        const stale = version !== this.knownVersion && version !== this.knownVersion + 1;
-        this.knownVersion = version;
-        if (stale) await this.reload();
+        this.account(version);
+        // A version no one here accounts for in between means another process committed, and the
+        // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
+        // may not be known yet: then the catch-up before the next commit decides.
+        if (!this.advance(version) && this.besideRunning === 0) await this.reload();
         this.onCommit();
       } catch (error) {
         this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
@@ -120,16 +171,48 @@ export class CatalogWriter {
     }
   }
 
-  /** The longest run of same-kind operations at the head of the queue (restores go alone). */
+  /** The longest run of appends or of deletes at the head of the queue (anything else goes alone). */
   private takeGroup(): Operation[] {
     const kind = this.queue[0]!.kind;
+    const groups = kind === 'append' || kind === 'delete';
     let end = 1;
-    while (kind !== 'restore' && end < this.queue.length && this.queue[end]!.kind === kind) end += 1;
+    while (groups && end < this.queue.length && this.queue[end]!.kind === kind) end += 1;
     return this.queue.splice(0, end);
   }
 
+  /**
+   * Starts an index build or optimize once the one before it is done, on a handle of its own, and
+   * holds back the queued commits that must not land meanwhile. Everything queued before it has
+   * committed already.
+   */
+  private startBeside(op: Beside): void {
+    this.besideRunning += 1;
+    const done = this.beside.then(() => this.runBeside(op)).finally(() => (this.besideRunning -= 1));
+    this.beside = done;
+    for (const kind of HELD_BACK[op.kind]) this.heldBack.set(kind, done);
+  }
+
+  /** Runs one piece of work beside the queue and settles its caller; never rejects. */
+  private async runBeside(op: Beside): Promise<void> {
+    try {
+      if (op.kind === 'index') {
+        const version = await this.catalog.createIndex(op.column, op.config);
+        this.account(version); // an index changes no ids: the next commit need not rescan them
+        op.resolve(version);
+      } else {
+        // An optimize commits several versions (compaction, then one per index) and tells only
+        // the last, so they stay unaccounted for: a catch-up that meets one rereads the ids.
+        // That costs an id scan per optimize or so, against blocking uploads for its length.
+        op.resolve((await this.catalog.optimize()).stats);
+      }
+    } catch (error) {
+      this.logger.error({ err: error, kind: op.kind }, 'dataset maintenance failed');
+      op.reject(error);
+    }
+  }
+
   /** Commits one group; returns the version it made (or the current one when nothing was left to do). */
-  private async commit(group: Operation[]): Promise<number> {
+  private async commit(group: Commit[]): Promise<number> {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
@@ -163,7 +246,18 @@ export class CatalogWriter {
 
   /** Reloads the id set when another process has committed since this one last looked. */
   private async catchUp(): Promise<void> {
-    if ((await this.catalog.refresh()) !== this.knownVersion) await this.reload();
+    if (!this.advance(await this.catalog.refresh())) await this.reload();
+  }
+
+  /** Notes a version this writer made whose effect on the id set is applied already. */
+  private account(version: number): void {
+    if (version > this.knownVersion) this.accounted.add(version);
+  }
+
+  /** Moves `knownVersion` over the accounted-for versions; true when it reaches `latest`. */
+  private advance(latest: number): boolean {
+    while (this.knownVersion < latest && this.accounted.delete(this.knownVersion + 1)) this.knownVersion += 1;
+    return this.knownVersion === latest;
   }
 
   /**
@@ -175,6 +269,7 @@ export class CatalogWriter {
     const { ids, duplicateRowIds, version } = await this.catalog.scanIds();
     this.liveIds = ids;
     this.knownVersion = version;
+    for (const v of this.accounted) if (v <= version) this.accounted.delete(v);
     if (duplicateRowIds.length === 0) return;
     this.knownVersion = await this.withRetry(() => this.catalog.deleteRowIds(duplicateRowIds));
     this.logger.warn(
