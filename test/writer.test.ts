@@ -1,44 +1,58 @@
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as lancedb from '@lancedb/lancedb';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { createLogger } from '../src/logger.js';
 import { startServices } from '../src/services/index.js';
-import { UPLOAD_ONE, execute, graphqlServer, openServices, testModel, upload } from './support/harness.js';
+import {
+  UPLOAD_ONE,
+  commitRows,
+  execute,
+  graphqlServer,
+  openServices,
+  syntheticRows,
+  testModel,
+  upload,
+} from './support/harness.js';
 
-/** The group-commit writer against a real Lance dataset in a temp directory. */
+/** The group-commit writer against a real Lance dataset in a temp directory, a fresh one per test. */
 describe('writer', () => {
   let server: ApolloServer<GraphQLContext>;
   let services: Services;
+  let dimension: number;
   const run = (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables);
   const version = () => services.catalog.version();
+  const rows = (count: number, offset = 0) => syntheticRows(count, dimension, offset);
 
   before(async () => {
     server = await graphqlServer();
+    dimension = (await testModel()).dimension;
+  });
+  after(() => server.stop());
+  beforeEach(async () => {
     services = await openServices();
   });
-  after(async () => {
-    await server.stop();
-    await services.close();
-  });
+  afterEach(() => services.close());
 
-  test('20 concurrent uploads give 20 rows in fewer than 20 versions', async () => {
+  test('20 concurrent uploads give 20 rows in fewer than 20 versions, one per Lance append', async (t) => {
     const images = await distinctImages(20, COLOURS.yellow);
     const before = await version();
-    const commitsBefore = services.writer.commitCount;
+    const appends = t.mock.method(services.catalog, 'append');
     const results = await Promise.all(images.map((bytes) => run(UPLOAD_ONE, { file: upload(bytes) })));
     assert.ok(results.every((r) => r.errors === undefined && r.data!.uploadImage.created));
     assert.equal(await services.catalog.table.countRows(), 20);
     assert.equal((await services.catalog.allIds()).size, 20, 'no duplicate ids');
     const newVersions = (await version()) - before;
     assert.ok(newVersions < 20, `${newVersions} versions for 20 uploads`);
-    assert.equal(services.writer.commitCount - commitsBefore, newVersions);
+    assert.equal(appends.mock.callCount(), newVersions);
   });
 
   test('deletes queued together become one deletion', async () => {
-    const ids = [...(await services.catalog.allIds())].slice(0, 5);
+    await commitRows(services, rows(20));
+    const ids = rows(5).map((r) => r.id);
     const before = await version();
     const outcomes = await Promise.all(ids.map((id) => services.dataset.delete(id)));
     assert.ok(outcomes.every((o) => o.deleted));
@@ -48,27 +62,27 @@ describe('writer', () => {
   });
 
   test('a delete racing an append: both take effect', async () => {
-    const [victim] = [...(await services.catalog.allIds())];
+    const [victim] = rows(1);
+    await commitRows(services, [victim!]);
     const [fresh] = await distinctImages(1, COLOURS.blue, 500);
     const [deleted, uploaded] = await Promise.all([
-      services.dataset.delete(victim!),
+      services.dataset.delete(victim!.id),
       run(UPLOAD_ONE, { file: upload(fresh!) }),
     ]);
     assert.equal(deleted.deleted, true);
     const ids = await services.catalog.allIds();
-    assert.ok(!ids.has(victim!));
+    assert.ok(!ids.has(victim!.id));
     assert.ok(ids.has(uploaded.data!.uploadImage.image.id));
   });
 
-  test('a failed commit rejects its operations, writes nothing, and the writer goes on', async () => {
+  test('a failed commit rejects its operations, writes nothing, and the writer goes on', async (t) => {
     const [bytes] = await distinctImages(1, COLOURS.cyan, 900);
-    const append = services.catalog.append.bind(services.catalog);
-    services.catalog.append = async () => {
-      throw new Error('disk full');
-    };
     const before = await version();
+    const diskFull = t.mock.method(services.catalog, 'append', async () => {
+      throw new Error('disk full');
+    });
     const failed = await run(UPLOAD_ONE, { file: upload(bytes!) });
-    services.catalog.append = append;
+    diskFull.mock.restore();
     assert.equal(failed.errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
     assert.equal(await version(), before);
     const retried = await run(UPLOAD_ONE, { file: upload(bytes!) });
@@ -76,13 +90,56 @@ describe('writer', () => {
   });
 
   test('a restarted process rebuilds its id set from the dataset', async () => {
-    const ids = await services.catalog.allIds();
+    await commitRows(services, rows(10));
     const restarted = await startServices(services.settings, createLogger('silent'), testModel());
     try {
-      for (const id of ids) assert.equal(restarted.writer.has(id), true);
-      assert.equal(restarted.writer.has('0'.repeat(64)), false);
+      for (const { id } of rows(10)) assert.equal(restarted.writer.has(id), true);
+      assert.equal(restarted.writer.has('f'.repeat(64)), false);
     } finally {
       await restarted.close();
     }
+  });
+
+  test('an index built beside the queue does not send the writer back to the dataset for the ids', async (t) => {
+    await commitRows(services, rows(300));
+    const scans = t.mock.method(services.catalog, 'scanIds');
+    await services.dataset.createVectorIndex('IVF_FLAT');
+    const indexed = await version();
+    const [outcome] = await Promise.all(rows(1, 300).map((row) => services.writer.append(row)));
+    assert.equal(outcome!.version, indexed + 1);
+    await services.writer.flush();
+    assert.equal(scans.mock.callCount(), 0, 'the index version was taken for another process commit');
+    assert.equal(await services.catalog.table.countRows(), 301);
+  });
+
+  test('an optimize and a delete requested together both take effect: the delete waits for the compaction', async () => {
+    for (let i = 0; i < 6; i++) await commitRows(services, rows(3, i * 3));
+    const [victim] = rows(1);
+    const [optimized, deleted] = await Promise.all([services.dataset.optimize(), services.dataset.delete(victim!.id)]);
+    assert.equal(deleted.deleted, true);
+    assert.equal(optimized.fragmentCount, 1);
+    assert.ok(deleted.version > optimized.version, 'the delete committed after the compaction');
+    assert.equal(await services.catalog.table.countRows(), 17);
+  });
+
+  test('an index build and an optimize requested together run one after the other: both take effect', async () => {
+    for (let i = 0; i < 6; i++) await commitRows(services, rows(60, i * 60));
+    await Promise.all([services.dataset.createVectorIndex('IVF_PQ'), services.dataset.optimize()]);
+    const info = await services.catalog.describe();
+    assert.equal(info.fragmentCount, 1);
+    const vector = info.indices.find((i) => i.columns.includes('vector'));
+    assert.equal(vector?.unindexedRows, 0, 'the index covers every row');
+  });
+
+  test('a restore requested while an index build runs waits for it: the build is not thrown away', async () => {
+    const before = await commitRows(services, rows(300));
+    await commitRows(services, rows(1, 300));
+    const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
+    const [indexed, restored] = await Promise.all([
+      services.writer.buildIndex('vector', config),
+      services.dataset.restore(before),
+    ]);
+    assert.ok(restored.version > indexed, 'the restore committed after the index');
+    assert.equal(await services.catalog.table.countRows(), 300);
   });
 });

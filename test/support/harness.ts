@@ -143,3 +143,11 @@ export function syntheticRows(count: number, dimension: number, offset = 0): New
 export const UPLOAD_ONE =
   'mutation ($file: Upload!) { uploadImage(file: $file) { created image { id key filename contentType size width height } } }';
 export const UPLOAD_MANY = 'mutation ($files: [Upload!]!) { uploadImages(files: $files) { created image { id } } }';
+
+/** Appends rows through the writer as one group commit, then waits for the index upkeep that commit set off. */
+export async function commitRows(services: Services, rows: readonly NewImageRow[]): Promise<number> {
+  const outcomes = await Promise.all(rows.map((row) => services.writer.append(row)));
+  await services.writer.flush();
+  await services.dataset.idle();
+  return Math.max(...outcomes.map((o) => o.version));
+}

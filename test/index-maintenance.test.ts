@@ -1,0 +1,222 @@
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLContext } from '../src/context.js';
+import type { NewImageRow } from '../src/services/image-record.js';
+import type { Services } from '../src/services/index.js';
+import { COLOURS, distinctImages } from './support/images.js';
+import { commitRows, execute, graphqlServer, openServices, syntheticRows, testModel } from './support/harness.js';
+
+const DATASET = '{ dataset { version rowCount fragmentCount indexDetails { type columns unindexedRows } } }';
+const VERSIONS = '{ versions { version operation rowCount } }';
+
+type IndexDetails = { type: string; columns: string[]; unindexedRows: number | null };
+type DatasetData = { version: number; rowCount: number; fragmentCount: number; indexDetails: IndexDetails[] };
+type VersionData = { version: number; operation: string | null; rowCount: number };
+
+let server: ApolloServer<GraphQLContext>;
+let dimension: number;
+before(async () => {
+  server = await graphqlServer();
+  dimension = (await testModel()).dimension;
+});
+after(() => server.stop());
+
+const rows = (count: number, offset = 0) => syntheticRows(count, dimension, offset);
+
+async function dataset(services: Services): Promise<DatasetData> {
+  const result = await execute(server, services, DATASET);
+  assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+  return result.data!.dataset as DatasetData;
+}
+
+async function versions(services: Services): Promise<VersionData[]> {
+  const result = await execute(server, services, VERSIONS);
+  assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+  return result.data!.versions as VersionData[];
+}
+
+const indexOn = (info: DatasetData, column: string) => info.indexDetails.find((i) => i.columns.includes(column));
+
+/** Each row's own vector finds that row first, at distance ~0: the index answers, and answers right. */
+async function assertFindsThemselves(services: Services, sample: readonly NewImageRow[]): Promise<void> {
+  for (const row of sample) {
+    const { hits } = await services.catalog.search(row.vector, { limit: 3, columns: ['id'] });
+    assert.equal(hits[0]?.image.id, row.id, `row ${row.filename} is not its own nearest neighbour`);
+    assert.ok(hits[0]!.distance < 1e-4, `distance ${hits[0]!.distance}`);
+  }
+}
+
+describe('automatic index upkeep after commits', () => {
+  test('the id and vector indices appear once the dataset reaches INDEX_MIN_ROWS', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '300', COMPACT_FRAGMENTS: '64' });
+    try {
+      await commitRows(services, rows(299));
+      assert.deepEqual((await dataset(services)).indexDetails, [], 'no index below INDEX_MIN_ROWS');
+      await commitRows(services, rows(1, 299));
+      const info = await dataset(services);
+      assert.equal(indexOn(info, 'id')?.type, 'BTree');
+      assert.equal(indexOn(info, 'vector')?.type, 'IvfPq');
+      assert.equal(indexOn(info, 'vector')?.unindexedRows, 0);
+      await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 150)[0]!, rows(1, 299)[0]!]);
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('new rows are folded into the indices once more than a tenth of the rows are unindexed', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '300', COMPACT_FRAGMENTS: '64' });
+    try {
+      await commitRows(services, rows(300));
+      await commitRows(services, rows(30, 300));
+      assert.equal(indexOn(await dataset(services), 'vector')?.unindexedRows, 30, '30 of 330: not yet a tenth');
+      await commitRows(services, rows(10, 330));
+      const info = await dataset(services);
+      assert.equal(indexOn(info, 'vector')?.unindexedRows, 0, '40 of 340: folded in');
+      assert.equal(indexOn(info, 'id')?.unindexedRows, 0);
+      await assertFindsThemselves(services, rows(3, 335));
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('small fragments are compacted once there are more than COMPACT_FRAGMENTS, and every version stays readable', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '1000000', COMPACT_FRAGMENTS: '4' });
+    try {
+      for (let i = 0; i < 4; i++) await commitRows(services, rows(3, i * 3));
+      assert.equal((await dataset(services)).fragmentCount, 4, 'four fragments: not more than COMPACT_FRAGMENTS');
+      const before = await versions(services);
+      await commitRows(services, rows(3, 12));
+      assert.equal((await dataset(services)).fragmentCount, 1);
+      const now = await versions(services);
+      assert.ok(now.some((v) => v.operation === 'Optimize'));
+      // Time travel: every version before the compaction still reads, with the rows it had.
+      assert.deepEqual(
+        now.slice(0, before.length).map((v) => [v.version, v.rowCount]),
+        before.map((v) => [v.version, v.rowCount]),
+      );
+      await assertFindsThemselves(services, rows(15));
+    } finally {
+      await services.close();
+    }
+  });
+});
+
+/** The GraphQL mutations, each on a dataset of its own with the automatic upkeep out of reach. */
+describe('createVectorIndex and optimizeDataset', () => {
+  let services: Services;
+  const run = (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables);
+  const CREATE = `mutation ($type: VectorIndexType) { createVectorIndex(type: $type) { version indexDetails { type columns unindexedRows } } }`;
+
+  beforeEach(async () => {
+    services = await openServices({ INDEX_MIN_ROWS: '1000000', COMPACT_FRAGMENTS: '64' });
+  });
+  afterEach(() => services.close());
+
+  for (const [type, lanceType] of [
+    ['IVF_PQ', 'IvfPq'],
+    ['IVF_FLAT', 'IvfFlat'],
+    ['IVF_HNSW_SQ', 'IvfHnswSq'],
+  ] as const) {
+    test(`createVectorIndex(${type}) builds that index over every row and search still finds each row`, async () => {
+      const committed = await commitRows(services, rows(600));
+      const result = await run(CREATE, { type });
+      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+      const { version, indexDetails } = result.data!.createVectorIndex;
+      assert.deepEqual(
+        indexDetails.map((i: IndexDetails) => ({ ...i, columns: [...i.columns] })),
+        [{ type: lanceType, columns: ['vector'], unindexedRows: 0 }],
+      );
+      assert.equal(version, committed + 1, 'one new version holds the index');
+      assert.equal((await versions(services)).at(-1)!.operation, 'Index');
+      await assertFindsThemselves(services, rows(4, 0).concat(rows(2, 598)));
+    });
+  }
+
+  test('createVectorIndex needs 256 rows to train on: BAD_USER_INPUT below, an index at 256', async () => {
+    await commitRows(services, rows(255));
+    const tooSmall = await run(CREATE, { type: 'IVF_PQ' });
+    assert.equal(tooSmall.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(tooSmall.errors![0]!.message, /at least 256 rows.*has 255/);
+    assert.deepEqual((await dataset(services)).indexDetails, []);
+    await commitRows(services, rows(1, 255));
+    const built = await run(CREATE, { type: 'IVF_PQ' });
+    assert.equal(built.errors, undefined, JSON.stringify(built.errors));
+    assert.equal(built.data!.createVectorIndex.indexDetails.length, 1);
+  });
+
+  test('optimizeDataset folds unindexed rows into the index, compacts, and keeps every version', async () => {
+    await commitRows(services, rows(600));
+    assert.equal((await run(CREATE, { type: 'IVF_FLAT' })).errors, undefined);
+    for (let i = 0; i < 3; i++) await commitRows(services, rows(20, 600 + i * 20));
+    const before = await dataset(services);
+    assert.equal(indexOn(before, 'vector')?.unindexedRows, 60);
+    const history = await versions(services);
+
+    const result = await run(
+      'mutation { optimizeDataset { version rowCount fragmentCount indexDetails { columns unindexedRows } } }',
+    );
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    const optimized = result.data!.optimizeDataset as DatasetData;
+    assert.equal(optimized.rowCount, 660);
+    assert.equal(indexOn(optimized, 'vector')?.unindexedRows, 0);
+    assert.ok(optimized.fragmentCount < before.fragmentCount, `${before.fragmentCount} -> ${optimized.fragmentCount}`);
+    const now = await versions(services);
+    assert.deepEqual(
+      now.slice(0, history.length).map((v) => [v.version, v.rowCount]),
+      history.map((v) => [v.version, v.rowCount]),
+    );
+    assert.equal(now.at(-1)!.operation, 'Optimize');
+    await assertFindsThemselves(services, rows(3, 600).concat(rows(2, 657), rows(2, 0)));
+  });
+});
+
+describe('uploads during a vector index build', () => {
+  test('uploads go on while a build over 5,000 rows runs beside the writer queue', async (t) => {
+    const services = await openServices({ INDEX_MIN_ROWS: '1000000', COMPACT_FRAGMENTS: '64' });
+    try {
+      await commitRows(services, rows(5000));
+      const images = await distinctImages(120, COLOURS.green);
+      const afterBuild = images.pop()!;
+      let building = false;
+      const timedUpload = async (bytes: Buffer) => {
+        const startedDuringBuild = building;
+        const started = performance.now();
+        const [outcome] = await services.uploads.uploadAll([{ bytes, filename: null }]);
+        assert.equal(outcome!.created, true);
+        return { ms: performance.now() - started, startedDuringBuild, endedDuringBuild: building };
+      };
+      const alone = [];
+      for (const bytes of images.splice(0, 5)) alone.push(await timedUpload(bytes));
+
+      building = true;
+      const started = performance.now();
+      const build = services.dataset.createVectorIndex('IVF_PQ').finally(() => (building = false));
+      const during: Array<Awaited<ReturnType<typeof timedUpload>>> = [];
+      const scans = t.mock.method(services.catalog, 'scanIds');
+      while (building && images.length > 0) during.push(await timedUpload(images.shift()!));
+      await build;
+      await timedUpload(afterBuild); // the first commit after the index's version
+      const rescans = scans.mock.callCount();
+      const info = await build;
+      const buildMs = performance.now() - started;
+
+      const within = during.filter((u) => u.startedDuringBuild && u.endedDuringBuild);
+      const ms = (list: Array<{ ms: number }>) => list.map((u) => u.ms).sort((a, b) => a - b);
+      const summary = (list: number[]) =>
+        `median ${list[Math.floor(list.length / 2)]?.toFixed(0)} ms, max ${list.at(-1)?.toFixed(0)} ms`;
+      t.diagnostic(`IVF_PQ build over 5,000 rows: ${buildMs.toFixed(0)} ms`);
+      t.diagnostic(`upload with no build: ${summary(ms(alone))} (${alone.length} uploads)`);
+      t.diagnostic(
+        `upload during the build: ${summary(ms(within))} (${within.length} uploads began and ended during it)`,
+      );
+      t.diagnostic(`id rescans by the writer meanwhile: ${rescans}`);
+      assert.ok(within.length >= 3, `only ${within.length} uploads finished while the build ran: they waited for it`);
+      assert.equal(info.rowCount, 5000 + alone.length + during.length);
+      assert.equal(await services.catalog.table.countRows(), info.rowCount + 1);
+      assert.equal(info.indices.find((i) => i.columns.includes('vector'))?.type, 'IvfPq');
+    } finally {
+      await services.close();
+    }
+  });
+});
