@@ -22,8 +22,8 @@ export const MAX_DEPTH = 8;
 export const MAX_DIRECTIVES = 20;
 export const MAX_TOKENS = 2000;
 /**
- * The most one operation may cost (src/query-limits.ts): about one unit per row read, so a
- * full page of 1,000 images fits, 1,000 with vectors does not, and a dataset-wide mutation
- * (restore, index build, optimize) fills it alone.
+ * The most one operation may cost (src/query-limits.ts): about one unit per row read and four
+ * per vector, so two full pages of 1,000 images with their vectors fit, three do not, and a
+ * dataset-wide mutation (restore, index build, optimize) fills more than half of it.
  */
-export const MAX_QUERY_COST = 5000;
+export const MAX_QUERY_COST = 10_000;

@@ -107,7 +107,7 @@ describe('GraphQL API', () => {
     assert.ok(!Number.isNaN(Date.parse(one.data!.image.createdAt)));
     const missing = await run('query ($id: ID!) { image(id: $id) { id } }', { id: 'f'.repeat(64) });
     assert.equal(missing.data!.image, null);
-    const page = await run('{ images(limit: 3, offset: 2) { id } all: images(limit: 500) { id vector } }');
+    const page = await run('{ images(limit: 3, offset: 2) { id } all: images(limit: 1000) { id vector } }');
     assert.equal(page.data!.images.length, 3);
     assert.equal(page.data!.all.length, await services.catalog.table.countRows());
     assert.equal(page.data!.all[0].vector.length, 512);

@@ -422,7 +422,11 @@ function costlyOperations(): HostileCase[] {
       /cost/,
     ),
     operation('15 pages of 1,000 images', aliases(15, 'images(limit: 1000) { id }'), /cost/),
-    operation('a page of 1,000 images with vectors', '{ images(limit: 1000) { id vector } }', /cost/),
+    operation(
+      'three pages of 1,000 images with vectors',
+      `{ ${[0, 1, 2].map((i) => `p${i}: images(offset: ${i * 1000}, limit: 1000) { vector }`).join(' ')} }`,
+      /cost/,
+    ),
     operation('3,000 tokens', `{ ${'__typename '.repeat(3000)}}`, /token/i),
   ];
 }
