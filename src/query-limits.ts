@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ValidationRule } from 'graphql';
+import type { ParseOptions, ValidationRule } from 'graphql';
 import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { tooCostly } from './errors.js';
 import { MAX_ALIASES, MAX_DEPTH, MAX_DIRECTIVES, MAX_QUERY_COST, MAX_TOKENS } from './limits.js';
@@ -39,25 +39,32 @@ function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArg
 }
 
 /**
- * The limits every operation passes before it runs: GraphQL Armor for its shape (aliases,
- * depth, directives, tokens; field suggestions off when introspection is off) and a cost
- * limit that knows what each argument makes a field read.
+ * The limits every operation passes before it runs: graphql-js's own token limit while parsing,
+ * GraphQL Armor for its shape (aliases, depth, directives; field suggestions off when
+ * introspection is off), and a cost limit that knows what each argument makes a field read.
  */
 export function queryLimits(introspection: boolean): {
   plugins: ApolloServerPlugin[];
   validationRules: ValidationRule[];
+  parseOptions: ParseOptions;
 } {
   const armor = new ApolloArmor({
     maxAliases: { n: MAX_ALIASES },
     maxDepth: { n: MAX_DEPTH },
     maxDirectives: { n: MAX_DIRECTIVES },
-    maxTokens: { n: MAX_TOKENS },
+    // Armor's token limit throws from a plugin, which Apollo answers with a 500; graphql-js's
+    // parser option (below) is refused as the parse error it is, with a 400.
+    maxTokens: { enabled: false },
     costLimit: { enabled: false },
     blockFieldSuggestion: { enabled: !introspection },
   }).protect();
   // Armor's types name Apollo's CommonJS build, ours the ES module one: the same plugin shape.
   const armorPlugins = armor.plugins as unknown as ApolloServerPlugin[];
-  return { plugins: [...armorPlugins, queryCostLimit], validationRules: armor.validationRules };
+  return {
+    plugins: [...armorPlugins, queryCostLimit],
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
+  };
 }
 
 const queryCostLimit: ApolloServerPlugin = {

@@ -117,6 +117,7 @@ export async function startApollo(
     formatError: errorFormatter(logger),
     plugins: [requireApiKeyForMutations(settings.API_KEY), ...limits.plugins],
     validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     introspection,
     includeStacktraceInErrorResponses: settings.NODE_ENV === 'development',
   });

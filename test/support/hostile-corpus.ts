@@ -167,8 +167,9 @@ function rejected(a: Answer, expected = 'BAD_USER_INPUT', pattern?: RegExp) {
   if (pattern) assert.match(message(a), pattern);
 }
 
-/** A GraphQL answer refusing the operation with `expected` before it ran. */
+/** An operation refused before it ran, with a 400 and a message matching `pattern`. */
 function refusedOperation(a: Answer, pattern: RegExp) {
+  assert.equal(a.status, 400, JSON.stringify(a.body).slice(0, 300));
   assert.equal(a.body?.data ?? undefined, undefined, 'nothing ran');
   assert.match(message(a), pattern, JSON.stringify(a.body).slice(0, 300));
 }
