@@ -6,9 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadSettings } from '../src/config.js';
-import { ImageCatalog } from '../src/services/catalog.js';
-import { ImageReclaimer } from '../src/services/reclaimer.js';
-import { openStorage } from '../src/services/storage.js';
+import { ImageCatalog } from '../src/services/catalog/catalog.js';
+import { ImageReclaimer } from '../src/services/images/reclaimer.js';
+import { openStorage } from '../src/services/storage/storage.js';
 
 const { values } = parseArgs({
   options: { 'dry-run': { type: 'boolean', default: false }, 'grace-minutes': { type: 'string', default: '60' } },

@@ -3,11 +3,11 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
-import { UnknownVersionError } from './services/catalog.js';
-import { IndexTooSmallError } from './services/dataset.js';
-import { InvalidImageError } from './services/image-probe.js';
+import { UnknownVersionError } from './services/catalog/catalog.js';
+import { IndexTooSmallError } from './services/catalog/dataset.js';
+import { InvalidImageError } from './services/images/image-probe.js';
 import { ImageNotFoundError } from './services/search.js';
-import { StorageError } from './services/uploads.js';
+import { StorageError } from './services/images/uploads.js';
 import { InvalidInputError } from './validation.js';
 
 /** A request refused before GraphQL runs (malformed or oversize body), with its HTTP status. */

@@ -1,5 +1,5 @@
 import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import type { Column } from './services/image-record.js';
+import type { Column } from './services/catalog/image-record.js';
 
 /** The Lance columns each Image field needs. Fields not listed (url) derive from others. */
 const IMAGE_FIELD_COLUMNS: Record<string, Column[]> = {

@@ -15,7 +15,7 @@ import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
 import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
-import type { ClipModel } from './services/clip-model.js';
+import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
 
 const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schema');

@@ -1,5 +1,5 @@
 import { MAX_TEXT_LENGTH } from './limits.js';
-import { UploadedFile } from './services/upload-input.js';
+import { UploadedFile } from './services/images/upload-input.js';
 
 /** Client input that breaks a rule; `field` names the argument. */
 export class InvalidInputError extends Error {

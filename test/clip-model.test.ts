@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadClip, type ClipModel } from '../src/services/clip-model.js';
-import { probeImage } from '../src/services/image-probe.js';
+import { loadClip, type ClipModel } from '../src/services/embedding/clip-model.js';
+import { probeImage } from '../src/services/images/image-probe.js';
 import { PROJECTION_DIM, writeTestModel } from '../scripts/make-test-model.js';
 import { COLOURS, COLOUR_NAMES, noisy, solid, type Rgb } from './support/images.js';
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { AutoProcessor, RawImage, type Processor, type Tensor } from '@huggingface/transformers';
-import { imageInputFrom, type ImageInput } from '../src/services/image-decode.js';
-import { probeImage } from '../src/services/image-probe.js';
+import { imageInputFrom, type ImageInput } from '../src/services/images/image-decode.js';
+import { probeImage } from '../src/services/images/image-probe.js';
 import { DEFAULT_SOURCE_DIR } from '../scripts/make-test-model.js';
 import { testModelDir } from './support/harness.js';
 

@@ -2,7 +2,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import type { NewImageRow } from '../src/services/image-record.js';
+import type { NewImageRow } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { commitRows, execute, graphqlServer, openServices, syntheticRows, testModel } from './support/harness.js';

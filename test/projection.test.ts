@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import type { Column } from '../src/services/image-record.js';
+import type { Column } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { execute, graphqlServer, openServices, syntheticRows } from './support/harness.js';
 

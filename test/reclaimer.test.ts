@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { ImageReclaimer } from '../src/services/reclaimer.js';
+import { ImageReclaimer } from '../src/services/images/reclaimer.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { openServices } from './support/harness.js';

@@ -6,7 +6,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import type { ObjectStore } from '../src/services/object-store.js';
+import type { ObjectStore } from '../src/services/storage/object-store.js';
 import type { Services } from '../src/services/index.js';
 import { UPLOAD_ONE, execute, graphqlServer, openServices, upload, type GraphQLResponse } from './support/harness.js';
 import { COLOURS, distinctImages } from './support/images.js';

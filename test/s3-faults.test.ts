@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import { ImageReclaimer } from '../src/services/reclaimer.js';
+import { ImageReclaimer } from '../src/services/images/reclaimer.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { UPLOAD_ONE, execute, graphqlServer, openServices, upload } from './support/harness.js';

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { loadSettings } from '../src/config.js';
-import { openStorage } from '../src/services/storage.js';
+import { openStorage } from '../src/services/storage/storage.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';

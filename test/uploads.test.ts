@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import sharp, { type Sharp } from 'sharp';
 import type { GraphQLContext } from '../src/context.js';
-import { InvalidImageError } from '../src/services/image-probe.js';
+import { InvalidImageError } from '../src/services/images/image-probe.js';
 import type { Services } from '../src/services/index.js';
 import { distinctImages, noisy, COLOURS } from './support/images.js';
 import { execute, graphqlServer, openServices, tempDir, upload, UPLOAD_ONE } from './support/harness.js';

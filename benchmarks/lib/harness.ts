@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadSettings, type Settings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp, type App } from '../../src/server.js';
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import { startServices, type Services } from '../../src/services/index.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeTestModel } from '../../scripts/make-test-model.js';
-import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
+import { loadClip, type ClipModel } from '../../src/services/embedding/clip-model.js';
 import { REPO_ROOT } from './paths.js';
 
 export interface BenchModel {

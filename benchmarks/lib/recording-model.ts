@@ -1,4 +1,4 @@
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 
 /** The size of every forward pass a model made, texts and images apart. */
 export interface BatchLog {

@@ -1,7 +1,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import path from 'node:path';
-import { TABLE_NAME, type ImageCatalog } from '../../src/services/catalog.js';
-import type { Column } from '../../src/services/image-record.js';
+import { TABLE_NAME, type ImageCatalog } from '../../src/services/catalog/catalog.js';
+import type { Column } from '../../src/services/catalog/image-record.js';
 import type { Services } from '../../src/services/index.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from './stats.js';
 

@@ -1,4 +1,4 @@
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import type { SuiteResult } from './report.js';
 
 /** What every suite gets from the runner. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ImageCatalog } from '../../src/services/catalog.js';
-import type { NewImageRow } from '../../src/services/image-record.js';
+import type { ImageCatalog } from '../../src/services/catalog/catalog.js';
+import type { NewImageRow } from '../../src/services/catalog/image-record.js';
 import { mulberry32 } from '../../scripts/make-test-model.js';
 
 function normalise(v: Float32Array): Float32Array {

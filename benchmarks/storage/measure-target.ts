@@ -1,4 +1,4 @@
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import type { Services } from '../../src/services/index.js';
 import { timed } from '../lib/stats.js';
 import { SyntheticEmbeddings, fillCatalog } from '../lib/synthetic.js';

@@ -1,4 +1,4 @@
-import type { IncomingFile } from '../../src/services/uploads.js';
+import type { IncomingFile } from '../../src/services/images/uploads.js';
 import { loadPhotos, type Photo } from '../lib/photos.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Settings } from '../../src/config.js';
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import type { Services } from '../../src/services/index.js';
-import { openStorage } from '../../src/services/storage.js';
+import { openStorage } from '../../src/services/storage/storage.js';
 import { HIT_COLUMNS, K, connectAndSearch, queryTexts } from '../lib/search-probes.js';
 import { sequentialLatencies, summarise, timed } from '../lib/stats.js';
 import type { OperationId, OperationResult } from './operations.js';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings, type Settings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { ClipModel } from '../../src/services/clip-model.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import { startServices, type Services } from '../../src/services/index.js';
-import { openStorage } from '../../src/services/storage.js';
+import { openStorage } from '../../src/services/storage/storage.js';
 import { s3Settings, type Target } from './targets.js';
 
 /** How many deletes run at once when a remote dataset is removed (each is one request). */

@@ -128,7 +128,7 @@ function s3StandardTarget(env: Env): Target | Skipped {
 function s3ExpressTarget(env: Env): Target | Skipped {
   const bucket = env.S3_EXPRESS_BUCKET;
   if (!bucket) return { target: 'AWS S3 Express One Zone (real)', reason: 'S3_EXPRESS_BUCKET not set' };
-  // src/services/storage.ts recognises directory buckets by name; anything else would be S3 Standard.
+  // src/services/storage/storage.ts recognises directory buckets by name; anything else would be S3 Standard.
   if (!/--[a-z0-9-]+--x-s3$/.test(bucket)) {
     return {
       target: 'AWS S3 Express One Zone (real)',

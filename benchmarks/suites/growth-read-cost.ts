@@ -1,5 +1,5 @@
-import type { ImageCatalog } from '../../src/services/catalog.js';
-import { COLUMNS } from '../../src/services/image-record.js';
+import type { ImageCatalog } from '../../src/services/catalog/catalog.js';
+import { COLUMNS } from '../../src/services/catalog/image-record.js';
 import type { Services } from '../../src/services/index.js';
 import { HIT_COLUMNS, K } from '../lib/search-probes.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';

@@ -1,4 +1,4 @@
-import type { DatasetInfo } from '../../src/services/catalog.js';
+import type { DatasetInfo } from '../../src/services/catalog/catalog.js';
 import type { Services } from '../../src/services/index.js';
 import { openServices } from '../lib/harness.js';
 import { bytes, ms, type Cell, type SuiteResult } from '../lib/report.js';

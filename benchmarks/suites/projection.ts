@@ -1,5 +1,5 @@
-import type { ImageCatalog } from '../../src/services/catalog.js';
-import { COLUMNS, METADATA_COLUMNS, type Column } from '../../src/services/image-record.js';
+import type { ImageCatalog } from '../../src/services/catalog/catalog.js';
+import { COLUMNS, METADATA_COLUMNS, type Column } from '../../src/services/catalog/image-record.js';
 import { GraphQLClient } from '../lib/graphql-client.js';
 import { openApp } from '../lib/harness.js';
 import { bytesRead } from '../lib/lance-plan.js';

@@ -1,10 +1,10 @@
-import type { UploadedFile } from '../services/upload-input.js';
+import type { UploadedFile } from '../services/images/upload-input.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { ImageRecord } from '../services/image-record.js';
-import type { SearchHitRecord, DatasetInfo, IndexInfo } from '../services/catalog.js';
+import type { ImageRecord } from '../services/catalog/image-record.js';
+import type { SearchHitRecord, DatasetInfo, IndexInfo } from '../services/catalog/catalog.js';
 import type { SearchOutcome } from '../services/search.js';
-import type { UploadOutcome } from '../services/uploads.js';
-import type { VersionInfo } from '../services/dataset-history.js';
+import type { UploadOutcome } from '../services/images/uploads.js';
+import type { VersionInfo } from '../services/catalog/dataset-history.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;

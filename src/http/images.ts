@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { respondStarting } from '../errors.js';
-import { CONTENT_TYPES } from '../services/image-probe.js';
-import { parseImageKey } from '../services/image-key.js';
+import { CONTENT_TYPES } from '../services/images/image-probe.js';
+import { parseImageKey } from '../services/images/image-key.js';
 import type { Services } from '../services/index.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import pLimit from 'p-limit';
 import { RequestError } from '../errors.js';
 import { MAX_MULTIPART_FIELD_BYTES } from '../limits.js';
-import { UploadedFile } from '../services/upload-input.js';
+import { UploadedFile } from '../services/images/upload-input.js';
 import { authorized } from './auth.js';
 
 const CSRF_MESSAGE =

@@ -1,5 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
-import type { UploadedFile } from '../services/upload-input.js';
+import type { UploadedFile } from '../services/images/upload-input.js';
 import * as input from '../validation.js';
 
 /** DateTime: ISO 8601 strings in UTC on the wire, Date objects in resolvers. */

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
-import { ImageCatalog } from './catalog.js';
-import { loadClip, type ClipModel } from './clip-model.js';
-import { DatasetService } from './dataset.js';
-import { EmbeddingBatcher } from './embedding-batcher.js';
-import type { ObjectStore } from './object-store.js';
+import { ImageCatalog } from './catalog/catalog.js';
+import { loadClip, type ClipModel } from './embedding/clip-model.js';
+import { DatasetService } from './catalog/dataset.js';
+import { EmbeddingBatcher } from './embedding/embedding-batcher.js';
+import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
-import { openStorage } from './storage.js';
-import { UploadService } from './uploads.js';
-import { CatalogWriter } from './writer.js';
+import { openStorage } from './storage/storage.js';
+import { UploadService } from './images/uploads.js';
+import { CatalogWriter } from './catalog/writer.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
 export interface Services {

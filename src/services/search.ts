@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { ImageCatalog, SearchHitRecord } from './catalog.js';
+import type { ImageCatalog, SearchHitRecord } from './catalog/catalog.js';
 import type { Caches } from './cache.js';
-import type { EmbeddingBatcher } from './embedding-batcher.js';
-import type { Column, ImageRecord } from './image-record.js';
+import type { EmbeddingBatcher } from './embedding/embedding-batcher.js';
+import type { Column, ImageRecord } from './catalog/image-record.js';
 
 export interface SearchOptions {
   limit: number;

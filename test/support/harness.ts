@@ -8,9 +8,9 @@ import { loadSettings, type Settings } from '../../src/config.js';
 import { createContext, type GraphQLContext } from '../../src/context.js';
 import { createLogger } from '../../src/logger.js';
 import { createApp, startApollo, type App } from '../../src/server.js';
-import { loadClip, type ClipModel } from '../../src/services/clip-model.js';
-import type { NewImageRow } from '../../src/services/image-record.js';
-import { UploadedFile } from '../../src/services/upload-input.js';
+import { loadClip, type ClipModel } from '../../src/services/embedding/clip-model.js';
+import type { NewImageRow } from '../../src/services/catalog/image-record.js';
+import { UploadedFile } from '../../src/services/images/upload-input.js';
 import { startServices, type Services } from '../../src/services/index.js';
 
 let modelDir: Promise<string> | undefined;

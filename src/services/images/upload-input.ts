@@ -1,4 +1,4 @@
-import { MAX_FILENAME_LENGTH } from '../limits.js';
+import { MAX_FILENAME_LENGTH } from '../../limits.js';
 
 /**
  * A file part of a multipart request, read whole into memory by the multipart layer

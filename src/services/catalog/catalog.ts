@@ -9,7 +9,7 @@ import {
   type ImageRecord,
   type NewImageRow,
 } from './image-record.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
 
 export const TABLE_NAME = 'images';

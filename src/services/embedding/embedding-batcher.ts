@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ClipModel } from './clip-model.js';
-import type { ImageInput } from './image-decode.js';
+import type { ImageInput } from '../images/image-decode.js';
 
 /** How long the batcher waits for more requests before running the model. */
 const BATCH_WINDOW_MS = 4;

@@ -13,7 +13,7 @@ import {
   type PreTrainedModel,
   type ProgressInfo,
 } from '@huggingface/transformers';
-import { imageInputFrom, type ImageInput } from './image-decode.js';
+import { imageInputFrom, type ImageInput } from '../images/image-decode.js';
 
 /** A loaded CLIP model: both encoders share one embedding space. */
 export interface ClipModel {

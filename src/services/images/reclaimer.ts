@@ -1,6 +1,6 @@
-import type { ImageCatalog } from './catalog.js';
+import type { ImageCatalog } from '../catalog/catalog.js';
 import { IMAGES_PREFIX, parseImageKey } from './image-key.js';
-import type { ObjectInfo, ObjectStore } from './object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 
 export interface ReclaimReport {
   /** Image objects looked at. */

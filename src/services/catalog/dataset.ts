@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog, DatasetInfo } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
-import { ImageNotFoundError } from './search.js';
+import { ImageNotFoundError } from '../search.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
 
 export type VectorIndexType = 'IVF_PQ' | 'IVF_FLAT' | 'IVF_HNSW_SQ';

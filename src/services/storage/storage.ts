@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import type { Settings } from '../config.js';
+import type { Settings } from '../../config.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
 import { S3ObjectStore } from './s3-object-store.js';
 

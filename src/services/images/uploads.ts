@@ -1,12 +1,12 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import type { ImageCatalog } from './catalog.js';
-import type { EmbeddingBatcher } from './embedding-batcher.js';
+import type { ImageCatalog } from '../catalog/catalog.js';
+import type { EmbeddingBatcher } from '../embedding/embedding-batcher.js';
 import { imageKey } from './image-key.js';
-import { COLUMNS, type NewImageRow, type ImageRecord } from './image-record.js';
+import { COLUMNS, type NewImageRow, type ImageRecord } from '../catalog/image-record.js';
 import { contentId, InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
-import type { ObjectStore } from './object-store.js';
-import type { AppendOutcome, CatalogWriter } from './writer.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { AppendOutcome, CatalogWriter } from '../catalog/writer.js';
 
 /** An uploaded file, read into memory (bounded by MAX_UPLOAD_BYTES). */
 export interface IncomingFile {
