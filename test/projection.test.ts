@@ -53,7 +53,14 @@ describe(
       assert.equal(result.errors, undefined);
       assert.equal(result.data!.images.length, 1000);
       const columns = columnsAsked.at(-1)!;
-      const plan = await services.catalog.table.query().select(columns).offset(500).limit(1000).analyzePlan();
+      const plan = await (
+        await services.catalog.reader()
+      ).table
+        .query()
+        .select(columns)
+        .offset(500)
+        .limit(1000)
+        .analyzePlan();
       return { bytes, columns, lanceBytes: parseBytes(/bytes_read=([\d.]+ ?[KMG]?)/.exec(plan)![1]!) };
     }
 

@@ -49,7 +49,7 @@ async function copiesOf(services: Services, id: string): Promise<number> {
 async function freshlyChecked(writer: Services, reader: Services, offset: number): Promise<number> {
   const { version } = await writer.writer.append(syntheticRows(1, dimension, offset)[0]!);
   const deadline = performance.now() + 2 * DEFAULT_READ_CONSISTENCY_MS;
-  while ((await reader.catalog.table.version()) < version) {
+  while ((await reader.catalog.version()) < version) {
     assert.ok(performance.now() < deadline, `version ${version} never reached the other instance`);
     await sleep(5);
   }

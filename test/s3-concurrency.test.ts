@@ -40,7 +40,7 @@ async function uploadVia(services: Services, bytes: Uint8Array, filename: string
 /** How many rows carry `id`, read fresh from the dataset (not from any writer's id set). */
 async function copiesOf(services: Services, id: string): Promise<number> {
   await services.catalog.refresh();
-  const rows = await services.catalog.table.query().where(`id = '${id}'`).select(['id']).toArray();
+  const rows = await (await services.catalog.reader()).table.query().where(`id = '${id}'`).select(['id']).toArray();
   return rows.length;
 }
 
@@ -79,7 +79,7 @@ describe('one service instance on S3 under concurrent requests', { skip: S3_SKIP
     const ids = await Promise.all(images.map((bytes, i) => uploadVia(services, bytes, `yellow-${i}.jpg`)));
     assert.equal(new Set(ids).size, 20);
     const { ids: stored, duplicateRowIds } = await services.catalog.scanIds();
-    assert.equal(await services.catalog.table.countRows(), 20);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 20);
     assert.deepEqual([...stored].sort(), [...ids].sort());
     assert.deepEqual(duplicateRowIds, []);
     const newVersions = (await services.catalog.version()) - before;

@@ -43,7 +43,7 @@ describe('writer', () => {
     const appends = t.mock.method(services.catalog, 'append');
     const results = await Promise.all(images.map((bytes) => run(UPLOAD_ONE, { file: upload(bytes) })));
     assert.ok(results.every((r) => r.errors === undefined && r.data!.uploadImage.created));
-    assert.equal(await services.catalog.table.countRows(), 20);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 20);
     assert.equal((await services.catalog.allIds()).size, 20, 'no duplicate ids');
     const newVersions = (await version()) - before;
     assert.ok(newVersions < 20, `${newVersions} versions for 20 uploads`);
@@ -58,7 +58,7 @@ describe('writer', () => {
     assert.ok(outcomes.every((o) => o.deleted));
     assert.equal(new Set(outcomes.map((o) => o.version)).size, 1);
     assert.equal(await version(), before + 1);
-    assert.equal(await services.catalog.table.countRows(), 15);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 15);
   });
 
   test('a delete racing an append: both take effect', async () => {
@@ -109,7 +109,7 @@ describe('writer', () => {
     assert.equal(outcome!.version, indexed + 1);
     await services.writer.flush();
     assert.equal(scans.mock.callCount(), 0, 'the index version was taken for another process commit');
-    assert.equal(await services.catalog.table.countRows(), 301);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 301);
   });
 
   test('an optimize and a delete requested together both take effect: the delete waits for the compaction', async () => {
@@ -119,7 +119,7 @@ describe('writer', () => {
     assert.equal(deleted.deleted, true);
     assert.equal(optimized.fragmentCount, 1);
     assert.ok(deleted.version > optimized.version, 'the delete committed after the compaction');
-    assert.equal(await services.catalog.table.countRows(), 17);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 17);
   });
 
   test('an index build and an optimize requested together run one after the other: both take effect', async () => {
@@ -140,6 +140,6 @@ describe('writer', () => {
       services.dataset.restore(before),
     ]);
     assert.ok(restored.version > indexed, 'the restore committed after the index');
-    assert.equal(await services.catalog.table.countRows(), 300);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 300);
   });
 });

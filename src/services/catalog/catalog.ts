@@ -20,9 +20,14 @@ export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
   uri: string;
   storageOptions?: Record<string, string>;
+  /** Storage options of the read connection, when reads go elsewhere than writes (an object cache); else storageOptions. */
+  readStorageOptions?: Record<string, string>;
   /** Vector size of the embedding model; creates the dataset when it does not exist yet. */
   dimension?: number;
-  /** How stale this process's view of other processes' commits may get; 0 checks on every read. */
+  /**
+   * How stale this process's view of other processes' commits may get: a background refresh
+   * looks for new versions this often, so no read waits for a listing. 0 looks on every read.
+   */
   readConsistencyMs: number;
   /** The same storage root, used to list the dataset's files. */
   objects: ObjectStore;
@@ -65,11 +70,15 @@ export class ImageCatalog {
 
   /** The newest version this process committed: readers never see an older one (read your writes). */
   private lastCommitted = 0;
+  /** The newest version the background refresh has seen committed by anyone. */
+  private latestSeen = 0;
+  private refreshing: Promise<void> | null = null;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly connection: lancedb.Connection,
-    /** Follows the latest version, checking the store at most every READ_CONSISTENCY_MS. Never checked out. */
-    readonly table: lancedb.Table,
+    /** Follows the latest version through {@link refreshLatest}, never by itself. Never checked out. */
+    private readonly table: lancedb.Table,
     /**
      * The handle appends and deletes go through, on a connection that never checks for new
      * versions by itself: the writer refreshes it once before each commit, so a commit costs one
@@ -78,6 +87,7 @@ export class ImageCatalog {
     private readonly writable: lancedb.Table,
     readonly uri: string,
     private readonly objects: ObjectStore,
+    private readonly readConsistencyMs: number,
   ) {}
 
   static async open(options: CatalogOptions): Promise<ImageCatalog> {
@@ -94,18 +104,41 @@ export class ImageCatalog {
             existOk: true,
           });
     if (options.dimension !== undefined) await assertDimension(writable, options.dimension);
+    // No readConsistencyInterval: a handle then never lists versions on its own, and a query
+    // never waits for a listing (on R2 every query paid one). The refresh below looks instead.
     const connection = await lancedb.connect(options.uri, {
-      storageOptions,
+      storageOptions: options.readStorageOptions ?? storageOptions,
       session,
-      readConsistencyInterval: options.readConsistencyMs / 1000,
     });
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
-    return new ImageCatalog(connection, await connection.openTable(TABLE_NAME), writable, uri, options.objects);
+    const table = await connection.openTable(TABLE_NAME);
+    const catalog = new ImageCatalog(connection, table, writable, uri, options.objects, options.readConsistencyMs);
+    catalog.latestSeen = await table.version();
+    if (options.readConsistencyMs > 0) {
+      catalog.refreshTimer = setInterval(() => void catalog.refreshLatest(), options.readConsistencyMs).unref();
+    }
+    return catalog;
   }
 
   /** The latest version, as this process currently sees it. */
   async version(): Promise<number> {
-    return Math.max(await this.table.version(), this.lastCommitted);
+    if (this.readConsistencyMs === 0) await this.refreshLatest();
+    return Math.max(this.latestSeen, this.lastCommitted);
+  }
+
+  /**
+   * Looks for versions other processes committed: one listing, off the query path (every
+   * READ_CONSISTENCY_MS in the background). A failed look keeps the last version seen; the next
+   * one tries again.
+   */
+  refreshLatest(): Promise<void> {
+    this.refreshing ??= this.table
+      .checkoutLatest()
+      .then(() => this.table.version())
+      .then((version) => void (this.latestSeen = Math.max(this.latestSeen, version)))
+      .catch(() => {})
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
   }
 
   /** A read-only handle of `version` (the latest when omitted), shared by all readers of that version. */
@@ -292,6 +325,7 @@ export class ImageCatalog {
   }
 
   close(): void {
+    clearInterval(this.refreshTimer);
     this.pinned.clear();
     this.writable.close();
     this.connection.close();
