@@ -32,6 +32,8 @@ const SettingsSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  OBJECT_CACHE_DIR: z.string().min(1).default('./.object-cache'),
+  OBJECT_CACHE_BYTES: positiveInt(8 * 1024 * 1024 * 1024),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;
