@@ -33,7 +33,12 @@ const SettingsSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   OBJECT_CACHE_DIR: z.string().min(1).default('./.object-cache'),
-  OBJECT_CACHE_BYTES: positiveInt(8 * 1024 * 1024 * 1024),
+  /** 0 turns the object cache off: reads then go straight to the bucket. */
+  OBJECT_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(8 * 1024 * 1024 * 1024),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

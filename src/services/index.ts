@@ -37,9 +37,11 @@ export async function startServices(
 ): Promise<Services> {
   const storage = openStorage(settings);
   const clip = await (model ?? loadModel(settings, logger));
+  const reads = await storage.openReads(logger.child({ component: 'object-cache' }));
   const catalog = await ImageCatalog.open({
     uri: storage.lanceUri,
     storageOptions: storage.storageOptions,
+    readStorageOptions: reads.storageOptions,
     dimension: clip.dimension,
     readConsistencyMs: settings.READ_CONSISTENCY_MS,
     objects: storage.objects,
@@ -84,6 +86,7 @@ export async function startServices(
       await dataset.idle();
       await caches.close();
       catalog.close();
+      await reads.close();
     },
   };
 }

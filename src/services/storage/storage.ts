@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
+import { startReadEndpoint } from './read-endpoint.js';
 import { S3ObjectStore } from './s3-object-store.js';
 
 /** Where everything lives: image objects and, beside them, the Lance dataset. */
@@ -10,6 +12,17 @@ export interface Storage {
   /** The root Lance connects to; the dataset is `${lanceUri}/images.lance`. */
   lanceUri: string;
   storageOptions?: Record<string, string>;
+  /**
+   * Starts what the read connection reads through: for s3:// with a cache, a loopback endpoint in
+   * front of the object cache (see read-endpoint.ts); otherwise the bucket or disk itself.
+   */
+  openReads(logger?: Logger): Promise<ReadPath>;
+}
+
+/** The read connection's storage options, and what to close when the service stops. */
+export interface ReadPath {
+  storageOptions?: Record<string, string>;
+  close(): Promise<void>;
 }
 
 /** S3 Express One Zone directory buckets are named `name--azid--x-s3`. */
@@ -23,7 +36,8 @@ export function openStorage(settings: Settings): Storage {
     throw new Error(`DATA_URI: unsupported scheme in ${uri}; expected a local path, file:// or s3://bucket/prefix`);
   }
   const root = path.resolve(uri.replace(/^file:\/\//, ''));
-  return { objects: new LocalObjectStore(root), lanceUri: root };
+  // Local disk is as fast as a cache would be.
+  return { objects: new LocalObjectStore(root), lanceUri: root, openReads: directReads };
 }
 
 function openS3(settings: Settings): Storage {
@@ -65,5 +79,30 @@ function openS3(settings: Settings): Storage {
     objects: new S3ObjectStore(client, { bucket, prefix: prefix ? `${prefix}/` : '' }),
     lanceUri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     storageOptions,
+    openReads: async (logger) => {
+      // The endpoint re-signs path-style requests; without an endpoint (AWS itself) or with a
+      // directory bucket, reads go straight to the bucket.
+      if (!endpoint || !pathStyle || settings.OBJECT_CACHE_BYTES === 0) return directReads();
+      const reads = await startReadEndpoint({
+        upstream: { endpoint, region, credentials, timeoutMs: settings.S3_REQUEST_TIMEOUT_MS },
+        cacheDir: path.resolve(settings.OBJECT_CACHE_DIR),
+        cacheBytes: settings.OBJECT_CACHE_BYTES,
+        logger,
+      });
+      return {
+        storageOptions: {
+          ...storageOptions,
+          aws_endpoint: reads.url,
+          allow_http: 'true',
+          aws_access_key_id: reads.accessKeyId,
+          aws_secret_access_key: reads.secretAccessKey,
+        },
+        close: reads.close,
+      };
+    },
   };
+}
+
+function directReads(): Promise<ReadPath> {
+  return Promise.resolve({ close: () => Promise.resolve() });
 }

@@ -1,0 +1,327 @@
+/**
+ * A bounded local-disk cache of immutable objects (Lance data, index, deletion, manifest and
+ * transaction files), whole objects filled on the first miss and served by range from disk.
+ *
+ * Why whole objects: an immutable object never changes under its key, so once it is on disk no
+ * read of it ever needs the bucket again, and a warm query pays no request at all. A ranged
+ * cache would keep paying first-byte latency on every new range. Big objects are fetched as
+ * parallel ranged parts, because one connection to R2 moves ~60 MB/s and a compacted data file
+ * at 100k rows is ~220 MB.
+ *
+ * Why it verifies on every read: a cached file can be truncated by a crash or changed on disk by
+ * anything, and serving it would make Lance decode garbage. Each entry keeps its size and a CRC-32
+ * per 16 KiB block (in a `.meta` file beside the `.data` file, with the upstream ETag). A read
+ * checks the size and the CRCs of the blocks it covers (~9 µs a block); a mismatch drops the
+ * entry and the caller fetches it again.
+ *
+ * Layout: `<dir>/<sha256(key)>.data` + `.meta`, written to temp names and renamed, so a crash
+ * leaves no half entry under a final name. The LRU order survives restarts through the data
+ * files' mtimes (touched at most once a minute per entry). The byte bound counts data and meta
+ * files and space reserved for fills in progress; one process per directory is assumed for the
+ * bound (several processes sharing one stay correct, each bounding only what it wrote).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+
+const BLOCK = 16 * 1024;
+/** Part size of a fill; a multiple of BLOCK so that each part's blocks are checksummed alone. */
+const PART = 8 * 1024 * 1024;
+const PART_CONCURRENCY = 8;
+const TOUCH_EVERY_MS = 60_000;
+
+/** What a GET or HEAD answer says about an object. */
+export interface ObjectInfo {
+  size: number;
+  etag: string;
+  lastModified: string;
+}
+
+/** One ranged read of the bucket: `total` is the object's size, `body` the bytes of [start, end]. */
+export type RangeSource = (
+  key: string,
+  start: number,
+  end: number,
+  ifMatch?: string,
+) => Promise<{ info: ObjectInfo; body: Buffer }>;
+
+interface EntryMeta extends ObjectInfo {
+  key: string;
+  blockSize: number;
+  /** base64 of the Uint32Array of block CRCs */
+  crc: string;
+}
+
+interface Entry {
+  name: string;
+  meta: EntryMeta;
+  crc: Uint32Array;
+  bytes: number;
+  touchedAt: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  fills: number;
+  corrupt: number;
+  evictions: number;
+  bytes: number;
+  entries: number;
+}
+
+/** Thrown by a read whose entry failed a size or checksum check. */
+class CorruptEntryError extends Error {}
+
+export class ObjectCache {
+  /** In LRU order: the first is the least recently used. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly filling = new Map<string, Promise<Entry | null>>();
+  private used = 0;
+  private reserved = 0;
+  private readonly counters = { hits: 0, fills: 0, corrupt: 0, evictions: 0 };
+  /** Told about each corrupt entry dropped (a log line). */
+  onCorrupt: (key: string, reason: string) => void = () => {};
+
+  private constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+    private readonly source: RangeSource,
+  ) {}
+
+  /** Opens the cache directory, keeping every entry that is whole and dropping leftovers. */
+  static async open(dir: string, maxBytes: number, source: RangeSource): Promise<ObjectCache> {
+    await mkdir(dir, { recursive: true });
+    const cache = new ObjectCache(dir, maxBytes, source);
+    await cache.load();
+    // A smaller bound than last time evicts down to it.
+    if (await cache.reserve(0)) cache.reserved = 0;
+    return cache;
+  }
+
+  stats(): CacheStats {
+    return { ...this.counters, bytes: this.used + this.reserved, entries: this.entries.size };
+  }
+
+  /** What the cache knows about `key` without any I/O, or undefined when it holds no entry. */
+  info(key: string): ObjectInfo | undefined {
+    const meta = this.entries.get(key)?.meta;
+    return meta && { size: meta.size, etag: meta.etag, lastModified: meta.lastModified };
+  }
+
+  /**
+   * Bytes of `key` in the range `pick` chooses once the size is known (inclusive ends), filling
+   * the entry on a miss. Null when the cache cannot answer (too big for the bound, a failed fill,
+   * a range past the end, corrupt twice): the caller then asks the bucket itself.
+   */
+  async read(
+    key: string,
+    pick: (size: number) => { start: number; end: number } | null,
+  ): Promise<{ info: ObjectInfo; start: number; end: number; body: Buffer } | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const entry = await this.entry(key);
+      const range = entry && pick(entry.meta.size);
+      if (!entry || !range) return null;
+      try {
+        const body = await this.readRange(entry, range.start, range.end);
+        this.counters.hits++;
+        this.touch(key, entry);
+        return { info: entry.meta, ...range, body };
+      } catch (error) {
+        if (!(error instanceof CorruptEntryError)) throw error;
+        this.counters.corrupt++;
+        this.onCorrupt(key, error.message);
+        await this.drop(key, entry);
+      }
+    }
+    return null;
+  }
+
+  private entry(key: string): Promise<Entry | null> {
+    const found = this.entries.get(key);
+    if (found) return Promise.resolve(found);
+    let fill = this.filling.get(key);
+    if (!fill) {
+      // Single flight: concurrent misses of one key share one download.
+      fill = this.fill(key)
+        .catch(() => null)
+        .finally(() => this.filling.delete(key));
+      this.filling.set(key, fill);
+    }
+    return fill;
+  }
+
+  private async readRange(entry: Entry, start: number, end: number): Promise<Buffer> {
+    if (end < start) return Buffer.alloc(0);
+    const from = Math.floor(start / BLOCK) * BLOCK;
+    const to = Math.min(entry.meta.size, (Math.floor(end / BLOCK) + 1) * BLOCK);
+    const file = await open(this.file(entry.name, 'data')).catch(() => {
+      throw new CorruptEntryError('data file missing');
+    });
+    try {
+      const { size } = await file.stat();
+      if (size !== entry.meta.size) throw new CorruptEntryError(`size ${size}, expected ${entry.meta.size}`);
+      const buffer = Buffer.allocUnsafe(to - from);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, from);
+      if (bytesRead !== buffer.length) throw new CorruptEntryError(`short read at ${from}`);
+      for (let offset = 0; offset < buffer.length; offset += BLOCK) {
+        const block = (from + offset) / BLOCK;
+        if (crc32(buffer.subarray(offset, offset + BLOCK)) !== entry.crc[block]) {
+          throw new CorruptEntryError(`checksum mismatch in block ${block}`);
+        }
+      }
+      return buffer.subarray(start - from, end - from + 1);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Downloads the whole object into a new entry; null when it does not fit the bound. */
+  private async fill(key: string): Promise<Entry | null> {
+    const first = await this.source(key, 0, PART - 1);
+    const { info } = first;
+    const crc = new Uint32Array(Math.ceil(info.size / BLOCK));
+    // data, plus the meta file: JSON around the base64 of 4 bytes a block
+    const budget = info.size + 1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4;
+    if (!(await this.reserve(budget))) return null;
+    const name = createHash('sha256').update(key).digest('hex');
+    const temp = path.join(this.dir, `${name}.${randomUUID()}.tmp`);
+    try {
+      await this.download(key, first, temp, crc);
+      const meta: EntryMeta = { key, ...info, blockSize: BLOCK, crc: Buffer.from(crc.buffer).toString('base64') };
+      const json = JSON.stringify(meta);
+      // Meta first: a data file without its meta is a leftover that the next open removes.
+      await writeFile(`${temp}.meta`, json);
+      await rename(`${temp}.meta`, this.file(name, 'meta'));
+      await rename(temp, this.file(name, 'data'));
+      const entry = { name, meta, crc, bytes: info.size + Buffer.byteLength(json), touchedAt: Date.now() };
+      this.entries.set(key, entry);
+      this.used += entry.bytes;
+      this.counters.fills++;
+      return entry;
+    } finally {
+      // A failed fill's temp files count until they are gone.
+      await rm(temp, { force: true });
+      await rm(`${temp}.meta`, { force: true });
+      this.reserved -= budget;
+    }
+  }
+
+  /** Writes the first part and fetches the rest in parallel parts, checksumming each block. */
+  private async download(
+    key: string,
+    first: { info: ObjectInfo; body: Buffer },
+    temp: string,
+    crc: Uint32Array,
+  ): Promise<void> {
+    const { size, etag } = first.info;
+    const file = await open(temp, 'w');
+    try {
+      const put = async (offset: number, body: Buffer) => {
+        await file.write(body, 0, body.length, offset);
+        for (let at = 0; at < body.length; at += BLOCK)
+          crc[(offset + at) / BLOCK] = crc32(body.subarray(at, at + BLOCK));
+      };
+      if (first.body.length !== Math.min(size, PART) && first.body.length !== size) {
+        throw new Error(`${key}: first part has ${first.body.length} bytes of ${size}`);
+      }
+      await put(0, first.body);
+      let next = first.body.length;
+      const worker = async () => {
+        while (next < size) {
+          const offset = next;
+          next += PART;
+          const end = Math.min(size, offset + PART) - 1;
+          // If-Match: all parts must come from the same object, as the ETag of the first names it.
+          const part = await this.source(key, offset, end, etag);
+          if (part.body.length !== end - offset + 1) throw new Error(`${key}: short part at ${offset}`);
+          await put(offset, part.body);
+        }
+      };
+      await Promise.all(Array.from({ length: PART_CONCURRENCY }, worker));
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Makes room for `bytes` more by evicting least recently used entries, and reserves it; false
+   * when it cannot fit. The check and the reservation happen in one synchronous step, so
+   * concurrent fills never both take the last free bytes.
+   */
+  private async reserve(bytes: number): Promise<boolean> {
+    // Evict nothing for a fill that could not fit even then.
+    if (this.reserved + bytes > this.maxBytes) return false;
+    for (;;) {
+      if (this.used + this.reserved + bytes <= this.maxBytes) {
+        this.reserved += bytes;
+        return true;
+      }
+      const victim = this.entries.entries().next().value;
+      if (!victim) return false;
+      this.counters.evictions++;
+      await this.drop(...victim);
+    }
+  }
+
+  private async drop(key: string, entry: Entry): Promise<void> {
+    if (this.entries.get(key) !== entry) return; // another reader dropped it already
+    this.entries.delete(key);
+    // Readers that opened the data file before the unlink finish reading it (POSIX). The bytes
+    // count until the files are gone, so the directory never holds more than the bound.
+    await rm(this.file(entry.name, 'meta'), { force: true });
+    await rm(this.file(entry.name, 'data'), { force: true });
+    this.used -= entry.bytes;
+  }
+
+  private touch(key: string, entry: Entry): void {
+    // A read that began before an eviction must not bring the evicted entry back.
+    if (this.entries.get(key) !== entry) return;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    const now = Date.now();
+    if (now - entry.touchedAt < TOUCH_EVERY_MS) return;
+    entry.touchedAt = now;
+    const seconds = now / 1000;
+    utimes(this.file(entry.name, 'data'), seconds, seconds).catch(() => {});
+  }
+
+  private file(name: string, kind: 'data' | 'meta'): string {
+    return path.join(this.dir, `${name}.${kind}`);
+  }
+
+  /** Reads every entry's meta, keeps the whole ones in mtime (LRU) order, removes the rest. */
+  private async load(): Promise<void> {
+    const names = await readdir(this.dir);
+    const found: Array<{ entry: Entry; mtime: number }> = [];
+    const keep = new Set<string>();
+    for (const meta of names.filter((n) => n.endsWith('.meta'))) {
+      const name = meta.slice(0, -'.meta'.length);
+      const loaded = await this.loadEntry(name);
+      if (!loaded) continue;
+      found.push(loaded);
+      keep.add(`${name}.meta`).add(`${name}.data`);
+    }
+    for (const leftover of names.filter((n) => !keep.has(n))) await rm(path.join(this.dir, leftover), { force: true });
+    for (const { entry } of found.sort((a, b) => a.mtime - b.mtime)) {
+      this.entries.set(entry.meta.key, entry);
+      this.used += entry.bytes;
+    }
+  }
+
+  private async loadEntry(name: string): Promise<{ entry: Entry; mtime: number } | null> {
+    try {
+      const json = await readFile(this.file(name, 'meta'), 'utf8');
+      const meta = JSON.parse(json) as EntryMeta;
+      const data = await stat(this.file(name, 'data'));
+      const raw = Buffer.from(meta.crc, 'base64');
+      const crc = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      const whole = data.size === meta.size && meta.blockSize === BLOCK && crc.length === Math.ceil(meta.size / BLOCK);
+      if (!whole || createHash('sha256').update(meta.key).digest('hex') !== name) return null;
+      const entry = { name, meta, crc, bytes: meta.size + Buffer.byteLength(json), touchedAt: data.mtimeMs };
+      return { entry, mtime: data.mtimeMs };
+    } catch {
+      return null;
+    }
+  }
+}

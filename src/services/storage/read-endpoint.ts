@@ -1,0 +1,211 @@
+/**
+ * A read-only S3 endpoint on loopback for Lance's read connection: GETs of immutable Lance
+ * objects come from the {@link ObjectCache} on local disk; everything else (listings, HEADs and
+ * GETs of objects not in the cache or not immutable, conditional requests) goes to the real
+ * bucket, signed again with the real credentials.
+ *
+ * Why an endpoint: LanceDB 0.37's Node API takes no custom object store, only storage options,
+ * and an S3 endpoint is one of them. The alternative, a local mirror of the dataset's immutable
+ * files that the read connection opens as a local dataset, would have to copy every new manifest
+ * before Lance could see a version, and Lance would list the mirror instead of the bucket: the
+ * mirror's sync would become the consistency protocol. Behind the endpoint, Lance keeps listing
+ * the bucket itself (the background refresh sees other replicas' commits within
+ * READ_CONSISTENCY_MS), and only bytes that can never change come from disk.
+ *
+ * Lance's object_store S3 client sends path-style requests (`/bucket/key`), GETs with a `Range`
+ * of `bytes=a-b`, and needs Content-Length, ETag and Last-Modified (and Content-Range on a 206).
+ * It signs with a per-process throwaway key, which the endpoint checks so that no other local
+ * process borrows the real credentials through it; writes are refused (they go straight to the
+ * bucket on the write connection).
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { Logger } from 'pino';
+import { ObjectCache, type ObjectInfo } from './object-cache.js';
+import { S3Upstream, type UpstreamOptions } from './s3-upstream.js';
+
+/** Keys under a `*.lance/` dataset that Lance never rewrites once written. */
+const IMMUTABLE =
+  /\.lance\/(data\/[^/]+\.lance|_indices\/.+|_deletions\/[^/]+|_versions\/\d+\.manifest|_transactions\/[^/]+)$/;
+
+/** Request headers that travel to the bucket; the client's signature headers never do. */
+const FORWARDED = ['range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+export interface ReadEndpointOptions {
+  upstream: UpstreamOptions;
+  cacheDir: string;
+  cacheBytes: number;
+  logger?: Logger;
+}
+
+export interface ReadEndpoint {
+  /** `http://127.0.0.1:port`, for `aws_endpoint`. */
+  url: string;
+  /** The throwaway credentials Lance signs with. */
+  accessKeyId: string;
+  secretAccessKey: string;
+  cache: ObjectCache;
+  close(): Promise<void>;
+}
+
+export async function startReadEndpoint(options: ReadEndpointOptions): Promise<ReadEndpoint> {
+  const upstream = new S3Upstream(options.upstream);
+  const cache = await ObjectCache.open(options.cacheDir, options.cacheBytes, (key, start, end, ifMatch) =>
+    fetchRange(upstream, key, start, end, ifMatch),
+  );
+  cache.onCorrupt = (key, reason) => options.logger?.warn({ key, reason }, 'dropped a corrupt object cache entry');
+  const accessKeyId = `LOOPBACK${randomBytes(8).toString('hex').toUpperCase()}`;
+  const handler = new RequestHandler(upstream, cache, accessKeyId);
+  const server = http.createServer((req, res) => {
+    handler.handle(req, res).catch((error: unknown) => {
+      options.logger?.warn({ err: error, url: req.url }, 'read endpoint request failed');
+      if (!res.headersSent) sendError(res, 502, 'BadGateway', String(error));
+      else res.destroy();
+    });
+  });
+  // Longer than the client's idle pool, so the server never closes a connection Lance is reusing.
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  // The endpoint serves the service; it must not keep a process alive whose service failed to start.
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accessKeyId,
+    secretAccessKey: randomBytes(24).toString('hex'),
+    cache,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        upstream.close();
+      }),
+  };
+}
+
+class RequestHandler {
+  constructor(
+    private readonly upstream: S3Upstream,
+    private readonly cache: ObjectCache,
+    private readonly accessKeyId: string,
+  ) {}
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    req.resume(); // reads carry no body
+    if (!req.headers.authorization?.includes(`Credential=${this.accessKeyId}/`)) {
+      return sendError(res, 403, 'AccessDenied', 'not signed with the read endpoint key');
+    }
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      return sendError(res, 405, 'MethodNotAllowed', 'the read endpoint only reads');
+    }
+    const url = req.url ?? '/';
+    const at = url.indexOf('?');
+    const rawPath = at < 0 ? url : url.slice(0, at);
+    const query = at < 0 ? '' : url.slice(at + 1);
+    const conditional = Object.keys(req.headers).some((h) => h.startsWith('if-'));
+    // The cache is keyed by the path as sent: one client (Lance) encodes each key one way.
+    if (!query && !conditional && IMMUTABLE.test(decodeURIComponent(rawPath))) {
+      if (method === 'HEAD' && this.headFromCache(rawPath, res)) return;
+      if (method === 'GET' && (await this.getFromCache(rawPath, req.headers.range, res))) return;
+    }
+    await this.passThrough(req, res, { method, path: rawPath, query });
+  }
+
+  /** An immutable object's size and ETag cannot change, so a cached entry answers its HEAD. */
+  private headFromCache(key: string, res: http.ServerResponse): boolean {
+    const info = this.cache.info(key);
+    if (!info) return false;
+    res.writeHead(200, objectHeaders(info, info.size));
+    res.end();
+    return true;
+  }
+
+  private async getFromCache(key: string, range: string | undefined, res: http.ServerResponse): Promise<boolean> {
+    const pick = rangePicker(range);
+    if (!pick) return false;
+    const hit = await this.cache.read(key, pick);
+    if (!hit) return false;
+    const headers = objectHeaders(hit.info, hit.body.length);
+    if (range) headers['content-range'] = `bytes ${hit.start}-${hit.end}/${hit.info.size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    res.end(hit.body);
+    return true;
+  }
+
+  private async passThrough(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: { method: 'GET' | 'HEAD'; path: string; query: string },
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const upRes = await this.upstream.send({ ...target, headers });
+    const outHeaders: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(upRes.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value;
+    }
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, outHeaders);
+    pipeline(upRes, res, () => {});
+  }
+}
+
+/**
+ * Turns a Range header into a function of the object's size; null for what the cache leaves to
+ * the bucket (several ranges, or a malformed header). The picker's null (a range past the end)
+ * also goes to the bucket, which answers 416.
+ */
+function rangePicker(range: string | undefined): ((size: number) => { start: number; end: number } | null) | null {
+  if (!range) return (size) => ({ start: 0, end: size - 1 });
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  if (!match || (!match[1] && !match[2])) return null;
+  const [, first, last] = match;
+  if (!first) {
+    const suffix = Number(last);
+    return (size) => (suffix > 0 && size > 0 ? { start: Math.max(0, size - suffix), end: size - 1 } : null);
+  }
+  const start = Number(first);
+  const end = last ? Number(last) : Infinity;
+  if (end < start) return null;
+  return (size) => (start < size ? { start, end: Math.min(end, size - 1) } : null);
+}
+
+function objectHeaders(info: ObjectInfo, length: number): http.OutgoingHttpHeaders {
+  return {
+    'content-length': length,
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    etag: info.etag,
+    'last-modified': info.lastModified,
+  };
+}
+
+/** One ranged GET for the cache's fills: the object's size from Content-Range, or the body of a 200. */
+async function fetchRange(upstream: S3Upstream, key: string, start: number, end: number, ifMatch?: string) {
+  const { status, headers, body } = await upstream.getRange(key, start, end, ifMatch);
+  if (status !== 200 && status !== 206) throw new Error(`GET ${key}: upstream answered ${status}`);
+  const total = status === 206 ? Number(/\/(\d+)$/.exec(headers['content-range'] ?? '')?.[1]) : body.length;
+  if (!Number.isSafeInteger(total) || !headers.etag || !headers['last-modified']) {
+    throw new Error(`GET ${key}: upstream answer lacks Content-Range, ETag or Last-Modified`);
+  }
+  return { info: { size: total, etag: headers.etag, lastModified: headers['last-modified'] }, body };
+}
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`;
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,280 @@
+// The object cache behind the read endpoint (src/services/storage/read-endpoint.ts), against the
+// real S3-compatible store through the counting proxy: every request the cache lets through to
+// the bucket shows in the proxy's stats, so "no GET" below is the bucket's count, not the cache's.
+//
+//   source /tmp/s3env.sh && node --import tsx --test test/object-cache.test.ts
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { COLUMNS } from '../src/services/catalog/image-record.js';
+import type { Services } from '../src/services/index.js';
+import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
+import { openServices, syntheticRows, tempDir } from './support/harness.js';
+import { S3_SKIP, s3Env } from './support/s3.js';
+import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
+
+const DIM = 512;
+const query = (n: number) => syntheticRows(1, DIM, n)[0]!.vector;
+
+/** What a search answers, as comparable plain data. */
+async function searchIds(services: Services, n: number, version?: number): Promise<string[]> {
+  const { hits } = await services.catalog.search(query(n), { limit: 10, columns: ['id', 'filename'], version });
+  return hits.map((h) => `${h.image.id}:${h.image.filename}`);
+}
+
+/** Every row with every column: reads every page of every data file. */
+async function allRows(services: Services, version?: number): Promise<string> {
+  const rows = await services.catalog.list(10_000, 0, COLUMNS, version);
+  return JSON.stringify(rows.map((r) => ({ ...r, vector: Array.from(r.vector ?? []) })));
+}
+
+async function cacheFiles(dir: string): Promise<Array<{ file: string; size: number }>> {
+  const names = await readdir(dir);
+  return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), size: (await stat(path.join(dir, n))).size })));
+}
+
+/** The cache's entries of Lance data files (`images.lance/data/*.lance`), by their meta files. */
+async function cachedDataFiles(dir: string): Promise<Array<{ file: string; size: number }>> {
+  const files = await cacheFiles(dir);
+  const data = [];
+  for (const meta of files.filter((f) => f.file.endsWith('.meta'))) {
+    const { key } = JSON.parse(await readFile(meta.file, 'utf8')) as { key: string };
+    const file = meta.file.replace(/\.meta$/, '.data');
+    if (/\/data\/[^/]+\.lance$/.test(key)) data.push(files.find((f) => f.file === file)!);
+  }
+  return data;
+}
+
+/** Flips one byte in the middle of a file; the size stays. */
+async function flipByte(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    const { size } = await handle.stat();
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, Math.floor(size / 2));
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, Math.floor(size / 2));
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('object cache in front of S3', { skip: S3_SKIP }, () => {
+  let proxy: S3Proxy;
+  let env: Record<string, string>;
+  /** Another replica, without the cache: it writes, and its answers are the expected ones. */
+  let writer: Services;
+  let cacheDir: string;
+  const opened: Services[] = [];
+  let firstVersion = 0;
+  const gets = () => proxy.stats().byMethod.GET?.requests ?? 0;
+
+  /** A reader on the cache; its refresh stays quiet unless asked, so a query lists nothing. */
+  async function reader(dir: string, extra: Record<string, string> = {}): Promise<Services> {
+    const services = await openServices({ ...env, OBJECT_CACHE_DIR: dir, READ_CONSISTENCY_MS: '600000', ...extra });
+    opened.push(services);
+    return services;
+  }
+
+  async function closeReader(services: Services): Promise<void> {
+    opened.splice(opened.indexOf(services), 1);
+    await services.close();
+  }
+
+  before(async () => {
+    proxy = await startS3Proxy(process.env.S3_ENDPOINT!);
+    env = s3Env(proxy.url);
+    cacheDir = await tempDir('object-cache-');
+    writer = await openServices({ ...env, OBJECT_CACHE_BYTES: '0' });
+    // 5,000 rows make a 10 MB data file: more than one 8 MiB part of a fill.
+    firstVersion = await writer.catalog.append(syntheticRows(5000, DIM, 0));
+    await writer.catalog.append(syntheticRows(1000, DIM, 5000));
+    await writer.dataset.createVectorIndex('IVF_HNSW_SQ');
+  });
+
+  after(async () => {
+    for (const services of opened) await services.close();
+    await writer?.close();
+    await proxy?.close();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  test('a warm query, repeated or novel, makes no GET to the bucket', async () => {
+    const services = await reader(cacheDir);
+    assert.deepEqual(await searchIds(services, 7), await searchIds(writer, 7));
+    proxy.reset();
+    assert.deepEqual(await searchIds(services, 7), await searchIds(writer, 7));
+    proxy.reset();
+    for (const n of [11, 123, 999, 2500, 4999, 5500]) {
+      const got = await searchIds(services, n);
+      assert.equal(gets(), 0, `GETs for novel query ${n}: ${JSON.stringify(proxy.stats().byMethod)}`);
+      assert.deepEqual(got, await searchIds(writer, n));
+      proxy.reset();
+    }
+    assert.equal(await allRows(services), await allRows(writer));
+    await closeReader(services);
+  });
+
+  test('a restarted instance answers its first query from the cache it left', async () => {
+    const services = await reader(cacheDir);
+    proxy.reset();
+    const got = await searchIds(services, 42);
+    assert.equal(gets(), 0, JSON.stringify(proxy.stats().byMethod));
+    assert.deepEqual(got, await searchIds(writer, 42));
+    await closeReader(services);
+  });
+
+  test('time travel reads older versions through the cache', async () => {
+    const services = await reader(cacheDir);
+    const old = await allRows(services, firstVersion);
+    assert.equal(JSON.parse(old).length, 5000);
+    assert.equal(old, await allRows(writer, firstVersion));
+    assert.deepEqual(await searchIds(services, 5500, firstVersion), await searchIds(writer, 5500, firstVersion));
+    const expected = await searchIds(writer, 5501, firstVersion);
+    proxy.reset();
+    assert.deepEqual(await searchIds(services, 5501, firstVersion), expected);
+    assert.equal(gets(), 0, JSON.stringify(proxy.stats().byMethod));
+    await closeReader(services);
+  });
+
+  for (const [damage, harm] of [
+    ['a flipped byte', flipByte],
+    ['a truncated file', (file: string) => truncate(file, 1000)],
+  ] as const) {
+    test(`${damage} in cached files is detected, dropped and fetched again, also after a restart`, async () => {
+      let services = await reader(cacheDir);
+      const expected = { rows: await allRows(writer), hits: await searchIds(writer, 77) };
+      await allRows(services); // every data file in the cache
+      for (const restart of [false, true]) {
+        if (restart) await closeReader(services);
+        // Lance data files: the indices stay in Lance's memory, and so are not read again.
+        const data = await cachedDataFiles(cacheDir);
+        assert.ok(data.length > 0);
+        for (const { file } of data) await harm(file);
+        // Counted from before the restart: the writer reads the id column at start-up.
+        proxy.reset();
+        if (restart) services = await reader(cacheDir);
+        assert.equal(await allRows(services), expected.rows);
+        assert.deepEqual(await searchIds(services, 77), expected.hits);
+        const damaged = data.reduce((sum, f) => sum + f.size, 0);
+        const fetched = proxy.stats().byMethod.GET?.bytesOut ?? 0;
+        assert.ok(fetched >= damaged, `${fetched} bytes fetched again, ${damaged} damaged`);
+        proxy.reset();
+        assert.equal(await allRows(services), expected.rows);
+        assert.equal(gets(), 0, 'and are served from the cache again');
+      }
+      await closeReader(services);
+    });
+  }
+
+  test('a write by another replica is visible within READ_CONSISTENCY_MS', async () => {
+    const services = await reader(cacheDir, { READ_CONSISTENCY_MS: '250' });
+    await searchIds(services, 1);
+    const rows = syntheticRows(3, DIM, 9000);
+    const version = await writer.catalog.append(rows);
+    const started = Date.now();
+    while ((await services.catalog.version()) < version) {
+      assert.ok(Date.now() - started < 3000, `version ${version} not seen after 3 s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const found = await services.catalog.get(
+      rows.map((r) => r.id),
+      ['id'],
+    );
+    assert.equal(found.size, 3);
+    await closeReader(services);
+  });
+
+  test('the directory never exceeds OBJECT_CACHE_BYTES; the least recently used entries go', async () => {
+    const dir = await tempDir('object-cache-small-');
+    // Less than a search needs (10.5 + 2.1 MB of data files, 3.2 MB of index): it must evict.
+    const bound = 12 * 1024 * 1024;
+    const services = await reader(dir, { OBJECT_CACHE_BYTES: String(bound) });
+    const held = new Map<string, number>();
+    const check = async () => {
+      const files = await cacheFiles(dir);
+      const total = files.reduce((sum, f) => sum + f.size, 0);
+      assert.ok(total <= bound, `${total} bytes in the cache directory, bound ${bound}: ${JSON.stringify(files)}`);
+      for (const f of files) held.set(f.file, Math.max(f.size, held.get(f.file) ?? 0));
+    };
+    for (let n = 0; n < 10; n++) {
+      const expected = await searchIds(writer, n * 500);
+      assert.deepEqual(await searchIds(services, n * 500), expected);
+      await check();
+    }
+    assert.equal(await allRows(services, firstVersion), await allRows(writer, firstVersion));
+    await check();
+    const everHeld = [...held.values()].reduce((sum, size) => sum + size, 0);
+    assert.ok(everHeld > bound, `entries were evicted: ${everHeld} bytes held over time`);
+    await closeReader(services);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('ObjectCache on its own', () => {
+  /** A fake bucket of `objects`, counting the ranged reads the cache makes. */
+  function fakeSource(objects: Map<string, Buffer>) {
+    const calls: Array<{ key: string; start: number; end: number; ifMatch?: string }> = [];
+    const source: RangeSource = (key, start, end, ifMatch) => {
+      calls.push({ key, start, end, ifMatch });
+      const whole = objects.get(key);
+      if (!whole) return Promise.reject(new Error(`no ${key}`));
+      const info = { size: whole.length, etag: '"e1"', lastModified: new Date(0).toUTCString() };
+      return Promise.resolve({ info, body: whole.subarray(start, Math.min(end + 1, whole.length)) });
+    };
+    return { source, calls };
+  }
+  const whole = (size: number) => ({ start: 0, end: size - 1 });
+
+  test('fills a big object in parallel ranged parts, all pinned to the first ETag, once for concurrent readers', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const big = Buffer.from(Array.from({ length: 20 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff));
+    const { source, calls } = fakeSource(new Map([['/b/big', big]]));
+    const cache = await ObjectCache.open(dir, 64 * 1024 * 1024, source);
+    const reads = await Promise.all([0, 1, 2].map(() => cache.read('/b/big', () => ({ start: 9e6, end: 9e6 + 99 }))));
+    for (const read of reads) assert.deepEqual(read?.body, big.subarray(9e6, 9e6 + 100));
+    assert.equal(calls.length, 3, 'one fill of three 8 MiB parts');
+    assert.deepEqual(
+      calls.slice(1).map((c) => c.ifMatch),
+      ['"e1"', '"e1"'],
+    );
+    assert.deepEqual((await cache.read('/b/big', whole))?.body, big);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('evicts the least recently used entry, and keeps its order across a reopen', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const objects = new Map(['/b/a', '/b/b', '/b/c', '/b/d'].map((k, i) => [k, Buffer.alloc(100_000, i)]));
+    const { source, calls } = fakeSource(objects);
+    // Room for two entries and their meta files, not three.
+    let cache = await ObjectCache.open(dir, 250_000, source);
+    await cache.read('/b/a', whole);
+    await cache.read('/b/b', whole);
+    await new Promise((r) => setTimeout(r, 20)); // distinct mtimes for the reopen below
+    await cache.read('/b/a', whole); // a is now the most recent
+    await cache.read('/b/c', whole); // so b goes
+    assert.deepEqual(
+      calls.map((c) => c.key),
+      ['/b/a', '/b/b', '/b/c'],
+    );
+    assert.ok(cache.info('/b/a') && !cache.info('/b/b') && cache.info('/b/c'));
+    cache = await ObjectCache.open(dir, 250_000, source);
+    assert.ok(cache.info('/b/a') && cache.info('/b/c'), 'entries survive a reopen');
+    assert.deepEqual((await cache.read('/b/a', whole))?.body, objects.get('/b/a'));
+    await cache.read('/b/d', whole); // c was used least recently (a was just read)
+    assert.ok(cache.info('/b/a') && !cache.info('/b/c') && cache.info('/b/d'));
+    const onDisk = (await cacheFiles(dir)).reduce((sum, f) => sum + f.size, 0);
+    assert.ok(onDisk <= 250_000, `${onDisk} bytes on disk`);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an object bigger than the bound is not cached, and the caller is told to ask the bucket', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const { source } = fakeSource(new Map([['/b/x', Buffer.alloc(300_000)]]));
+    const cache = await ObjectCache.open(dir, 250_000, source);
+    assert.equal(await cache.read('/b/x', whole), null);
+    assert.deepEqual(await readdir(dir), []);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
