@@ -56,7 +56,7 @@ describe('automatic index upkeep after commits', () => {
       await commitRows(services, rows(1, 299));
       const info = await dataset(services);
       assert.equal(indexOn(info, 'id')?.type, 'BTree');
-      assert.equal(indexOn(info, 'vector')?.type, 'IvfPq');
+      assert.equal(indexOn(info, 'vector')?.type, 'IvfHnswSq', 'the default index type');
       assert.equal(indexOn(info, 'vector')?.unindexedRows, 0);
       await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 150)[0]!, rows(1, 299)[0]!]);
     } finally {
@@ -96,6 +96,74 @@ describe('automatic index upkeep after commits', () => {
         before.map((v) => [v.version, v.rowCount]),
       );
       await assertFindsThemselves(services, rows(15));
+    } finally {
+      await services.close();
+    }
+  });
+});
+
+describe('the index plan: recorded in the index name, retrained as the table grows', () => {
+  const vectorIndex = async (services: Services) =>
+    (await services.catalog.describe()).indices.filter((i) => i.columns.includes('vector'));
+
+  test('an index trained on 300 rows is folded into up to 599, and retrained at 600 under a new plan', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '300', COMPACT_FRAGMENTS: '64' });
+    try {
+      await commitRows(services, rows(300));
+      assert.deepEqual(
+        (await vectorIndex(services)).map((i) => i.name),
+        ['vector_ivf_hnsw_sq_p1_t300'],
+      );
+      await commitRows(services, rows(299, 300));
+      const folded = await vectorIndex(services);
+      assert.deepEqual(
+        folded.map((i) => [i.name, i.unindexedRows]),
+        [['vector_ivf_hnsw_sq_p1_t300', 0]],
+        'under twice the trained rows: optimized, not retrained',
+      );
+      await commitRows(services, rows(1, 599));
+      const retrained = await vectorIndex(services);
+      assert.deepEqual(
+        retrained.map((i) => [i.name, i.unindexedRows]),
+        [['vector_ivf_hnsw_sq_p1_t600', 0]],
+        'twice the trained rows: retrained, and the old index dropped',
+      );
+      await assertFindsThemselves(services, rows(2, 0).concat(rows(2, 598)));
+    } finally {
+      await services.close();
+    }
+  });
+
+  test('a build in progress shows in indexDetails as BUILDING with its type and start time', async () => {
+    const services = await openServices({ COMPACT_FRAGMENTS: '64' });
+    try {
+      await commitRows(services, rows(3000));
+      const query = '{ dataset { indexDetails { name type state startedAt } } }';
+      const started = new Date();
+      let done = false;
+      const build = services.dataset.createVectorIndex('IVF_HNSW_SQ').finally(() => (done = true));
+      const seen: Array<Record<string, string>> = [];
+      while (!done) {
+        const result = await execute(server, services, query);
+        seen.push(...result.data!.dataset.indexDetails.filter((i: { state: string }) => i.state === 'BUILDING'));
+      }
+      await build;
+      assert.ok(seen.length > 0, 'the build never showed');
+      assert.deepEqual(
+        { ...seen[0], startedAt: undefined },
+        {
+          name: 'vector_ivf_hnsw_sq_p1_t3000',
+          type: 'IvfHnswSq',
+          state: 'BUILDING',
+          startedAt: undefined,
+        },
+      );
+      assert.ok(new Date(seen[0]!.startedAt!) >= new Date(started.getTime() - 1000));
+      const after = (await execute(server, services, query)).data!.dataset.indexDetails;
+      assert.deepEqual(
+        after.map((i: { state: string; startedAt: string | null }) => [i.state, i.startedAt]),
+        [['READY', null]],
+      );
     } finally {
       await services.close();
     }

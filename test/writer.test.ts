@@ -136,7 +136,7 @@ describe('writer', () => {
     await commitRows(services, rows(1, 300));
     const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
     const [indexed, restored] = await Promise.all([
-      services.writer.buildIndex('vector', config),
+      services.writer.buildIndex({ column: 'vector', config, name: 'vector_one_partition', type: 'IvfFlat' }),
       services.dataset.restore(before),
     ]);
     assert.ok(restored.version > indexed, 'the restore committed after the index');

@@ -9,6 +9,7 @@ export const Query: QueryResolvers = {
       limit: input.limit(args.limit, MAX_HITS, 10),
       version: input.version(args.version),
       columns: imageColumns(info, ['hits', 'image']),
+      exact: args.exact ?? false,
     }),
 
   similarImages: (_, args, { services }, info) =>
@@ -16,6 +17,7 @@ export const Query: QueryResolvers = {
       limit: input.limit(args.limit, MAX_HITS, 10),
       version: input.version(args.version),
       columns: imageColumns(info, ['hits', 'image']),
+      exact: args.exact ?? false,
     }),
 
   image: async (_, args, { services }, info) => {

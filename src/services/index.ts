@@ -69,6 +69,8 @@ export async function startServices(
     logger.child({ component: 'dataset' }),
   );
   writer.onCommit = () => void dataset.maintain();
+  // Before readiness: the first searches should not each load index files.
+  await dataset.prewarm();
   logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
   return {
     settings,

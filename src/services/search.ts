@@ -8,6 +8,8 @@ export interface SearchOptions {
   limit: number;
   columns: readonly Column[];
   version?: number;
+  /** Compare with every vector instead of asking the index: exact neighbours, at a full scan's cost. */
+  exact?: boolean;
 }
 
 export interface SearchOutcome {
@@ -23,7 +25,7 @@ export class ImageNotFoundError extends Error {}
 
 /**
  * Text → image and image → image search. Results are cached under the exact dataset version
- * that was read (plus query, limit and columns), so any write makes a new key and a cached
+ * that was read (plus query, limit, columns and exactness), so any write makes a new key and a cached
  * answer can never be stale.
  */
 export class SearchService {
@@ -58,7 +60,10 @@ export class SearchService {
     const started = performance.now();
     const { query } = search;
     const { version } = await this.catalog.reader(options.version);
-    const key = [this.catalog.uri, version, options.limit, [...options.columns].sort().join(','), search.key].join('|');
+    // Exact and indexed answers differ (that is the point of asking for both): never share a key.
+    const mode = options.exact ? 'exact' : 'indexed';
+    const columns = [...options.columns].sort().join(',');
+    const key = [this.catalog.uri, version, options.limit, columns, mode, search.key].join('|');
     const hit = (await this.caches.results.get(key)) as SerialisedHit[] | undefined;
     if (hit) {
       return { query, hits: hit.map(revive), version, tookMs: performance.now() - started, cached: true };

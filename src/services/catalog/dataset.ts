@@ -4,8 +4,24 @@ import type { ImageCatalog, DatasetInfo } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
 import { ImageNotFoundError } from '../search.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
+import {
+  DEFAULT_INDEX_TYPE,
+  indexConfig,
+  indexName,
+  needsRetrain,
+  parseIndexName,
+  planIndex,
+  type VectorIndexType,
+} from './vector-index.js';
 
-export type VectorIndexType = 'IVF_PQ' | 'IVF_FLAT' | 'IVF_HNSW_SQ';
+export type { VectorIndexType } from './vector-index.js';
+
+/** Lance's names of the index types, as `Dataset.indexDetails` reports them. */
+const LANCE_TYPE: Record<VectorIndexType, string> = {
+  IVF_PQ: 'IvfPq',
+  IVF_FLAT: 'IvfFlat',
+  IVF_HNSW_SQ: 'IvfHnswSq',
+};
 
 export interface IndexPolicy {
   /** Build the indices automatically once the dataset has this many rows (below it, scans are cheap). */
@@ -31,6 +47,11 @@ export class DatasetService {
     private readonly logger: Logger,
   ) {}
 
+  /** The vector index type the service builds by itself (and createVectorIndex without a type). */
+  get defaultIndexType(): VectorIndexType {
+    return DEFAULT_INDEX_TYPE;
+  }
+
   async delete(id: string): Promise<DeleteOutcome> {
     const outcome = await this.writer.delete(id);
     if (!outcome.deleted) throw new ImageNotFoundError(`no image with id ${id}`);
@@ -43,25 +64,25 @@ export class DatasetService {
     return { version: restored, timestamp: info?.timestamp ?? new Date(), operation: 'Restore' };
   }
 
-  /** Builds (or replaces) the vector index, sized for the rows there are now. */
-  async createVectorIndex(type: VectorIndexType): Promise<DatasetInfo> {
+  /**
+   * Builds (or replaces) the vector index, planned for the rows there are now; the plan (and
+   * so the row count it was trained on) is recorded in the index's name. Searches go on with
+   * the previous index, or a scan, until it is committed; `Dataset.indexDetails` shows it BUILDING.
+   */
+  async createVectorIndex(type: VectorIndexType = DEFAULT_INDEX_TYPE): Promise<DatasetInfo> {
     const { table } = await this.catalog.reader();
     const rows = await table.countRows();
     if (rows < 256)
       throw new IndexTooSmallError(`a vector index needs at least 256 rows to train on; the dataset has ${rows}`);
     const dimension = (await table.schema()).fields.find((f) => f.name === 'vector')!.type.listSize as number;
-    // Lance's guidance: about sqrt(rows) partitions, and sub-vectors of 16 or 8 dimensions.
-    const numPartitions = Math.max(1, Math.min(Math.round(Math.sqrt(rows)), Math.floor(rows / 256)));
-    const numSubVectors = dimension % 16 === 0 ? dimension / 16 : dimension / 8;
-    const config =
-      type === 'IVF_FLAT'
-        ? lancedb.Index.ivfFlat({ numPartitions, distanceType: 'cosine' })
-        : type === 'IVF_HNSW_SQ'
-          ? lancedb.Index.hnswSq({ numPartitions, distanceType: 'cosine' })
-          : lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' });
+    const plan = planIndex(type, rows);
+    const name = indexName(plan);
+    const build = { column: 'vector', config: indexConfig(plan, dimension), name, type: LANCE_TYPE[type] };
+    this.logger.info({ ...plan, name }, 'vector index build started');
     const started = Date.now();
-    const version = await this.writer.buildIndex('vector', config);
-    this.logger.info({ type, rows, numPartitions, version, ms: Date.now() - started }, 'vector index built');
+    const version = await this.writer.buildIndex(build);
+    this.logger.info({ ...plan, name, version, ms: Date.now() - started }, 'vector index built');
+    await this.prewarm();
     return this.catalog.describe();
   }
 
@@ -70,7 +91,23 @@ export class DatasetService {
     const started = Date.now();
     const stats = await this.writer.optimize();
     this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
+    await this.prewarm();
     return this.catalog.describe();
+  }
+
+  /**
+   * Loads the indices of the latest version into memory: at start-up before the service reports
+   * ready, and after every build and optimize (their index files are new, and cold). A failure
+   * only costs the first searches their speed, so it is logged, not thrown.
+   */
+  async prewarm(): Promise<void> {
+    const started = Date.now();
+    try {
+      const names = await this.catalog.prewarm();
+      if (names.length > 0) this.logger.info({ indices: names, ms: Date.now() - started }, 'indices prewarmed');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'prewarming the indices failed; the first searches will load them');
+    }
   }
 
   /**
@@ -102,10 +139,14 @@ export class DatasetService {
     if (rows < this.policy.minRows) return;
     const indices = await this.catalog.indices(table);
     if (!indices.some((i) => i.columns.includes('id'))) {
-      await this.writer.buildIndex('id', lancedb.Index.btree());
+      await this.writer.buildIndex({ column: 'id', config: lancedb.Index.btree(), name: 'id_idx', type: 'BTree' });
     }
-    if (!indices.some((i) => i.columns.includes('vector'))) {
-      await this.createVectorIndex('IVF_PQ');
+    // An index planned for far fewer rows (or by someone else, plan unknown) is trained again, as
+    // the same type when its plan names one.
+    const vector = indices.find((i) => i.columns.includes('vector'));
+    const plan = vector && parseIndexName(vector.name);
+    if (!vector || needsRetrain(plan ?? null, rows)) {
+      await this.createVectorIndex(plan?.type ?? DEFAULT_INDEX_TYPE);
       return;
     }
     const unindexed = Math.max(...indices.map((i) => i.unindexedRows ?? 0));

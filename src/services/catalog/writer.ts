@@ -1,6 +1,6 @@
-import type { Index, OptimizeStats } from '@lancedb/lancedb';
+import type { OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
-import type { ImageCatalog } from './catalog.js';
+import type { ImageCatalog, IndexBuild } from './catalog.js';
 import type { NewImageRow } from './image-record.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
@@ -8,7 +8,7 @@ type Operation =
   | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
-  | ({ kind: 'index'; column: string; config: Index } & Pending<number>)
+  | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
   | ({ kind: 'optimize' } & Pending<OptimizeStats>);
 type Beside = Extract<Operation, { kind: 'index' | 'optimize' }>;
 type Commit = Exclude<Operation, Beside>;
@@ -113,9 +113,9 @@ export class CatalogWriter {
     return this.enqueue((p) => ({ kind: 'restore', version, ...p }));
   }
 
-  /** Builds (or replaces) the index on `column` beside the queue; resolves to the version holding it. */
-  buildIndex(column: string, config: Index): Promise<number> {
-    return this.enqueue((p) => ({ kind: 'index', column, config, ...p }));
+  /** Builds (or replaces) an index beside the queue; resolves to the version holding it. */
+  buildIndex(build: IndexBuild): Promise<number> {
+    return this.enqueue((p) => ({ kind: 'index', build, ...p }));
   }
 
   /** Compacts small fragments and folds unindexed rows into the indices, beside the queue. */
@@ -196,9 +196,10 @@ export class CatalogWriter {
   private async runBeside(op: Beside): Promise<void> {
     try {
       if (op.kind === 'index') {
-        const version = await this.catalog.createIndex(op.column, op.config);
-        this.account(version); // an index changes no ids: the next commit need not rescan them
-        op.resolve(version);
+        const versions = await this.catalog.createIndex(op.build);
+        // An index (and dropping the one it replaces) changes no ids: the next commit need not rescan them.
+        for (const version of versions) this.account(version);
+        op.resolve(versions.at(-1)!);
       } else {
         // An optimize commits several versions (compaction, then one per index) and tells only
         // the last, so they stay unaccounted for: a catch-up that meets one rereads the ids.
