@@ -17,7 +17,8 @@ export const Mutation: MutationResolvers = {
 
   restoreVersion: (_, args, { services }) => services.dataset.restore(input.version(args.version)!),
 
-  createVectorIndex: (_, args, { services }) => services.dataset.createVectorIndex(args.type ?? 'IVF_PQ'),
+  createVectorIndex: (_, args, { services }) =>
+    services.dataset.createVectorIndex(args.type ?? services.dataset.defaultIndexType),
 
   optimizeDataset: (_, __, { services }) => services.dataset.optimize(),
 };
