@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
@@ -6,29 +6,62 @@ import type { Services } from '../src/services/index.js';
 import { COLOURS, COLOUR_NAMES, noisy, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, execute, graphqlServer, openServices, upload } from './support/harness.js';
 
-/** GraphQL operations in-process (executeOperation) against real services on a temp Lance dataset. */
+/**
+ * GraphQL operations in-process (executeOperation) against real services on temp Lance datasets:
+ * the tests that only read share one dataset of solid colours; a test that writes has its own.
+ */
 describe('GraphQL API', () => {
   let server: ApolloServer<GraphQLContext>;
-  let services: Services;
-  const ids: Record<string, string> = {};
-  const run = (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables);
+
+  /** Services on a temp dataset, and operations run against them. */
+  const on = (services: Services) => ({
+    services,
+    run: (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables),
+  });
+  type Dataset = ReturnType<typeof on>;
+
+  /** One solid image of every colour; no test writes to it. */
+  let colours: Dataset & { ids: Record<string, string> };
+
+  /** An empty dataset of the test's own, closed when the test ends. */
+  async function ownDataset(t: TestContext): Promise<Dataset> {
+    const services = await openServices();
+    t.after(() => services.close());
+    return on(services);
+  }
+
+  /** Uploads one solid image of every colour; returns their ids by colour name. */
+  async function uploadColours({ run }: Dataset): Promise<Record<string, string>> {
+    const images = await Promise.all(COLOUR_NAMES.map((name) => solid(COLOURS[name])));
+    const result = await run(UPLOAD_MANY, { files: images.map((bytes, i) => upload(bytes, `${COLOUR_NAMES[i]}.png`)) });
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    const uploaded = result.data!.uploadImages as Array<{ image: { id: string } }>;
+    return Object.fromEntries(uploaded.map((r, i) => [COLOUR_NAMES[i]!, r.image.id]));
+  }
+
+  /** Uploads two images in one request (so one fragment) and deletes the first: a deletion file. */
+  async function uploadPairAndDeleteOne({ run }: Dataset): Promise<void> {
+    const pair = await Promise.all([noisy(COLOURS.gray, 5, 1), noisy(COLOURS.gray, 5, 2)]);
+    const uploaded = await run(UPLOAD_MANY, { files: pair.map((bytes) => upload(bytes)) });
+    assert.equal(uploaded.errors, undefined, JSON.stringify(uploaded.errors));
+    const deleted = await run('mutation ($id: ID!) { deleteImage(id: $id) { deleted } }', {
+      id: uploaded.data!.uploadImages[0].image.id,
+    });
+    assert.equal(deleted.data?.deleteImage.deleted, true, JSON.stringify(deleted.errors));
+  }
 
   before(async () => {
     server = await graphqlServer();
-    services = await openServices();
-    const images = await Promise.all(COLOUR_NAMES.map((name) => solid(COLOURS[name])));
-    const result = await run(UPLOAD_MANY, { files: images.map((bytes, i) => upload(bytes, `${COLOUR_NAMES[i]}.png`)) });
-    assert.equal(result.errors, undefined);
-    result.data!.uploadImages.forEach(
-      (r: { image: { id: string } }, i: number) => (ids[COLOUR_NAMES[i]!] = r.image.id),
-    );
+    const dataset = on(await openServices());
+    colours = { ...dataset, ids: await uploadColours(dataset) };
   });
   after(async () => {
-    await server.stop();
-    await services.close();
+    await server?.stop();
+    await colours?.services.close();
   });
 
-  test('an upload reports what was detected from the bytes', async () => {
+  test('an upload reports what was detected from the bytes', async (t) => {
+    const { services, run } = await ownDataset(t);
     const bytes = await solid([10, 200, 90], 'webp', 40);
     const { data } = await run(UPLOAD_ONE, { file: upload(bytes, 'leaf.PNG') });
     const { image, created } = data!.uploadImage;
@@ -40,16 +73,20 @@ describe('GraphQL API', () => {
     assert.equal(await services.objects.exists(image.key), true);
   });
 
-  test('the same bytes again give the same id, created false and no new row', async () => {
+  test('the same bytes again give the same id, created false and no new row', async (t) => {
+    const { services, run } = await ownDataset(t);
+    const first = await run(UPLOAD_ONE, { file: upload(await solid(COLOURS.red), 'red.png') });
+    assert.equal(first.data!.uploadImage.created, true);
     const before = await (await services.catalog.reader()).table.countRows();
     const { data } = await run(UPLOAD_ONE, { file: upload(await solid(COLOURS.red), 'again.png') });
     assert.equal(data!.uploadImage.created, false);
-    assert.equal(data!.uploadImage.image.id, ids.red);
+    assert.equal(data!.uploadImage.image.id, first.data!.uploadImage.image.id);
     assert.equal(data!.uploadImage.image.filename, 'red.png', 'the stored row is returned, not the new name');
     assert.equal(await (await services.catalog.reader()).table.countRows(), before);
   });
 
-  test('the same bytes uploaded at the same moment make one row', async () => {
+  test('the same bytes uploaded at the same moment make one row', async (t) => {
+    const { services, run } = await ownDataset(t);
     const bytes = await noisy(COLOURS.orange, 20, 4242);
     const before = await (await services.catalog.reader()).table.countRows();
     const results = await Promise.all([1, 2, 3].map(() => run(UPLOAD_ONE, { file: upload(bytes) })));
@@ -60,6 +97,7 @@ describe('GraphQL API', () => {
   });
 
   test('text search ranks the image of the named colour first, for every colour', async () => {
+    const { run, ids } = colours;
     for (const name of COLOUR_NAMES) {
       const { data, errors } = await run(
         'query ($t: String!) { search(text: $t, limit: 3) { query hits { score distance image { id } } } }',
@@ -75,7 +113,10 @@ describe('GraphQL API', () => {
     }
   });
 
-  test('similarImages leaves the image out and finds the nearest colour', async () => {
+  test('similarImages leaves the image out and finds the nearest colour', async (t) => {
+    const own = await ownDataset(t);
+    const ids = await uploadColours(own);
+    const { run } = own;
     const near = await run(UPLOAD_ONE, { file: upload(await noisy(COLOURS.red, 10, 7)) });
     const { data } = await run(
       'query ($id: ID!) { similarImages(id: $id, limit: 3) { query hits { image { id } } } }',
@@ -89,10 +130,14 @@ describe('GraphQL API', () => {
     assert.equal(hitIds[0], ids.red);
   });
 
-  test('repeated searches are answered from the cache until the dataset changes', async () => {
+  test('repeated searches are answered from the cache until the dataset changes', async (t) => {
+    const { run } = await ownDataset(t);
+    const images = await Promise.all([solid(COLOURS.magenta), solid(COLOURS.purple)]);
+    assert.equal((await run(UPLOAD_MANY, { files: images.map((bytes) => upload(bytes)) })).errors, undefined);
     const query = '{ search(text: "something magenta", limit: 2) { version cached hits { image { id } } } }';
     const first = (await run(query)).data!.search;
     const second = (await run(query)).data!.search;
+    assert.equal(first.hits.length, 2);
     assert.deepEqual([first.cached, second.cached], [false, true]);
     assert.deepEqual(second.hits, first.hits);
     await run(UPLOAD_ONE, { file: upload(await noisy(COLOURS.cyan, 30, 99)) });
@@ -102,6 +147,7 @@ describe('GraphQL API', () => {
   });
 
   test('image and images read by id and by page', async () => {
+    const { services, run, ids } = colours;
     const one = await run('query ($id: ID!) { image(id: $id) { id url contentType createdAt } }', { id: ids.blue });
     assert.equal(one.data!.image.url, `/images/${ids.blue}.png`);
     assert.ok(!Number.isNaN(Date.parse(one.data!.image.createdAt)));
@@ -113,7 +159,8 @@ describe('GraphQL API', () => {
     assert.equal(page.data!.all[0].vector.length, 512);
   });
 
-  test('delete hides the image everywhere but in older versions, and keeps its bytes', async () => {
+  test('delete hides the image everywhere but in older versions, and keeps its bytes', async (t) => {
+    const { services, run } = await ownDataset(t);
     // Two rows in one fragment: deleting one of them writes a deletion file (a fragment whose
     // rows are all deleted is dropped instead).
     const pair = await Promise.all([noisy(COLOURS.purple, 5, 1), noisy(COLOURS.purple, 5, 2)]);
@@ -146,26 +193,29 @@ describe('GraphQL API', () => {
     assert.equal(again.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 
-  test('versions name their operation and count rows in one batch', async () => {
-    const calls: number[][] = [];
-    const rowCounts = services.catalog.rowCounts.bind(services.catalog);
-    services.catalog.rowCounts = (versions) => (calls.push([...versions]), rowCounts(versions));
+  test('versions name their operation and count rows in one batch', async (t) => {
+    const own = await ownDataset(t);
+    const { services, run } = own;
+    await uploadPairAndDeleteOne(own);
+    const rowCounts = t.mock.method(services.catalog, 'rowCounts');
     const { data } = await run('{ versions { version timestamp operation rowCount } }');
-    services.catalog.rowCounts = rowCounts;
     const versions = data!.versions as Array<{ version: number; operation: string | null; rowCount: number }>;
     assert.equal(versions[0]!.operation, 'Create');
     assert.equal(versions[0]!.rowCount, 0);
     assert.ok(versions.some((v) => v.operation === 'Append'));
     assert.ok(versions.some((v) => v.operation === 'Delete'));
-    assert.equal(calls.length, 1, 'one rowCounts call for all versions');
-    assert.equal(calls[0]!.length, versions.length);
+    assert.equal(rowCounts.mock.callCount(), 1, 'one rowCounts call for all versions');
+    assert.equal(rowCounts.mock.calls[0]!.arguments[0].length, versions.length);
     const last = versions.at(-1)!;
     assert.equal(last.rowCount, await (await services.catalog.reader()).table.countRows());
   });
 
-  test('restoreVersion brings an older state back as a new version', async () => {
+  test('restoreVersion brings an older state back as a new version', async (t) => {
+    const { run } = await ownDataset(t);
+    await run(UPLOAD_ONE, { file: upload(await solid(COLOURS.white)) });
     const { data } = await run('{ dataset { version rowCount } }');
     const { version, rowCount } = data!.dataset;
+    assert.equal(rowCount, 1);
     await run(UPLOAD_ONE, { file: upload(await noisy(COLOURS.green, 25, 3)) });
     const restored = await run('mutation ($v: Int!) { restoreVersion(version: $v) { version operation rowCount } }', {
       v: version,
@@ -178,8 +228,12 @@ describe('GraphQL API', () => {
     assert.equal(redo.data!.uploadImage.created, true);
   });
 
-  test('dataset lists its files by kind', async () => {
-    const { data } = await run('{ dataset { uri version rowCount fragmentCount indices files { path size kind } } }');
+  test('dataset lists its files by kind', async (t) => {
+    const own = await ownDataset(t);
+    await uploadPairAndDeleteOne(own);
+    const { data } = await own.run(
+      '{ dataset { uri version rowCount fragmentCount indices files { path size kind } } }',
+    );
     const dataset = data!.dataset;
     assert.match(dataset.uri, /images\.lance$/);
     assert.ok(dataset.fragmentCount >= 1);
@@ -189,6 +243,7 @@ describe('GraphQL API', () => {
   });
 
   test('unknown versions and ids are NOT_FOUND', async () => {
+    const { run } = colours;
     const result = await run(`{
       a: images(version: 9999) { id }
     }`);

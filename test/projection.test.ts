@@ -1,8 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type Mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
+import type { ImageCatalog } from '../src/services/catalog/catalog.js';
 import type { Column } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { execute, graphqlServer, openServices, syntheticRows } from './support/harness.js';
@@ -26,33 +27,35 @@ describe(
   () => {
     let server: ApolloServer<GraphQLContext>;
     let services: Services;
-    const columnsAsked: Column[][] = [];
 
     before(async () => {
       server = await graphqlServer();
       services = await openServices();
       await services.catalog.append(syntheticRows(ROWS, services.batcher.dimension));
-      const list = services.catalog.list.bind(services.catalog);
-      services.catalog.list = (limit, offset, columns, version) => (
-        columnsAsked.push([...columns]),
-        list(limit, offset, columns, version)
-      );
     });
     after(async () => {
       await server.stop();
       await services.close();
     });
 
-    /** Runs the query twice (the first warms file metadata caches) and measures the second. */
-    async function measure(selection: string): Promise<{ bytes: number; columns: Column[]; lanceBytes: number }> {
+    /**
+     * Runs the query twice (the first warms file metadata caches) and measures the second; `list`
+     * is the test's spy on the catalog's list, which tells the columns the resolver asked for.
+     */
+    async function measure(
+      list: Mock<ImageCatalog['list']>,
+      selection: string,
+    ): Promise<{ bytes: number; columns: Column[]; lanceBytes: number }> {
       const query = `{ images(limit: 1000, offset: 500) { ${selection} } }`;
       await execute(server, services, query);
+      const calls = list.mock.callCount();
       const start = await bytesRead();
       const result = await execute(server, services, query);
       const bytes = (await bytesRead()) - start;
       assert.equal(result.errors, undefined);
       assert.equal(result.data!.images.length, 1000);
-      const columns = columnsAsked.at(-1)!;
+      assert.equal(list.mock.callCount(), calls + 1, 'one list call for the page');
+      const columns = [...list.mock.calls.at(-1)!.arguments[2]];
       const plan = await (
         await services.catalog.reader()
       ).table
@@ -65,8 +68,9 @@ describe(
     }
 
     test('a metadata-only query reads no vectors, a vector query no metadata', async (t) => {
-      const metadata = await measure('id filename contentType size width height createdAt url');
-      const vectors = await measure('id vector');
+      const list = t.mock.method(services.catalog, 'list');
+      const metadata = await measure(list, 'id filename contentType size width height createdAt url');
+      const vectors = await measure(list, 'id vector');
       t.diagnostic(
         `1000 of ${ROWS} rows: metadata ${metadata.bytes} B read (Lance ${metadata.lanceBytes}), vectors ${vectors.bytes} B (Lance ${vectors.lanceBytes})`,
       );
@@ -81,10 +85,8 @@ describe(
       assert.ok(vectors.bytes >= 1000 * services.batcher.dimension * 4);
     });
 
-    test('search hits read only the columns selected inside hits { image { ... } }', async () => {
-      const asked: Column[][] = [];
-      const search = services.catalog.search.bind(services.catalog);
-      services.catalog.search = (vector, options) => (asked.push([...options.columns]), search(vector, options));
+    test('search hits read only the columns selected inside hits { image { ... } }', async (t) => {
+      const search = t.mock.method(services.catalog, 'search');
       await execute(
         server,
         services,
@@ -95,7 +97,7 @@ describe(
         services,
         'fragment V on Image { vector } { search(text: "red", limit: 5) { hits { image { ...V } } } }',
       );
-      services.catalog.search = search;
+      const asked = search.mock.calls.map((call) => [...call.arguments[1].columns]);
       assert.deepEqual(asked, [
         ['id', 'filename'],
         ['id', 'vector'],

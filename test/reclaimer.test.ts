@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,33 +7,35 @@ import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { openServices } from './support/harness.js';
 
+const orphanKey = `images/${'e'.repeat(64)}.png`;
+const youngOrphanKey = `images/${'d'.repeat(64)}.png`;
+
+/**
+ * A dataset of the test's own (reclaiming deletes objects): an image with its row, an image whose
+ * row was deleted (older versions still refer to it), and two orphans, one an hour old, one new.
+ */
+async function datasetWithOrphans(
+  t: TestContext,
+): Promise<{ services: Services; reclaimer: ImageReclaimer; keptKey: string; deletedKey: string }> {
+  const services = await openServices();
+  t.after(() => services.close());
+  const [kept, deleted] = await services.uploads.uploadAll(
+    (await distinctImages(2, COLOURS.red)).map((bytes) => ({ bytes, filename: null })),
+  );
+  await services.dataset.delete(deleted!.image.id);
+  // What a crash between an image's PUT and its row's commit leaves behind, an hour ago and now.
+  await services.objects.put(orphanKey, Buffer.from('orphan'), 'image/png');
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  await utimes(path.join(services.settings.DATA_URI, orphanKey), anHourAgo, anHourAgo);
+  await services.objects.put(youngOrphanKey, Buffer.from('in flight'), 'image/png');
+  const reclaimer = new ImageReclaimer(services.objects, services.catalog);
+  return { services, reclaimer, keptKey: kept!.image.key!, deletedKey: deleted!.image.key! };
+}
+
 /** The maintenance command's core: unreferenced image objects are found and deleted, nothing else. */
 describe('image reclaimer', () => {
-  let services: Services;
-  let reclaimer: ImageReclaimer;
-  const orphanKey = `images/${'e'.repeat(64)}.png`;
-  const youngOrphanKey = `images/${'d'.repeat(64)}.png`;
-  let keptKey: string;
-  let deletedKey: string;
-
-  before(async () => {
-    services = await openServices();
-    reclaimer = new ImageReclaimer(services.objects, services.catalog);
-    const [kept, deleted] = await services.uploads.uploadAll(
-      (await distinctImages(2, COLOURS.red)).map((bytes) => ({ bytes, filename: null })),
-    );
-    keptKey = kept!.image.key!;
-    deletedKey = deleted!.image.key!;
-    await services.dataset.delete(deleted!.image.id);
-    // What a crash between an image's PUT and its row's commit leaves behind, an hour ago and now.
-    await services.objects.put(orphanKey, Buffer.from('orphan'), 'image/png');
-    const anHourAgo = new Date(Date.now() - 3_600_000);
-    await utimes(path.join(services.settings.DATA_URI, orphanKey), anHourAgo, anHourAgo);
-    await services.objects.put(youngOrphanKey, Buffer.from('in flight'), 'image/png');
-  });
-  after(() => services.close());
-
-  test('a dry run reports the orphans and deletes nothing', async () => {
+  test('a dry run reports the orphans and deletes nothing', async (t) => {
+    const { services, reclaimer } = await datasetWithOrphans(t);
     const report = await reclaimer.reclaim({ graceMs: 60_000, dryRun: true });
     assert.deepEqual(
       report.orphans.map((o) => o.key),
@@ -43,7 +45,8 @@ describe('image reclaimer', () => {
     assert.equal(await services.objects.exists(orphanKey), true);
   });
 
-  test('reclaiming deletes old orphans only: not images older versions refer to, nor young objects', async () => {
+  test('reclaiming deletes old orphans only: not images older versions refer to, nor young objects', async (t) => {
+    const { services, reclaimer, keptKey, deletedKey } = await datasetWithOrphans(t);
     const report = await reclaimer.reclaim({ graceMs: 60_000, dryRun: false });
     assert.deepEqual(
       report.orphans.map((o) => o.key),

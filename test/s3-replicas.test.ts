@@ -26,6 +26,13 @@ async function storedIds(replica: ServiceProcess): Promise<string[]> {
   return result.data!.images.map((i) => i.id);
 }
 
+/** The versions of the dataset as `replica` lists them, oldest first. */
+async function history(replica: ServiceProcess): Promise<Array<{ version: number; rowCount: number }>> {
+  const result = await replica.graphql<{ versions: Array<{ version: number; rowCount: number }> }>(VERSIONS);
+  assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+  return result.data!.versions;
+}
+
 const logged = (replica: ServiceProcess, msg: string, match: (l: LogLine) => boolean = () => true) =>
   replica.logs.filter((l) => l.msg === msg && match(l));
 
@@ -68,6 +75,10 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
 
   test('60 uploads spread over three processes at once: nothing lost, no duplicates, every version readable', async (t) => {
     const images = await distinctImages(60, COLOURS.green);
+    // The rows and versions the other tests made, if they ran first.
+    const earlier = await storedIds(replicas[0]!);
+    const start = (await history(replicas[0]!)).at(-1)!;
+    assert.equal(start.rowCount, earlier.length);
     proxy.reset();
     const uploaded = await Promise.all(images.map((bytes, i) => replicas[i % 3]!.upload(bytes, `green-${i}.jpg`)));
     assert.ok(uploaded.every((u) => u.created));
@@ -76,14 +87,12 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
 
     for (const replica of replicas) {
       const stored = await storedIds(replica);
-      assert.equal(stored.length, 60, `rows as ${replica.url} reads them`);
-      assert.deepEqual([...stored].sort(), [...ids].sort());
+      assert.equal(stored.length, earlier.length + 60, `rows as ${replica.url} reads them`);
+      assert.deepEqual([...stored].sort(), [...earlier, ...ids].sort());
     }
 
     // Time travel: every version the three processes made opens and holds what its manifest says.
-    const history = await replicas[0]!.graphql<{ versions: Array<{ version: number; rowCount: number }> }>(VERSIONS);
-    assert.equal(history.errors, undefined, JSON.stringify(history.errors));
-    const versions = history.data!.versions;
+    const versions = (await history(replicas[0]!)).filter((v) => v.version >= start.version);
     for (const { version, rowCount } of versions) {
       const read = await replicas[0]!.graphql<{ images: Array<{ id: string }> }>(IDS_AT, { version });
       assert.equal(read.errors, undefined, `version ${version}: ${JSON.stringify(read.errors)}`);
@@ -95,7 +104,7 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
       [...versions.map((v) => v.rowCount)].sort((a, b) => a - b),
       'only appends happened, so rows only grow',
     );
-    assert.equal(versions.at(-1)!.rowCount, 60);
+    assert.equal(versions.at(-1)!.rowCount, earlier.length + 60);
     const committed = replicas.map((r) => [...new Set(logged(r, 'image stored').map((l) => l.version))].join(','));
     const conflicts = replicas.map((r) => logged(r, 'commit conflict, retrying on the latest version').length);
     t.diagnostic(`${versions.length} versions for 60 uploads; versions each process made: ${committed.join(' | ')}`);

@@ -37,6 +37,18 @@ describe('writer', () => {
   });
   afterEach(() => services.close());
 
+  test('a write queued just as the writer goes idle is still committed (no lost wake-up)', async () => {
+    // The writer idles a few microtasks after it resolves its last write; a write queued in that
+    // gap must start a new drain. Every offset from 0 to 20 microtasks is tried.
+    for (let hops = 0; hops <= 20; hops += 1) {
+      await services.writer.append(rows(1, 2 * hops)[0]!);
+      for (let i = 0; i < hops; i += 1) await Promise.resolve();
+      const next = services.writer.append(rows(1, 2 * hops + 1)[0]!);
+      const stuck = new Promise((resolve) => setTimeout(resolve, 5000, 'stuck')).finally(() => {});
+      assert.notEqual(await Promise.race([next, stuck]), 'stuck', `a write queued ${hops} microtasks after idle hung`);
+    }
+  });
+
   test('20 concurrent uploads give 20 rows in fewer than 20 versions, one per Lance append', async (t) => {
     const images = await distinctImages(20, COLOURS.yellow);
     const before = await version();

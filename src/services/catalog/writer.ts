@@ -139,35 +139,45 @@ export class CatalogWriter {
   private enqueue<T>(make: (pending: Pending<T>) => Operation): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push(make({ resolve, reject } as Pending<T>) as Operation);
-      this.draining ??= this.drain().finally(() => (this.draining = null));
+      this.draining ??= this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    // Yield once so that operations arriving in the same tick join the first commit.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const group = this.takeGroup();
-      const first = group[0]!;
-      if (first.kind === 'index' || first.kind === 'optimize') {
-        this.startBeside(first);
-        continue;
-      }
-      await this.heldBack.get(first.kind);
-      try {
-        await this.catchUp();
-        const version = await this.withRetry(() => this.commit(group as Commit[]));
-        this.commits += 1;
-        this.account(version);
-        // A version no one here accounts for in between means another process committed, and the
-        // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
-        // may not be known yet: then the catch-up before the next commit decides.
-        if (!this.advance(version) && this.besideRunning === 0) await this.reload();
-        this.onCommit();
-      } catch (error) {
-        this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
-        for (const op of group) op.reject(error);
-      }
+    try {
+      // Yield once so that operations arriving in the same tick join the first commit.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.queue.length > 0) await this.commitNext();
+    } finally {
+      // In the same synchronous step as the last look at the queue. Cleared any later (a
+      // .finally() callback runs microtasks after), an operation queued in between would see a
+      // drain still running, start none, and wait forever.
+      this.draining = null;
+    }
+  }
+
+  /** Takes the next group off the queue and commits it (or starts it beside the queue). */
+  private async commitNext(): Promise<void> {
+    const group = this.takeGroup();
+    const first = group[0]!;
+    if (first.kind === 'index' || first.kind === 'optimize') {
+      this.startBeside(first);
+      return;
+    }
+    await this.heldBack.get(first.kind);
+    try {
+      await this.catchUp();
+      const version = await this.withRetry(() => this.commit(group as Commit[]));
+      this.commits += 1;
+      this.account(version);
+      // A version no one here accounts for in between means another process committed, and the
+      // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
+      // may not be known yet: then the catch-up before the next commit decides.
+      if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+      this.onCommit();
+    } catch (error) {
+      this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
+      for (const op of group) op.reject(error);
     }
   }
 
