@@ -1,12 +1,13 @@
 /**
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
- * Usage: npm run bench -- [--quick] [suite...]   (suites: upload search batching growth projection)
+ * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale)
  * --quick runs small sizes to check that the suites work; it prints but writes no result files.
  *
  * The model is the designed test model unless EMBEDDING_MODEL names another; every result says which.
  */
 import { performance } from 'node:perf_hooks';
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { describeEnvironment } from './lib/environment.js';
 import { loadBenchModel } from './lib/model.js';
 import { RESULTS_DIR } from './lib/paths.js';
@@ -16,28 +17,38 @@ import { batchingSuite } from './suites/batching.js';
 import { growthSuite } from './suites/growth.js';
 import { projectionSuite } from './suites/projection.js';
 import { searchSuite } from './suites/search.js';
+import { scaleSuite } from './suites/scale.js';
 import { uploadSuite } from './suites/upload.js';
 
-const SUITES: Suite[] = [uploadSuite, searchSuite, batchingSuite, growthSuite, projectionSuite];
+const SUITES: Suite[] = [uploadSuite, searchSuite, batchingSuite, growthSuite, projectionSuite, scaleSuite];
 
-function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean } {
-  const quick = argv.includes('--quick');
-  const names = argv.filter((arg) => !arg.startsWith('--'));
-  const unknown = names.filter((name) => !SUITES.some((s) => s.name === name));
-  if (unknown.length > 0 || argv.some((arg) => arg.startsWith('--') && arg !== '--quick')) {
-    const known = SUITES.map((s) => s.name).join(' ');
-    throw new Error(`usage: npm run bench -- [--quick] [suite...]\nunknown: ${argv.join(' ')}\nsuites: ${known}`);
+function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number } {
+  const { values, positionals } = parseNodeArgs({
+    args: argv,
+    options: { quick: { type: 'boolean', default: false }, rows: { type: 'string' } },
+    allowPositionals: true,
+    strict: false,
+  });
+  const known = SUITES.map((s) => s.name).join(' ');
+  const unknown = positionals.filter((name) => !SUITES.some((s) => s.name === name));
+  const rows = values.rows === undefined ? undefined : Number(values.rows);
+  const badFlag = Object.keys(values).some((k) => k !== 'quick' && k !== 'rows');
+  if (unknown.length > 0 || badFlag || (rows !== undefined && !(Number.isInteger(rows) && rows > 0))) {
+    throw new Error(
+      `usage: npm run bench -- [--quick] [--rows N] [suite...]\nunknown: ${argv.join(' ')}\nsuites: ${known}`,
+    );
   }
-  return { suites: names.length ? SUITES.filter((s) => names.includes(s.name)) : SUITES, quick };
+  const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s.name)) : SUITES;
+  return { suites, quick: values.quick === true, rows };
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main(): Promise<void> {
-  const { suites, quick } = parseArgs(process.argv.slice(2));
+  const { suites, quick, rows } = parseArgs(process.argv.slice(2));
   const bench = await loadBenchModel();
   log(`model: ${bench.description}`);
-  const ctx: SuiteContext = { model: bench.model, quick, log };
+  const ctx: SuiteContext = { model: bench.model, quick, rows, log };
   try {
     for (const suite of suites) {
       const started = performance.now();

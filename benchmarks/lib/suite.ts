@@ -7,6 +7,8 @@ export interface SuiteContext {
   model: ClipModel;
   /** Smaller sizes and fewer repetitions, for checking that the suites work (not for figures). */
   quick: boolean;
+  /** `--rows N`: dataset size for the suites that take one (scale). */
+  rows?: number;
   /** Progress for the person watching; goes to stderr so stdout stays the markdown. */
   log(message: string): void;
 }

@@ -41,7 +41,7 @@ export async function newPlace(target: Target, name: string): Promise<DatasetPla
 }
 
 /** Deletes every object under the dataset's prefix, a few at a time. */
-async function removeObjects(settings: Settings): Promise<void> {
+export async function removeObjects(settings: Settings): Promise<void> {
   const { objects } = openStorage(settings);
   const keys: string[] = [];
   for await (const object of objects.list('')) keys.push(object.key);

@@ -15,6 +15,8 @@ export interface ProxyStats {
   /** response bodies returned to the client (fault bodies included) */
   bytesOut: number;
   byMethod: Record<string, { requests: number; bytesOut: number }>;
+  /** ListObjectsV2 requests (HTTP GETs with `list-type`), counted apart from GETs of objects */
+  lists: number;
   /** responses by HTTP status, injected faults included; e.g. 412s show Lance's commit retries */
   byStatus: Record<number, number>;
   /** requests answered by an injected fault instead of the upstream */
@@ -152,7 +154,7 @@ function errorXml(code: string, message: string, resource: string, requestId: st
 }
 
 function emptyStats(): ProxyStats {
-  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0 };
+  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0 };
 }
 
 export async function startS3Proxy(
@@ -206,6 +208,7 @@ export async function startS3Proxy(
     const id = `proxy-${++requestSeq}`;
     stats.requests++;
     methodStats(method).requests++;
+    if (method === 'GET' && /[?&]list-type=/.test(req.url ?? '')) stats.lists++;
 
     // sampled now so that a profile change mid-request does not matter
     const lat = latency;

@@ -1,0 +1,382 @@
+import * as lancedb from '@lancedb/lancedb';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadSettings } from '../../src/config.js';
+import { DATASET_DIR, TABLE_NAME } from '../../src/services/catalog/catalog.js';
+import type { Services } from '../../src/services/index.js';
+import { openStorage } from '../../src/services/storage/storage.js';
+import { testModelDir } from '../../test/support/harness.js';
+import { LATENCY_PROFILES, startS3Proxy, type LatencyProfile, type S3Proxy } from '../../test/support/s3-proxy.js';
+import { startServiceProcess } from '../../test/support/service-process.js';
+import { openServices } from '../lib/harness.js';
+import { removeObjects, startOn } from '../storage/session.js';
+import { ms, type Cell, type SuiteResult } from '../lib/report.js';
+import { HIT_COLUMNS, K, exactNeighbours, recall } from '../lib/search-probes.js';
+import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';
+import type { Suite, SuiteContext } from '../lib/suite.js';
+import { SyntheticEmbeddings, syntheticRow } from '../lib/synthetic.js';
+import { writeScaleChart } from './scale-chart.js';
+
+/** Settings every measured service shares: no automatic index (the suite builds it, timed). */
+const QUIET = { LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000' };
+const FILL_BATCH = 1000;
+
+interface Plan {
+  rows: number;
+  queries: number;
+  flatQueries: number;
+  mvpQueries: number;
+}
+
+export interface TargetFigures {
+  target: string;
+  warm: LatencySummary;
+  /** GETs of objects (listings apart) that reached the store, per warm query. */
+  getsPerQuery: number | null;
+  /** Listings per warm query: the freshness check, every READ_CONSISTENCY_MS whatever the traffic. */
+  listsPerQuery: number | null;
+  bytesPerQuery: number | null;
+  coldEmptyMs: number | null;
+  coldFilledMs: number | null;
+  mvp: LatencySummary | null;
+}
+
+const planFor = (ctx: SuiteContext): Plan =>
+  ctx.quick
+    ? { rows: 3000, queries: 30, flatQueries: 5, mvpQueries: 2 }
+    : { rows: ctx.rows ?? 100_000, queries: 200, flatQueries: 30, mvpQueries: 3 };
+
+/**
+ * Search at scale on object storage (issue 7): one dataset of `--rows` synthetic clustered
+ * vectors, built, compacted and indexed locally (timed), then copied to the S3 store and read
+ * through the counting proxy, plain and under the S3 Express, S3 Standard and R2 profiles.
+ */
+export const scaleSuite: Suite = {
+  name: 'scale',
+  async run(ctx) {
+    const plan = planFor(ctx);
+    const embeddings = new SyntheticEmbeddings(ctx.model.dimension, { seed: 7 });
+    const local = await openServices(ctx.model, QUIET);
+    try {
+      const build = await buildDataset(local, embeddings, plan.rows, ctx);
+      const queries = Array.from({ length: plan.queries }, () => embeddings.next());
+      ctx.log(`exact neighbours of ${plan.queries} queries`);
+      const exact = await exactNeighbours(local.catalog, queries);
+      const flat = await flatLatency(local, queries.slice(0, plan.flatQueries));
+      const localWarm = await warmLatency(local, queries);
+      const localFigures: TargetFigures = {
+        target: 'local disk',
+        warm: localWarm.latency,
+        getsPerQuery: null,
+        listsPerQuery: null,
+        bytesPerQuery: null,
+        coldEmptyMs: await coldStart({ DATA_URI: path.dirname(local.catalog.uri) }),
+        coldFilledMs: null,
+        mvp: null,
+      };
+      const recallAt10 = recall(localWarm.ids, exact);
+      const remote = process.env.S3_ENDPOINT ? await remoteTargets(local, queries, plan, ctx) : [];
+      const figures = [localFigures, ...remote];
+      await writeScaleChart(figures, plan.rows, ctx.quick);
+      return report(plan, build, flat, recallAt10, figures);
+    } finally {
+      await local.close();
+    }
+  },
+};
+
+/** Appends the rows in commits of FILL_BATCH, then compacts and builds the default index, timed. */
+async function buildDataset(services: Services, embeddings: SyntheticEmbeddings, rows: number, ctx: SuiteContext) {
+  ctx.log(`filling ${rows} rows`);
+  const fill = await timed(async () => {
+    for (let start = 0; start < rows; start += FILL_BATCH) {
+      const size = Math.min(FILL_BATCH, rows - start);
+      const batch = Array.from({ length: size }, (_, i) => syntheticRow(start + i, embeddings.next()));
+      await Promise.all(batch.map((row) => services.writer.append(row)));
+    }
+  });
+  ctx.log('compacting');
+  const compaction = await timed(() => services.dataset.optimize());
+  ctx.log('building the vector index');
+  const index = await timed(() => services.dataset.createVectorIndex(services.dataset.defaultIndexType));
+  return {
+    fillMs: fill.ms,
+    compactionMs: compaction.ms,
+    indexMs: index.ms,
+    fragments: index.value.fragmentCount,
+    index: index.value.indices.find((i) => i.columns.includes('vector'))?.type ?? 'none',
+  };
+}
+
+async function flatLatency(services: Services, queries: Float32Array[]): Promise<LatencySummary> {
+  return summarise(
+    await sequentialLatencies(queries, (vector) =>
+      services.catalog.search(vector, { limit: K, columns: HIT_COLUMNS, exact: true }).then(() => undefined),
+    ),
+  );
+}
+
+/** Novel queries one at a time, after a warm-up with other vectors: what a warm service answers. */
+async function warmLatency(services: Services, queries: Float32Array[]) {
+  const warmUp = queries.slice(0, Math.min(20, queries.length / 4));
+  for (const vector of warmUp) await services.catalog.search(vector, { limit: K, columns: HIT_COLUMNS });
+  const ids: string[][] = [];
+  const samples = await sequentialLatencies(queries, async (vector) => {
+    const { hits } = await services.catalog.search(vector, { limit: K, columns: HIT_COLUMNS });
+    ids.push(hits.map((hit) => hit.image.id));
+  });
+  return { latency: summarise(samples), ids };
+}
+
+/**
+ * From spawning the service process to the first search answer, through GraphQL: model load,
+ * dataset open, prewarm and readiness, one text search.
+ */
+async function coldStart(env: Record<string, string>): Promise<number> {
+  const started = performance.now();
+  const service = await startServiceProcess({
+    ...QUIET,
+    LOG_LEVEL: 'info',
+    EMBEDDING_MODEL: await testModelDir(),
+    ...env,
+  });
+  try {
+    const answer = await service.graphql('{ search(text: "a red car") { hits { image { id filename } } } }');
+    if (answer.errors) throw new Error(`cold search failed: ${JSON.stringify(answer.errors)}`);
+    return performance.now() - started;
+  } finally {
+    await service.stop();
+  }
+}
+
+/** The local dataset copied to the S3 store, then every profile measured through the proxy. */
+async function remoteTargets(local: Services, queries: Float32Array[], plan: Plan, ctx: SuiteContext) {
+  const proxy = await startS3Proxy(process.env.S3_ENDPOINT!);
+  const prefix = `bench-scale-${Date.now()}`;
+  const direct = s3Env(prefix, process.env.S3_ENDPOINT!);
+  try {
+    ctx.log('copying the dataset to the S3 store');
+    await copyDataset(path.dirname(local.catalog.uri), direct);
+    const profiles: Array<[string, LatencyProfile | null]> = [
+      ['S3 (local Ceph)', null],
+      ['S3 Express (emulated)', LATENCY_PROFILES.S3_EXPRESS],
+      ['S3 Standard (emulated)', LATENCY_PROFILES.S3_STANDARD],
+      ['R2 (emulated)', LATENCY_PROFILES.R2],
+    ];
+    const results: TargetFigures[] = [];
+    for (const [name, profile] of profiles) {
+      ctx.log(`measuring ${name}`);
+      proxy.setLatency(profile);
+      const env = s3Env(prefix, proxy.url);
+      results.push(await measureRemote(name, proxy, env, queries, plan, ctx, profile === LATENCY_PROFILES.R2));
+    }
+    return results;
+  } finally {
+    proxy.setLatency(null);
+    await proxy.close();
+    await removePrefix(direct);
+  }
+}
+
+async function measureRemote(
+  target: string,
+  proxy: S3Proxy,
+  env: Record<string, string>,
+  queries: Float32Array[],
+  plan: Plan,
+  ctx: SuiteContext,
+  withMvp: boolean,
+): Promise<TargetFigures> {
+  const cacheDir = await mkdtemp(path.join(tmpdir(), 'bench-scale-cache-'));
+  const withCache = { ...env, OBJECT_CACHE_DIR: cacheDir };
+  try {
+    const coldEmptyMs = await coldStart(withCache);
+    const coldFilledMs = await coldStart(withCache);
+    const services = await startOn(loadSettings({ ...QUIET, ...withCache }), ctx.model);
+    try {
+      const warmUp = queries.slice(-20);
+      for (const vector of warmUp) await services.catalog.search(vector, { limit: K, columns: HIT_COLUMNS });
+      proxy.reset();
+      const samples = await sequentialLatencies(queries, (vector) =>
+        services.catalog.search(vector, { limit: K, columns: HIT_COLUMNS }).then(() => undefined),
+      );
+      const stats = proxy.stats();
+      const mvp = withMvp ? await mvpLatency(env, queries.slice(0, plan.mvpQueries)) : null;
+      return {
+        target,
+        warm: summarise(samples),
+        getsPerQuery: ((stats.byMethod.GET?.requests ?? 0) - stats.lists) / queries.length,
+        listsPerQuery: stats.lists / queries.length,
+        bytesPerQuery: stats.bytesOut / queries.length,
+        coldEmptyMs,
+        coldFilledMs,
+        mvp,
+      };
+    } finally {
+      await services.close();
+    }
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The Python MVP's way on the same store: connect, open and search on every request, with no
+ * index and no cache, so every query downloads every vector.
+ */
+async function mvpLatency(env: Record<string, string>, queries: Float32Array[]): Promise<LatencySummary> {
+  const { lanceUri, storageOptions } = openStorage(loadSettings({ ...QUIET, ...env }));
+  return summarise(
+    await sequentialLatencies(queries, async (vector) => {
+      const db = await lancedb.connect(lanceUri, { storageOptions });
+      const table = await db.openTable(TABLE_NAME);
+      await table
+        .vectorSearch(Array.from(vector))
+        .distanceType('cosine')
+        .bypassVectorIndex()
+        .select([...HIT_COLUMNS, '_distance'])
+        .limit(K)
+        .toArray();
+      table.close();
+      db.close();
+    }),
+  );
+}
+
+function s3Env(prefix: string, endpoint: string): Record<string, string> {
+  const env: Record<string, string> = {
+    DATA_URI: `s3://${process.env.S3_BUCKET ?? 'lance-test'}/${prefix}`,
+    S3_ENDPOINT: endpoint,
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+  };
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
+    if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+}
+
+/** Every file of the local dataset, put under the same keys in the S3 store (bypassing the proxy). */
+async function copyDataset(localRoot: string, env: Record<string, string>): Promise<void> {
+  const { objects } = openStorage(loadSettings({ ...QUIET, ...env }));
+  const dir = path.join(localRoot, DATASET_DIR);
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++]!;
+      const full = path.join(file.parentPath, file.name);
+      const key = `${DATASET_DIR}/${path.relative(dir, full).split(path.sep).join('/')}`;
+      await objects.put(key, await readFile(full), 'application/octet-stream');
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+const removePrefix = (env: Record<string, string>) => removeObjects(loadSettings({ ...QUIET, ...env }));
+
+type BuildFigures = Awaited<ReturnType<typeof buildDataset>>;
+
+function report(
+  plan: Plan,
+  build: BuildFigures,
+  flat: LatencySummary,
+  recallAt10: number,
+  figures: TargetFigures[],
+): SuiteResult {
+  const local = figures[0]!;
+  const r2 = figures.find((f) => f.target.startsWith('R2'));
+  const kb = (bytes: number | null) => (bytes === null ? '–' : `${(bytes / 1024).toFixed(1)} KB`);
+  const opt = (v: number | null) => (v === null ? '–' : ms(v));
+  const targetRows: Cell[][] = figures.map((f) => [
+    f.target,
+    `${ms(f.warm.p50)} / ${ms(f.warm.p95)}`,
+    `${(f.warm.p50 / local.warm.p50).toFixed(2)}×`,
+    f.getsPerQuery === null ? '–' : f.getsPerQuery.toFixed(2),
+    f.listsPerQuery === null ? '–' : f.listsPerQuery.toFixed(3),
+    kb(f.bytesPerQuery),
+    opt(f.coldEmptyMs),
+    opt(f.coldFilledMs),
+  ]);
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
+  const speedup = flat.p50 / local.warm.p50;
+  return {
+    suite: 'scale',
+    title: `Search over ${plan.rows.toLocaleString('en')} rows on local disk and object storage (issue 7's targets)`,
+    notes: [
+      `${plan.rows} synthetic clustered 512-d vectors (100 clusters), ${plan.queries} held-out queries, limit ${K}, hits with id, key, filename, width, height, through the service's own ImageCatalog.search.`,
+      'Warm: novel queries one at a time after a warm-up with other vectors. GETs and bytes per query are what reached the S3 store through the counting proxy during the warm queries.',
+      'Cold: from spawning the service process (designed test model) to the answer of its first GraphQL search; "empty" starts with an empty OBJECT_CACHE_DIR, "filled" restarts on the cache the first start filled.',
+      'Emulated profiles add first-byte latency and per-connection bandwidth to the local Ceph store (test/support/s3-proxy.ts cites their sources).',
+      'Absolute times on this shared 2-core machine are noisy; the ratios come from one run, side by side.',
+    ],
+    tables: [
+      {
+        title: 'Building the dataset',
+        columns: ['rows', `fill (${FILL_BATCH}-row commits)`, 'compaction', 'index', 'index build', 'fragments after'],
+        rows: [[plan.rows, ms(build.fillMs), ms(build.compactionMs), build.index, ms(build.indexMs), build.fragments]],
+      },
+      {
+        title: 'Recall and speed on local disk',
+        columns: ['recall@10 vs exact', 'indexed p50 / p95', 'flat (exact) p50 / p95', 'indexed speed-up'],
+        rows: [
+          [
+            recallAt10.toFixed(3),
+            `${ms(local.warm.p50)} / ${ms(local.warm.p95)}`,
+            `${ms(flat.p50)} / ${ms(flat.p95)}`,
+            `${speedup.toFixed(1)}×`,
+          ],
+        ],
+      },
+      {
+        title: 'Per storage target',
+        columns: [
+          'target',
+          'warm p50 / p95',
+          'p50 vs local',
+          'object GETs / query',
+          'LISTs / query',
+          'bytes / query',
+          'cold, empty cache',
+          'cold, filled cache',
+        ],
+        rows: targetRows,
+      },
+      {
+        title: "The MVP's way on the R2 profile (reconnect per request, no index, no cache)",
+        columns: ['queries', 'p50 / p95'],
+        rows: r2?.mvp
+          ? [[r2.mvp.n, `${ms(r2.mvp.p50)} / ${ms(r2.mvp.p95)}`]]
+          : [['–', 'not measured (no S3_ENDPOINT)']],
+      },
+      {
+        title: 'Targets',
+        columns: ['target', 'figure', 'verdict'],
+        rows: [
+          [
+            'warm R2 p50 within 1.5× of local',
+            r2 ? `${(r2.warm.p50 / local.warm.p50).toFixed(2)}×` : '–',
+            verdict(r2 && r2.warm.p50 <= 1.5 * local.warm.p50),
+          ],
+          [
+            'zero upstream object GETs per warm query',
+            r2 ? String(r2.getsPerQuery) : '–',
+            verdict(r2 && r2.getsPerQuery === 0),
+          ],
+          ['recall@10 ≥ 0.95', recallAt10.toFixed(3), verdict(recallAt10 >= 0.95)],
+          ['indexed ≥ 10× faster than flat (local)', `${speedup.toFixed(1)}×`, verdict(speedup >= 10)],
+          [
+            'cold start, filled cache, R2 ≤ 3 s',
+            opt(r2?.coldFilledMs ?? null),
+            verdict(r2?.coldFilledMs != null ? r2.coldFilledMs <= 3000 : undefined),
+          ],
+          [
+            'cold start, empty cache, R2 ≤ 15 s',
+            opt(r2?.coldEmptyMs ?? null),
+            verdict(r2?.coldEmptyMs != null ? r2.coldEmptyMs <= 15000 : undefined),
+          ],
+        ],
+      },
+    ],
+    data: { plan, build, flat, recallAt10, figures },
+  };
+}
