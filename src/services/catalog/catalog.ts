@@ -110,24 +110,19 @@ export class ImageCatalog {
     // One session: both connections share the index and metadata caches.
     const session = lancedb.Session.default();
     const { storageOptions } = options;
-    const writeConnection = await lancedb.connect(options.uri, { storageOptions, session });
-    // Without a dimension (maintenance tools that load no model) the dataset must exist already.
-    const writable =
-      options.dimension === undefined
-        ? await writeConnection.openTable(TABLE_NAME)
-        : await writeConnection.createEmptyTable(TABLE_NAME, imageSchema(options.dimension), {
-            mode: 'create',
-            existOk: true,
-          });
-    if (options.dimension !== undefined) await assertDimension(writable, options.dimension);
-    // No readConsistencyInterval: a handle then never lists versions on its own, and a query
-    // never waits for a listing (on R2 every query paid one). The refresh below looks instead.
-    const connection = await lancedb.connect(options.uri, {
-      storageOptions: options.readStorageOptions ?? storageOptions,
-      session,
-    });
+    // Every connect and open lists the bucket (200 ms or more on R2), so both sides go at once:
+    // three round trips to open an existing dataset instead of six.
+    const [writeConnection, connection] = await Promise.all([
+      lancedb.connect(options.uri, { storageOptions, session }),
+      // No readConsistencyInterval: a handle then never lists versions on its own, and a query
+      // never waits for a listing (on R2 every query paid one). The refresh below looks instead.
+      lancedb.connect(options.uri, { storageOptions: options.readStorageOptions ?? storageOptions, session }),
+    ]);
+    // A dataset that does not exist yet is created on the write side first, then opened here.
+    const reading = connection.openTable(TABLE_NAME).catch(() => null);
+    const writable = await openOrCreate(writeConnection, options.dimension);
+    const table = (await reading) ?? (await connection.openTable(TABLE_NAME));
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
-    const table = await connection.openTable(TABLE_NAME);
     const catalog = new ImageCatalog(connection, table, writable, uri, options.objects, options.readConsistencyMs);
     catalog.latestSeen = await table.version();
     if (options.readConsistencyMs > 0) {
@@ -425,6 +420,21 @@ function withId(columns: readonly Column[]): Column[] {
 /** ids are validated as 64 hex characters at the edge, so quoting them is safe. */
 function idIn(ids: readonly string[]): string {
   return `id IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+}
+
+/**
+ * The images table, created when it cannot be opened and the model's dimension is known.
+ * Opening first costs one request fewer than `createEmptyTable(existOk)` on an existing dataset.
+ */
+async function openOrCreate(connection: lancedb.Connection, dimension?: number): Promise<lancedb.Table> {
+  // Maintenance tools load no model: without a dimension the dataset must exist already.
+  if (dimension === undefined) return connection.openTable(TABLE_NAME);
+  const table = await connection
+    .openTable(TABLE_NAME)
+    // existOk: another process may create it between this one's open and create.
+    .catch(() => connection.createEmptyTable(TABLE_NAME, imageSchema(dimension), { mode: 'create', existOk: true }));
+  await assertDimension(table, dimension);
+  return table;
 }
 
 async function assertDimension(table: lancedb.Table, dimension: number): Promise<void> {
