@@ -10,7 +10,7 @@ import path from 'node:path';
 import { COLUMNS } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
-import { openServices, syntheticRows, tempDir } from './support/harness.js';
+import { commitRows, openServices, syntheticRows, tempDir } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 
@@ -209,6 +209,25 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
     assert.ok(everHeld > bound, `entries were evicted: ${everHeld} bytes held over time`);
     await closeReader(services);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('dataset-wide writes with the object cache on, as S3 runs by default', { skip: S3_SKIP }, () => {
+  test('an index build, an optimize and a restore commit straight to the bucket, not through the read-only endpoint', async () => {
+    const dir = await tempDir('object-cache-writes-');
+    const services = await openServices({ ...s3Env(), OBJECT_CACHE_DIR: dir });
+    try {
+      const first = await commitRows(services, syntheticRows(300, DIM, 0));
+      await commitRows(services, syntheticRows(10, DIM, 300));
+      const indexed = await services.dataset.createVectorIndex('IVF_FLAT');
+      assert.ok(indexed.indices.some((index) => index.columns.includes('vector')));
+      await services.dataset.optimize();
+      const restored = await services.dataset.restore(first);
+      assert.equal(await (await services.catalog.reader(restored.version)).table.countRows(), 300);
+    } finally {
+      await services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -92,7 +92,10 @@ export class ImageCatalog {
   private refreshTimer: NodeJS.Timeout | undefined;
 
   private constructor(
+    /** Reads: through the object cache when there is one, which refuses writes. */
     private readonly connection: lancedb.Connection,
+    /** Writes: straight to the store. Every handle that commits is opened here. */
+    private readonly writeConnection: lancedb.Connection,
     /** Follows the latest version through {@link refreshLatest}, never by itself. Never checked out. */
     private readonly table: lancedb.Table,
     /**
@@ -123,7 +126,15 @@ export class ImageCatalog {
     const writable = await openOrCreate(writeConnection, options.dimension);
     const table = (await reading) ?? (await connection.openTable(TABLE_NAME));
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
-    const catalog = new ImageCatalog(connection, table, writable, uri, options.objects, options.readConsistencyMs);
+    const catalog = new ImageCatalog(
+      connection,
+      writeConnection,
+      table,
+      writable,
+      uri,
+      options.objects,
+      options.readConsistencyMs,
+    );
     catalog.latestSeen = await table.version();
     if (options.readConsistencyMs > 0) {
       catalog.refreshTimer = setInterval(() => void catalog.refreshLatest(), options.readConsistencyMs).unref();
@@ -333,7 +344,7 @@ export class ImageCatalog {
       state: 'BUILDING',
       startedAt: new Date(),
     });
-    const handle = await this.connection.openTable(TABLE_NAME);
+    const handle = await this.writeConnection.openTable(TABLE_NAME);
     try {
       await handle.createIndex(column, { config, name, replace: true });
       const versions = [this.noted('Index', await handle.version())];
@@ -354,7 +365,7 @@ export class ImageCatalog {
    * Lance commits this as several versions; the last one is returned.
    */
   async optimize(): Promise<{ version: number; stats: lancedb.OptimizeStats }> {
-    const handle = await this.connection.openTable(TABLE_NAME);
+    const handle = await this.writeConnection.openTable(TABLE_NAME);
     try {
       // cleanupOlderThan in the distant past: time travel keeps every version.
       const stats = await handle.optimize({ cleanupOlderThan: new Date(0) });
@@ -373,8 +384,9 @@ export class ImageCatalog {
 
   /** Commits `version`'s content as a new latest version. */
   async restore(version: number): Promise<number> {
-    // A fresh handle: restore() moves the handle it runs on, and pinned handles are shared.
-    const handle = await this.openVersion(version);
+    // A fresh handle on the write connection: restore() moves the handle it runs on (pinned
+    // readers are shared), and it commits.
+    const handle = await this.openVersion(version, this.writeConnection);
     await handle.restore();
     const restored = this.noted('Restore', await handle.version());
     handle.close();
@@ -392,12 +404,14 @@ export class ImageCatalog {
     clearInterval(this.refreshTimer);
     this.pinned.clear();
     this.writable.close();
+    this.table.close();
     this.connection.close();
+    this.writeConnection.close();
   }
 
   /** A new handle of `version`; a version that does not exist is an {@link UnknownVersionError}. */
-  private openVersion(version: number): Promise<lancedb.Table> {
-    return this.connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
+  private openVersion(version: number, connection = this.connection): Promise<lancedb.Table> {
+    return connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
       // Lance tells a missing manifest apart by its message only (the error's code is GenericFailure).
       throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
     });
