@@ -73,7 +73,7 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-export function errorBody(message: string, code: string) {
+function errorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
