@@ -24,7 +24,8 @@ async function run(command: string, args: string[], env: Record<string, string>)
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it waits until every process holding the pipes has gone and their output has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, exited, output: () => output, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
