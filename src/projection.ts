@@ -1,11 +1,12 @@
 import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Column } from './services/catalog/image-record.js';
 
-/** The Lance columns each Image field needs. Fields not listed (url) derive from others. */
+/** The Lance columns each Image field needs; url and thumbnailUrl derive from others. */
 const IMAGE_FIELD_COLUMNS: Record<string, Column[]> = {
   id: ['id'],
   key: ['key'],
   url: ['key'],
+  thumbnailUrl: ['id'],
   filename: ['filename'],
   contentType: ['content_type'],
   size: ['size'],

@@ -9,7 +9,7 @@ import type { Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
-import { serveImages } from './http/images.js';
+import { serveImages, serveThumbnails } from './http/images.js';
 import { multipartUploads } from './http/multipart.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
@@ -61,6 +61,10 @@ export async function createApp(
   http.get(
     '/images/:name',
     serveImages(() => ready),
+  );
+  http.get(
+    '/thumbnails/:name',
+    serveThumbnails(() => ready),
   );
   http.use(
     '/graphql',

@@ -159,6 +159,25 @@ describe('GraphQL API', () => {
     assert.equal(page.data!.all[0].vector.length, 512);
   });
 
+  test('images newest first pages backwards through storage order; thumbnailUrl names the preview', async () => {
+    const { run, ids } = colours;
+    const result = await run(`{
+      stored: images(limit: 1000) { id }
+      newest: images(limit: 4, order: NEWEST_FIRST) { id thumbnailUrl }
+      next: images(limit: 4, offset: 4, order: NEWEST_FIRST) { id }
+      past: images(limit: 4, offset: 1000, order: NEWEST_FIRST) { id }
+    }`);
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    const stored = result.data!.stored.map((i: { id: string }) => i.id).reverse();
+    assert.deepEqual(
+      [...result.data!.newest, ...result.data!.next].map((i: { id: string }) => i.id),
+      stored.slice(0, 8),
+    );
+    assert.equal(result.data!.newest[0].id, ids[COLOUR_NAMES.at(-1)!], 'the last upload comes first');
+    assert.equal(result.data!.newest[0].thumbnailUrl, `/thumbnails/${result.data!.newest[0].id}.webp`);
+    assert.deepEqual(result.data!.past, []);
+  });
+
   test('delete hides the image everywhere but in older versions, and keeps its bytes', async (t) => {
     const { services, run } = await ownDataset(t);
     // Two rows in one fragment: deleting one of them writes a deletion file (a fragment whose

@@ -4,6 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
+import { thumbnailKey } from '../src/services/images/image-key.js';
 import { COLOURS, distinctImages, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
 
@@ -67,6 +68,37 @@ describe('HTTP server', () => {
       [true, true, true],
     );
     assert.equal(await versionOf(app), before + 1);
+  });
+
+  test('a thumbnail is made at upload, served immutable, and made on first request when missing', async () => {
+    const wide = await sharp({ create: { width: 1000, height: 600, channels: 3, background: '#c81e1e' } })
+      .jpeg()
+      .toBuffer();
+    const { body } = await post(app, multipart(UPLOAD_ONE, [{ bytes: wide, name: 'wide.jpg' }]));
+    const { id } = body.data.uploadImage.image;
+    const url = `${app.url}/thumbnails/${id}.webp`;
+    const served = await fetch(url);
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get('content-type'), 'image/webp');
+    assert.match(served.headers.get('cache-control') ?? '', /immutable/);
+    const meta = await sharp(Buffer.from(await served.arrayBuffer())).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 320, 192]);
+    assert.equal((await fetch(url, { headers: { 'if-none-match': `"${id}"` } })).status, 304);
+
+    // As for an image stored before thumbnails existed: concurrent first requests make one.
+    const { objects } = await app.services;
+    await objects.delete(thumbnailKey(id));
+    const again = await Promise.all([fetch(url), fetch(url)]);
+    assert.deepEqual(
+      again.map((r) => [r.status, r.headers.get('content-type')]),
+      [
+        [200, 'image/webp'],
+        [200, 'image/webp'],
+      ],
+    );
+    assert.equal(await objects.exists(thumbnailKey(id)), true);
+    assert.equal((await fetch(`${app.url}/thumbnails/${'0'.repeat(64)}.webp`)).status, 404);
+    assert.equal((await fetch(`${app.url}/thumbnails/${id}.png`)).status, 404);
   });
 
   test('multipart requests need the CSRF preflight header', async () => {

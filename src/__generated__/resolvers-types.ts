@@ -123,6 +123,12 @@ export type Image = {
   key: Scalars['String']['output'];
   /** Size in bytes. */
   size: Scalars['Int']['output'];
+  /**
+   * Root-relative URL of a WebP preview at most 320 pixels on its long side, for grids of results
+   * (immutable, cacheable forever). Made at upload; for images stored before thumbnails existed, on
+   * first request.
+   */
+  thumbnailUrl: Scalars['String']['output'];
   /** Root-relative URL where this service serves the bytes (immutable, cacheable forever). */
   url: Scalars['String']['output'];
   /** The L2-normalised CLIP embedding. Read from Lance only when selected. */
@@ -130,6 +136,13 @@ export type Image = {
   /** Width in pixels. */
   width: Scalars['Int']['output'];
 };
+
+/** The order of a page of images. */
+export type ImageOrder =
+  /** Newest upload first: storage order, reversed. */
+  | 'NEWEST_FIRST'
+  /** The order rows are stored in: oldest upload first (compaction keeps it). */
+  | 'STORAGE';
 
 /** Whether an index is in use or still being built. */
 export type IndexState =
@@ -189,7 +202,7 @@ export type Query = {
   dataset: Dataset;
   /** One image by id, or null when there is none. */
   image?: Maybe<Image>;
-  /** Images in storage order. */
+  /** A page of images, in the order asked for. */
   images: Array<Image>;
   /** Images closest to a text description (CLIP text embedding). */
   search: SearchResult;
@@ -209,6 +222,7 @@ export type QueryImageArgs = {
 export type QueryImagesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
+  order?: InputMaybe<ImageOrder>;
   version?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -356,6 +370,7 @@ export type ResolversTypes = ResolversObject<{
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Image: ResolverTypeWrapper<ImageRecord>;
+  ImageOrder: ImageOrder;
   IndexState: IndexState;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -440,6 +455,7 @@ export type ImageResolvers<ContextType = GraphQLContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   vector?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -457,7 +473,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   dataset?: Resolver<ResolversTypes['Dataset'], ParentType, ContextType>;
   image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImageArgs, 'id'>>;
-  images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImagesArgs, 'limit' | 'offset'>>;
+  images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImagesArgs, 'limit' | 'offset' | 'order'>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'exact' | 'limit' | 'text'>>;
   similarImages?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySimilarImagesArgs, 'exact' | 'id' | 'limit'>>;
   versions?: Resolver<Array<ResolversTypes['DatasetVersion']>, ParentType, ContextType>;

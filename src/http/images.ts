@@ -2,35 +2,66 @@ import type { RequestHandler } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { respondStarting } from '../errors.js';
 import { CONTENT_TYPES } from '../services/images/image-probe.js';
-import { parseImageKey } from '../services/images/image-key.js';
+import { parseImageKey, parseThumbnailKey, thumbnailKey } from '../services/images/image-key.js';
 import type { Services } from '../services/index.js';
 
-/**
- * GET /images/{sha256}.{ext}: the bytes, immutable and cacheable forever (the key is their
- * hash). A conditional request is answered 304 only for an image that exists.
- */
+/** An object that GET serves forever under one URL, named by the hash of the image it shows. */
+interface Immutable {
+  key: string;
+  id: string;
+  contentType: string;
+  /** Makes the object when it is missing; false when it cannot be had. */
+  make?: (services: Services) => Promise<boolean>;
+}
+
+/** GET /images/{sha256}.{ext}: the bytes, immutable and cacheable forever (the key is their hash). */
 export function serveImages(services: () => Services | undefined): RequestHandler {
-  return async (req, res, next) => {
-    res.set('X-Content-Type-Options', 'nosniff');
-    const key = `images/${String(req.params.name)}`;
+  return serveImmutable(services, (name) => {
+    const key = `images/${name}`;
     const parsed = parseImageKey(key);
     const contentType = parsed && CONTENT_TYPES[parsed.ext];
+    return parsed && contentType ? { key, id: parsed.id, contentType } : null;
+  });
+}
+
+/**
+ * GET /thumbnails/{sha256}.webp: the image's preview, cached the same way. An image stored
+ * before thumbnails existed gets its thumbnail on the first request for it.
+ */
+export function serveThumbnails(services: () => Services | undefined): RequestHandler {
+  return serveImmutable(services, (name) => {
+    const id = parseThumbnailKey(`thumbnails/${name}`);
+    if (!id) return null;
+    return { key: thumbnailKey(id), id, contentType: 'image/webp', make: (s) => s.thumbnails.ensure(id) };
+  });
+}
+
+/** A conditional request is answered 304 only for an object that exists (or can be made). */
+function serveImmutable(
+  services: () => Services | undefined,
+  find: (name: string) => Immutable | null,
+): RequestHandler {
+  return async (req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    const object = find(String(req.params.name));
     const notFound = () => {
       res.removeHeader('ETag');
       res.set('Cache-Control', 'no-store').status(404).json({ error: 'not found' });
     };
-    if (!parsed || !contentType) return notFound();
+    if (!object) return notFound();
     const ready = services();
     if (!ready) return respondStarting(res);
-    const etag = `"${parsed.id}"`;
+    const { key, contentType, make } = object;
+    const etag = `"${object.id}"`;
     res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    const made = async () => (make ? make(ready) : false);
     try {
       if (matches(req.headers['if-none-match'], etag))
-        return (await ready.objects.exists(key)) ? void res.status(304).end() : notFound();
-      const object = await ready.objects.get(key);
-      if (!object) return notFound();
-      res.set({ 'Content-Type': contentType, 'Content-Length': String(object.size) });
-      await pipeline(object.body, res);
+        return (await ready.objects.exists(key)) || (await made()) ? void res.status(304).end() : notFound();
+      const body = (await ready.objects.get(key)) ?? ((await made()) ? await ready.objects.get(key) : null);
+      if (!body) return notFound();
+      res.set({ 'Content-Type': contentType, 'Content-Length': String(body.size) });
+      await pipeline(body.body, res);
     } catch (error) {
       next(error);
     }
@@ -38,7 +69,7 @@ export function serveImages(services: () => Services | undefined): RequestHandle
 }
 
 /**
- * If-None-Match against the image's ETag (weak or strong, in a list, or `*`). Not `req.fresh`:
+ * If-None-Match against the object's ETag (weak or strong, in a list, or `*`). Not `req.fresh`:
  * it answers "stale" to any request with Cache-Control: no-cache, which fetch() adds to every
  * conditional request, and these bytes never change.
  */

@@ -32,6 +32,7 @@ export const Query: QueryResolvers = {
       input.offset(args.offset),
       imageColumns(info),
       input.version(args.version),
+      args.order === 'NEWEST_FIRST',
     ),
 
   versions: (_, __, { services }) => services.catalog.versions(),

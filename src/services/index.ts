@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
@@ -8,6 +9,7 @@ import { EmbeddingBatcher } from './embedding/embedding-batcher.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { openStorage } from './storage/storage.js';
+import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { CatalogWriter } from './catalog/writer.js';
 
@@ -21,6 +23,7 @@ export interface Services {
   batcher: EmbeddingBatcher;
   caches: Caches;
   uploads: UploadService;
+  thumbnails: ThumbnailService;
   search: SearchService;
   dataset: DatasetService;
   close(): Promise<void>;
@@ -49,16 +52,17 @@ export async function startServices(
   const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
   const batcher = new EmbeddingBatcher(clip);
   const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-  const limits = {
-    maxPixels: settings.MAX_IMAGE_PIXELS,
-    decodeConcurrency: settings.DECODE_CONCURRENCY,
-  };
+  // One bound on the images decoded at once, for uploads and thumbnails alike.
+  const decoding = pLimit(settings.DECODE_CONCURRENCY);
+  const thumbnails = new ThumbnailService(storage.objects, decoding, logger.child({ component: 'thumbnails' }));
   const uploads = new UploadService(
     storage.objects,
     catalog,
     writer,
     batcher,
-    limits,
+    thumbnails,
+    { maxPixels: settings.MAX_IMAGE_PIXELS },
+    decoding,
     logger.child({ component: 'uploads' }),
   );
   const search = new SearchService(catalog, batcher, caches);
@@ -81,6 +85,7 @@ export async function startServices(
     batcher,
     caches,
     uploads,
+    thumbnails,
     search,
     dataset,
     close: async () => {

@@ -187,11 +187,23 @@ export class ImageCatalog {
     return found;
   }
 
-  /** A page of images in storage order. */
-  async list(limit: number, offset: number, columns: readonly Column[], version?: number): Promise<ImageRecord[]> {
+  /** A page of images in storage order (appends keep upload order), or that order reversed. */
+  async list(
+    limit: number,
+    offset: number,
+    columns: readonly Column[],
+    version?: number,
+    newestFirst = false,
+  ): Promise<ImageRecord[]> {
     const { table } = await this.reader(version);
-    const rows = await table.query().select(withId(columns)).offset(offset).limit(limit).toArray();
-    return rows.map(fromLanceRow);
+    const page = (start: number, count: number) =>
+      table.query().select(withId(columns)).offset(start).limit(count).toArray();
+    if (!newestFirst) return (await page(offset, limit)).map(fromLanceRow);
+    // The row count of a pinned version is in its manifest: counting costs no scan.
+    const end = (await table.countRows()) - offset;
+    if (end <= 0) return [];
+    const start = Math.max(0, end - limit);
+    return (await page(start, end - start)).map(fromLanceRow).reverse();
   }
 
   /**

@@ -1,4 +1,4 @@
-import pLimit, { type LimitFunction } from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { ImageCatalog } from '../catalog/catalog.js';
 import type { EmbeddingBatcher } from '../embedding/embedding-batcher.js';
@@ -7,6 +7,7 @@ import { COLUMNS, type NewImageRow, type ImageRecord } from '../catalog/image-re
 import { contentId, InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AppendOutcome, CatalogWriter } from '../catalog/writer.js';
+import type { ThumbnailService } from './thumbnails.js';
 
 /** An uploaded file, read into memory (bounded by MAX_UPLOAD_BYTES). */
 export interface IncomingFile {
@@ -17,11 +18,6 @@ export interface IncomingFile {
 export interface UploadOutcome {
   image: ImageRecord;
   created: boolean;
-}
-
-export interface UploadLimits extends ProbeLimits {
-  /** Images decoded at once by this process (DECODE_CONCURRENCY): each holds decoder buffers meanwhile. */
-  decodeConcurrency: number;
 }
 
 type NewUpload = { file: IncomingFile; id: string; probe: ProbedImage };
@@ -38,18 +34,21 @@ export class StorageError extends Error {}
 export class UploadService {
   /** New images being stored right now, so that concurrent uploads of the same bytes share one. */
   private readonly inFlight = new Map<string, Promise<UploadOutcome>>();
-  private readonly decoding: LimitFunction;
 
+  /**
+   * `decoding` bounds the images decoded at once, process-wide (DECODE_CONCURRENCY): each holds
+   * decoder buffers meanwhile.
+   */
   constructor(
     private readonly objects: ObjectStore,
     private readonly catalog: ImageCatalog,
     private readonly writer: CatalogWriter,
     private readonly batcher: EmbeddingBatcher,
-    private readonly limits: UploadLimits,
+    private readonly thumbnails: ThumbnailService,
+    private readonly limits: ProbeLimits,
+    private readonly decoding: LimitFunction,
     private readonly logger: Logger,
-  ) {
-    this.decoding = pLimit(limits.decodeConcurrency);
-  }
+  ) {}
 
   /**
    * Stores every file or none: all are validated before anything is written, and the new rows
@@ -147,9 +146,14 @@ export class UploadService {
     return outcomes;
   }
 
-  /** Writes every object, then hands every row to the writer in one tick: one group commit. */
+  /** Writes every object and thumbnail, then hands every row to the writer in one tick: one group commit. */
   private async persist(rows: NewImageRow[], uploads: NewUpload[]): Promise<AppendOutcome[]> {
-    await Promise.all(rows.map((row, i) => this.objects.put(row.key, uploads[i]!.file.bytes, row.contentType)));
+    await Promise.all(
+      rows.flatMap((row, i) => {
+        const { bytes } = uploads[i]!.file;
+        return [this.objects.put(row.key, bytes, row.contentType), this.thumbnails.store(row.id, bytes)];
+      }),
+    );
     return Promise.all(rows.map((row) => this.writer.append(row)));
   }
 

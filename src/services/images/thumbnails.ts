@@ -1,0 +1,70 @@
+import type { LimitFunction } from 'p-limit';
+import sharp from 'sharp';
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../storage/object-store.js';
+import { imageKey, thumbnailKey } from './image-key.js';
+import { CONTENT_TYPES } from './image-probe.js';
+
+/** Long side of a thumbnail, in pixels: sharp in a results grid on a high-density screen. */
+export const THUMBNAIL_SIDE = 320;
+
+/**
+ * Small WebP previews, so that a results grid never downloads the originals. Each is made when
+ * its image is uploaded and stored content-addressed beside it; images stored before thumbnails
+ * existed get theirs on first request. Both decode within the process-wide decode limit.
+ */
+export class ThumbnailService {
+  /** Thumbnails being made on request right now, so that concurrent requests make one. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly decoding: LimitFunction,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Stores the thumbnail of freshly uploaded bytes. A failure is logged, not thrown: the image is
+   * stored all the same, and its thumbnail is made on first request instead.
+   */
+  async store(id: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.objects.put(thumbnailKey(id), await this.decoding(() => thumbnail(bytes)), 'image/webp');
+    } catch (error) {
+      this.logger.warn({ err: error, id }, 'thumbnail not made at upload; it will be made on first request');
+    }
+  }
+
+  /** Makes the thumbnail of a stored image that has none; false when there is no such image. */
+  ensure(id: string): Promise<boolean> {
+    let making = this.inFlight.get(id);
+    if (!making) {
+      making = this.make(id).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, making);
+    }
+    return making;
+  }
+
+  private async make(id: string): Promise<boolean> {
+    if (await this.objects.exists(thumbnailKey(id))) return true;
+    // The id does not say the original's format: look for it under each one (a miss is rare).
+    for (const ext of Object.keys(CONTENT_TYPES)) {
+      const original = await this.objects.get(imageKey(id, ext));
+      if (!original) continue;
+      const bytes = Buffer.concat(await original.body.toArray());
+      await this.objects.put(thumbnailKey(id), await this.decoding(() => thumbnail(bytes)), 'image/webp');
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Upright, within THUMBNAIL_SIDE on its long side (never enlarged), first frame of an animation. */
+function thumbnail(bytes: Uint8Array): Promise<Buffer> {
+  // The bytes passed the upload's checks (format, pixel limit) when they were stored.
+  return sharp(bytes, { limitInputPixels: false, sequentialRead: true })
+    .autoOrient()
+    .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
+    .webp({ quality: 75 })
+    .toBuffer();
+}
