@@ -1,4 +1,6 @@
 import js from '@eslint/js';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -7,7 +9,9 @@ export default tseslint.config(
       'dist/',
       'node_modules/',
       'src/__generated__/',
-      'ui/',
+      'web/build/',
+      'web/.svelte-kit/',
+      'web/src/lib/gql/',
       '.test-model/',
       'data/',
       '.scratch/',
@@ -32,5 +36,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...svelte.configs.recommended,
+  {
+    // The web UI: browser code, type-checked through web/tsconfig.json (and svelte-check).
+    files: ['web/**/*.svelte', 'web/**/*.svelte.ts'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] },
+    },
+    rules: {
+      // resolve() prefixes kit.paths.base; the service always serves the app at its root, and
+      // some links (/images/…) are the service's own URLs, not app routes.
+      'svelte/no-navigation-without-resolve': 'off',
+    },
+  },
+  { files: ['web/**/*.ts'], languageOptions: { globals: globals.browser } },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

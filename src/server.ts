@@ -11,6 +11,7 @@ import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { multipartUploads } from './http/multipart.js';
+import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
 import { queryLimits } from './query-limits.js';
@@ -79,6 +80,7 @@ export async function createApp(
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, { context: async () => createContext(ready!) }),
   );
+  http.use(serveWebApp());
   http.use(httpErrorHandler(logger));
 
   const server = createServer(http);
