@@ -56,6 +56,23 @@ describe('web UI', () => {
     return (await service.graphql('{ dataset { version } }')).data!.dataset.version as number;
   }
 
+  test('the service serves the app at every route, its hashed assets immutable, and 404s to API clients', async () => {
+    for (const route of ['/', '/history', '/dataset', `/image/${ids.red}`, '/?version=1']) {
+      const response = await fetch(`${service.url}${route}`, { headers: { accept: 'text/html' } });
+      assert.equal(response.status, 200, route);
+      assert.match(await response.text(), /<title>Image search<\/title>/, route);
+      assert.equal(response.headers.get('cache-control'), 'no-cache', route);
+    }
+    const shell = await (await fetch(`${service.url}/`)).text();
+    const script = /\/_app\/immutable\/[^"]+\.js/.exec(shell)?.[0];
+    assert.ok(script, 'the shell names its scripts');
+    const asset = await fetch(`${service.url}${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('cache-control')!, /immutable/);
+    const api = await fetch(`${service.url}/no-such-thing`, { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 404);
+  });
+
   test('the first page ships under 200 KB of JavaScript and loads nothing from other hosts', async (t) => {
     const { page, problems } = await open(t, `${service.url}/`);
     await page.locator('input[type="search"]').waitFor();
