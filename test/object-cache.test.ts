@@ -4,9 +4,11 @@
 //
 //   source /tmp/s3env.sh && node --import tsx --test test/object-cache.test.ts
 import { after, before, describe, test } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
+import { ImageCatalog } from '../src/services/catalog/catalog.js';
 import { COLUMNS } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
@@ -226,6 +228,26 @@ describe('dataset-wide writes with the object cache on, as S3 runs by default', 
       assert.equal(await (await services.catalog.reader(restored.version)).table.countRows(), 300);
     } finally {
       await services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a start that fails after the read endpoint is up', { skip: S3_SKIP }, () => {
+  test('closes the endpoint again: no server is left listening', async (t) => {
+    const servers: http.Server[] = [];
+    const listen = http.Server.prototype.listen;
+    t.mock.method(http.Server.prototype, 'listen', function (this: http.Server, ...args: unknown[]) {
+      servers.push(this);
+      return listen.apply(this, args as Parameters<typeof listen>);
+    });
+    t.mock.method(ImageCatalog, 'open', () => Promise.reject(new Error('the dataset cannot be opened')));
+    const dir = await tempDir('object-cache-failed-start-');
+    try {
+      await assert.rejects(openServices({ ...s3Env(), OBJECT_CACHE_DIR: dir }), /the dataset cannot be opened/);
+      assert.equal(servers.length, 1, 'the read endpoint was started');
+      assert.equal(servers[0]!.listening, false);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -38,59 +38,70 @@ export async function startServices(
   const storage = openStorage(settings);
   const clip = await (model ?? loadModel(settings, logger));
   const reads = await storage.openReads(logger.child({ component: 'object-cache' }));
-  const catalog = await ImageCatalog.open({
-    uri: storage.lanceUri,
-    storageOptions: storage.storageOptions,
-    readStorageOptions: reads.storageOptions,
-    dimension: clip.dimension,
-    readConsistencyMs: settings.READ_CONSISTENCY_MS,
-    objects: storage.objects,
-  });
-  const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
-  const batcher = new EmbeddingBatcher(clip);
-  const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-  const limits = {
-    maxPixels: settings.MAX_IMAGE_PIXELS,
-    decodeConcurrency: settings.DECODE_CONCURRENCY,
+  // A start that fails part-way closes what it opened: the read endpoint, the dataset, the caches.
+  let catalog: ImageCatalog | undefined;
+  let caches: Caches | undefined;
+  const closeOpened = async () => {
+    await caches?.close();
+    catalog?.close();
+    await reads.close();
   };
-  const uploads = new UploadService(
-    storage.objects,
-    catalog,
-    writer,
-    batcher,
-    limits,
-    logger.child({ component: 'uploads' }),
-  );
-  const search = new SearchService(catalog, batcher, caches);
-  const dataset = new DatasetService(
-    catalog,
-    writer,
-    { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
-    logger.child({ component: 'dataset' }),
-  );
-  writer.onCommit = () => void dataset.maintain();
-  // Before readiness: the first searches should not each load index files.
-  await dataset.prewarm();
-  logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
-  return {
-    settings,
-    logger,
-    objects: storage.objects,
-    catalog,
-    writer,
-    batcher,
-    caches,
-    uploads,
-    search,
-    dataset,
-    close: async () => {
-      await writer.flush();
-      await dataset.idle();
-      await caches.close();
-      catalog.close();
-      await reads.close();
-    },
-  };
+  try {
+    catalog = await ImageCatalog.open({
+      uri: storage.lanceUri,
+      storageOptions: storage.storageOptions,
+      readStorageOptions: reads.storageOptions,
+      dimension: clip.dimension,
+      readConsistencyMs: settings.READ_CONSISTENCY_MS,
+      objects: storage.objects,
+    });
+    const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
+    const batcher = new EmbeddingBatcher(clip);
+    caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
+    const limits = {
+      maxPixels: settings.MAX_IMAGE_PIXELS,
+      decodeConcurrency: settings.DECODE_CONCURRENCY,
+    };
+    const uploads = new UploadService(
+      storage.objects,
+      catalog,
+      writer,
+      batcher,
+      limits,
+      logger.child({ component: 'uploads' }),
+    );
+    const search = new SearchService(catalog, batcher, caches);
+    const dataset = new DatasetService(
+      catalog,
+      writer,
+      { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
+      logger.child({ component: 'dataset' }),
+    );
+    writer.onCommit = () => void dataset.maintain();
+    // Before readiness: the first searches should not each load index files.
+    await dataset.prewarm();
+    logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
+    return {
+      settings,
+      logger,
+      objects: storage.objects,
+      catalog,
+      writer,
+      batcher,
+      caches,
+      uploads,
+      search,
+      dataset,
+      close: async () => {
+        await writer.flush();
+        await dataset.idle();
+        await closeOpened();
+      },
+    };
+  } catch (error) {
+    await closeOpened().catch(() => {});
+    throw error;
+  }
 }
 
 async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel> {
