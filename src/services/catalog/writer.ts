@@ -169,11 +169,17 @@ export class CatalogWriter {
       await this.catchUp();
       const version = await this.withRetry(() => this.commit(group as Commit[]));
       this.commits += 1;
-      this.account(version);
-      // A version no one here accounts for in between means another process committed, and the
-      // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
-      // may not be known yet: then the catch-up before the next commit decides.
-      if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+      if (first.kind === 'restore') {
+        // A restore replaces the set of live ids whole. Reloaded outside the retry: a conflict
+        // while reloading must not run a restore that has committed a second time.
+        await this.reload();
+      } else {
+        this.account(version);
+        // A version no one here accounts for in between means another process committed, and the
+        // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
+        // may not be known yet: then the catch-up before the next commit decides.
+        if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+      }
       this.onCommit();
     } catch (error) {
       this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
@@ -227,9 +233,8 @@ export class CatalogWriter {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
-      await this.reload(); // a restore replaces the set of live ids whole
       first.resolve(version);
-      return this.knownVersion;
+      return version;
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
