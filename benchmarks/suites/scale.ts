@@ -12,7 +12,8 @@ import { startServiceProcess } from '../../test/support/service-process.js';
 import { openServices } from '../lib/harness.js';
 import { removeObjects, startOn } from '../storage/session.js';
 import { ms, type Cell, type SuiteResult } from '../lib/report.js';
-import { HIT_COLUMNS, K, exactNeighbours, recall } from '../lib/search-probes.js';
+import { parseIndexName, queryPlan } from '../../src/services/catalog/vector-index.js';
+import { HIT_COLUMNS, K, exactNeighbours, recall, refinedSearch } from '../lib/search-probes.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';
 import type { Suite, SuiteContext } from '../lib/suite.js';
 import { SyntheticEmbeddings, syntheticRow } from '../lib/synthetic.js';
@@ -76,10 +77,11 @@ export const scaleSuite: Suite = {
         mvp: null,
       };
       const recallAt10 = recall(localWarm.ids, exact);
+      const refine = await refineSweep(local, queries, exact);
       const remote = process.env.S3_ENDPOINT ? await remoteTargets(local, queries, plan, ctx) : [];
       const figures = [localFigures, ...remote];
       await writeScaleChart(figures, plan.rows, ctx.quick);
-      return report(plan, build, flat, recallAt10, figures);
+      return report(plan, build, flat, recallAt10, refine, figures);
     } finally {
       await local.close();
     }
@@ -107,6 +109,18 @@ async function buildDataset(services: Services, embeddings: SyntheticEmbeddings,
     fragments: index.value.fragmentCount,
     index: index.value.indices.find((i) => i.columns.includes('vector'))?.type ?? 'none',
   };
+}
+
+/** Recall and local latency at refine factors around the service's, with its probe settings. */
+async function refineSweep(services: Services, queries: Float32Array[], exact: string[][]) {
+  const { indices } = await services.catalog.describe();
+  const name = indices.find((i) => i.columns.includes('vector'))?.name;
+  const probes = queryPlan(name ? parseIndexName(name) : null, K);
+  const sweep = [];
+  for (const factor of [1, 2, 5]) {
+    sweep.push({ factor, ...(await refinedSearch(services.catalog, queries, exact, factor, probes)) });
+  }
+  return { service: probes.refineFactor, ef: probes.ef, nprobes: probes.nprobes, sweep };
 }
 
 async function flatLatency(services: Services, queries: Float32Array[]): Promise<LatencySummary> {
@@ -281,6 +295,7 @@ function report(
   build: BuildFigures,
   flat: LatencySummary,
   recallAt10: number,
+  refine: Awaited<ReturnType<typeof refineSweep>>,
   figures: TargetFigures[],
 ): SuiteResult {
   const local = figures[0]!;
@@ -326,6 +341,16 @@ function report(
             `${speedup.toFixed(1)}×`,
           ],
         ],
+      },
+      {
+        title: `Refine factor: recall against reads (nprobes ${refine.nprobes}, ef ${refine.ef ?? '–'}; the service refines by ${refine.service})`,
+        columns: ['refine factor', 'recall@10', 'local p50 / p95', 'candidate vectors read per query'],
+        rows: refine.sweep.map((r) => [
+          r.factor,
+          r.recall.toFixed(3),
+          `${ms(r.latency.p50)} / ${ms(r.latency.p95)}`,
+          r.factor * K,
+        ]),
       },
       {
         title: 'Per storage target',
@@ -377,6 +402,6 @@ function report(
         ],
       },
     ],
-    data: { plan, build, flat, recallAt10, figures },
+    data: { plan, build, flat, recallAt10, refine, figures },
   };
 }

@@ -85,6 +85,7 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
         server.close(() => resolve());
         server.closeAllConnections();
         upstream.close();
+        cache.close();
       }),
   };
 }
