@@ -36,7 +36,12 @@ export async function startServices(
   model?: ClipModel | Promise<ClipModel>,
 ): Promise<Services> {
   const storage = openStorage(settings);
-  const clip = await (model ?? loadModel(settings, logger));
+  // The model loads while the dataset opens: both take a second or more on a cold start.
+  const loading = Promise.resolve(model ?? loadModel(settings, logger));
+  const dimension = loading.then((clip) => clip.dimension);
+  // Both are awaited below; these only keep a failure that comes first from going unhandled.
+  loading.catch(() => {});
+  dimension.catch(() => {});
   const reads = await storage.openReads(logger.child({ component: 'object-cache' }));
   // A start that fails part-way closes what it opened: the read endpoint, the dataset, the caches.
   let catalog: ImageCatalog | undefined;
@@ -51,10 +56,11 @@ export async function startServices(
       uri: storage.lanceUri,
       storageOptions: storage.storageOptions,
       readStorageOptions: reads.storageOptions,
-      dimension: clip.dimension,
+      dimension,
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
       objects: storage.objects,
     });
+    const clip = await loading;
     const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
     const batcher = new EmbeddingBatcher(clip);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
