@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { MAX_ALIASES } from '../limits.js';
 import { identify, type LocalImage } from './image-files.js';
-import { RefusedError, type ServiceClient } from './service-client.js';
+import { RefusedError, TransientError, type ServiceClient } from './service-client.js';
 import type { FileResult } from './upload-report.js';
 
 export interface BulkUploadOptions {
@@ -20,6 +20,8 @@ export interface BulkUploadOptions {
 export class BulkUpload {
   /** The first file seen with each id: later files with the same bytes are not sent again. */
   private readonly firstWithId = new Map<string, string>();
+  /** Set once a request has failed through all its retries: the rest fail at once instead of each retrying. */
+  private unreachable: TransientError | undefined;
 
   constructor(
     private readonly client: ServiceClient,
@@ -35,6 +37,10 @@ export class BulkUpload {
   }
 
   private async chunk(files: readonly string[]): Promise<void> {
+    if (this.unreachable) {
+      for (const file of files) this.record({ file, status: 'failed', reason: this.unreachable.message });
+      return;
+    }
     const images = (await Promise.all(files.map((file) => this.read(file)))).filter((i) => i !== undefined);
     const unseen = images.filter((image) => this.firstSeen(image));
     const missing: LocalImage[] = [];
@@ -98,6 +104,7 @@ export class BulkUpload {
   }
 
   private fail(image: LocalImage, error: unknown): void {
+    if (error instanceof TransientError) this.unreachable ??= error;
     const refused = error instanceof RefusedError && error.code === 'BAD_USER_INPUT';
     const reason = error instanceof Error ? error.message : String(error);
     this.record({ file: image.path, id: image.id, status: refused ? 'refused' : 'failed', reason });

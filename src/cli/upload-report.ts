@@ -74,9 +74,7 @@ export class UploadReport {
       `  refused         ${refused.length}`,
       ...refused.map((r) => `    ${r.file}: ${r.reason}`),
     ];
-    if (failed.length > 0) {
-      lines.push(`  failed          ${failed.length}`, ...failed.map((r) => `    ${r.file}: ${r.reason}`));
-    }
+    if (failed.length > 0) lines.push(`  failed          ${failed.length}`, ...byReason(failed));
     if (this.results.length === 0) lines.push('No image files found.');
     else if (already.length === this.results.length) lines.push('Nothing new: every file was already stored.');
     return { summary: lines.join('\n'), ok: refused.length === 0 && failed.length === 0 };
@@ -88,3 +86,16 @@ export class UploadReport {
 }
 
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e5 && bytes > 0 ? 3 : 1)} MB`;
+
+/** Failures grouped by their reason: when the service cannot be reached, that is every file for one reason. */
+function byReason(results: FileResult[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const { file, reason = 'unknown' } of results) {
+    const files = groups.get(reason) ?? [];
+    files.push(file);
+    groups.set(reason, files);
+  }
+  return [...groups].map(([reason, [first, ...more]]) =>
+    more.length === 0 ? `    ${first}: ${reason}` : `    ${first} and ${more.length} more: ${reason}`,
+  );
+}
