@@ -61,7 +61,7 @@ export async function startServices(
       objects: storage.objects,
     });
     const clip = await loading;
-    const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
+    const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
     const batcher = new EmbeddingBatcher(clip);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     const limits = {
