@@ -2,7 +2,8 @@
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
  * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale)
- * --quick runs small sizes to check that the suites work; it prints but writes no result files.
+ * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
+ * never the committed results.
  *
  * The model is the designed test model unless EMBEDDING_MODEL names another; every result says which.
  */
@@ -10,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { describeEnvironment } from './lib/environment.js';
 import { loadBenchModel } from './lib/model.js';
-import { RESULTS_DIR } from './lib/paths.js';
+import { RESULTS_DIR, resultName } from './lib/paths.js';
 import { renderMarkdown, writeResult } from './lib/report.js';
 import type { Suite, SuiteContext } from './lib/suite.js';
 import { batchingSuite } from './suites/batching.js';
@@ -56,8 +57,7 @@ async function main(): Promise<void> {
       const env = await describeEnvironment(bench.description);
       const result = await suite.run(ctx);
       if (quick) result.notes.unshift('QUICK RUN (--quick): reduced sizes, for checking the suites, not for figures.');
-      // A quick run only checks that the suites work: it must not replace real results.
-      const files = quick ? ['not written (--quick)'] : await writeResult(RESULTS_DIR, result, env);
+      const files = await writeResult(RESULTS_DIR, result, env, resultName(suite.name, quick));
       process.stdout.write(renderMarkdown(result, env) + '\n');
       log(`${suite.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${files.join(', ')}`);
     }

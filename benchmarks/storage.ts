@@ -3,11 +3,13 @@
  * and on emulated (or, given credentials, real) R2 / S3 Standard / S3 Express.
  *
  * Usage: npm run bench:storage -- [--quick]
- * Writes benchmarks/results/storage.{json,md,png}. Targets and variables: benchmarks/storage/README.md
+ * Writes benchmarks/results/storage.{json,md,png}; --quick writes storage.quick.{json,md,png} (gitignored)
+ * instead, never the committed results. Targets and variables: benchmarks/storage/README.md
  */
+import path from 'node:path';
 import { describeEnvironment } from './lib/environment.js';
 import { loadBenchModel } from './lib/model.js';
-import { RESULTS_DIR } from './lib/paths.js';
+import { RESULTS_DIR, resultName } from './lib/paths.js';
 import { startS3Proxy, type S3Proxy } from '../test/support/s3-proxy.js';
 import { writeChart } from './storage/chart.js';
 import { measureTarget, type RunContext, type TargetResult } from './storage/measure-target.js';
@@ -65,8 +67,9 @@ async function main(): Promise<void> {
       photos: ctx.photos,
       wallMs: performance.now() - started,
     });
-    const files = await writeStorageResult(RESULTS_DIR, result, env);
-    files.push(await writeChart(RESULTS_DIR, results, plan.batchSize));
+    const name = resultName('storage', quick);
+    const files = await writeStorageResult(RESULTS_DIR, result, env, name);
+    files.push(await writeChart(path.join(RESULTS_DIR, `${name}.png`), results, plan.batchSize));
     log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: ${files.join(', ')}`);
   } finally {
     await proxy?.close();

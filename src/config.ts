@@ -12,6 +12,7 @@ const SettingsSchema = z.object({
   MAX_UPLOAD_FILES: positiveInt(32),
   MAX_REQUEST_BYTES: positiveInt(64 * 1024 * 1024),
   UPLOAD_CONCURRENCY: positiveInt(4),
+  UPLOAD_BODY_TIMEOUT_MS: positiveInt(120_000),
   MAX_IMAGE_PIXELS: positiveInt(100_000_000),
   DECODE_CONCURRENCY: positiveInt(2),
   API_KEY: z.string().min(1).optional(),

@@ -76,6 +76,7 @@ export async function createApp(
       maxFiles: settings.MAX_UPLOAD_FILES,
       maxRequestBytes: settings.MAX_REQUEST_BYTES,
       concurrency: settings.UPLOAD_CONCURRENCY,
+      bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
     }),
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, { context: async () => createContext(ready!) }),

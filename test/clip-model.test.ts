@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadClip, type ClipModel } from '../src/services/embedding/clip-model.js';
+import { LOCAL_MODEL_FILES, loadClip, type ClipModel } from '../src/services/embedding/clip-model.js';
 import { probeImage } from '../src/services/images/image-probe.js';
 import { PROJECTION_DIM, writeTestModel } from '../scripts/make-test-model.js';
 import { COLOURS, COLOUR_NAMES, noisy, solid, type Rgb } from './support/images.js';
@@ -138,6 +138,30 @@ describe('loadClip with the generated colour test model', () => {
   it('refuses pixels that are not the square of its preprocessor config', async () => {
     assert.equal(clip.imageInput.size, 224);
     await assert.rejects(clip.embedImages([new Float32Array(3 * 200 * 200)]), /expected 150528/);
+  });
+});
+
+describe('loadClip with a local directory that cannot be a model', () => {
+  it('names the directory and every file it lacks, before transformers.js runs', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'clip-incomplete-'));
+    try {
+      await writeFile(path.join(dir, 'config.json'), '{}');
+      await mkdir(path.join(dir, 'onnx'));
+      await writeFile(path.join(dir, 'onnx', 'text_model.onnx'), '');
+      await assert.rejects(loadClip({ model: dir, cacheDir: path.join(dir, 'cache') }), (error: Error) => {
+        const missing = LOCAL_MODEL_FILES.filter((f) => f !== 'config.json' && f !== 'onnx/text_model.onnx');
+        assert.match(error.message, new RegExp(`${dir} lacks ${missing.join(', ')} \\(`));
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a path that names no directory instead of asking the hub for it', async () => {
+    for (const model of ['./no-such-dir', '../no/such/dir', '/no-such-dir', 'a/b/c']) {
+      await assert.rejects(loadClip({ model, cacheDir: tmpdir() }), /is not a directory .* not a hub model id/);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
@@ -185,6 +186,31 @@ describe('HTTP server', () => {
       assert.equal(query.body.data?.dataset.rowCount, 1);
     } finally {
       await guarded.close();
+    }
+  });
+
+  test('a stalled upload body gets a 408 after UPLOAD_BODY_TIMEOUT_MS and frees its reading slot', async () => {
+    const slow = await openApp({ UPLOAD_BODY_TIMEOUT_MS: '500', UPLOAD_CONCURRENCY: '1' });
+    try {
+      const { port } = new URL(slow.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      // Headers and the start of a body that promises far more, then nothing.
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
+          'content-type: multipart/form-data; boundary=b\r\ncontent-length: 100000\r\n\r\n--b\r\n',
+      );
+      await closed;
+      assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.match(answer, /"code":"BAD_REQUEST"/);
+      assert.match(answer, /UPLOAD_BODY_TIMEOUT_MS/);
+      // The one slot is free again.
+      const stored = await post(slow, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.red), name: 'r.png' }]));
+      assert.equal(stored.body.data?.uploadImage.created, true);
+    } finally {
+      await slow.close();
     }
   });
 

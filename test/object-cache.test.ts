@@ -4,9 +4,11 @@
 //
 //   source /tmp/s3env.sh && node --import tsx --test test/object-cache.test.ts
 import { after, before, describe, test } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
+import { ImageCatalog } from '../src/services/catalog/catalog.js';
 import { COLUMNS } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
@@ -186,6 +188,36 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
     await closeReader(services);
   });
 
+  test('a dataset deleted and made again under the same path is read anew, not from cached manifests', async () => {
+    const dir = await tempDir('object-cache-remade-');
+    const place = s3Env(proxy.url);
+    const make = async (offset: number) => {
+      const services = await openServices({ ...place, OBJECT_CACHE_BYTES: '0' });
+      await services.catalog.append(syntheticRows(20, DIM, offset));
+      await services.catalog.append(syntheticRows(20, DIM, offset + 20));
+      const rows = await allRows(services);
+      return { services, rows };
+    };
+    const first = await make(0);
+    const cached = await reader(dir, { DATA_URI: place.DATA_URI! });
+    assert.equal(await allRows(cached), first.rows);
+    await closeReader(cached);
+    for await (const object of first.services.objects.list('images.lance/')) {
+      await first.services.objects.delete(object.key);
+    }
+    await first.services.close();
+    const second = await make(1000);
+    try {
+      assert.ok(second.rows !== first.rows);
+      const again = await reader(dir, { DATA_URI: place.DATA_URI! });
+      assert.ok((await allRows(again)) === second.rows, 'the rows of the dataset made again, not of the deleted one');
+      await closeReader(again);
+    } finally {
+      await second.services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the directory never exceeds OBJECT_CACHE_BYTES; the least recently used entries go', async () => {
     const dir = await tempDir('object-cache-small-');
     // Less than a search needs (10.5 + 2.1 MB of data files, 3.2 MB of index): it must evict.
@@ -226,6 +258,26 @@ describe('dataset-wide writes with the object cache on, as S3 runs by default', 
       assert.equal(await (await services.catalog.reader(restored.version)).table.countRows(), 300);
     } finally {
       await services.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a start that fails after the read endpoint is up', { skip: S3_SKIP }, () => {
+  test('closes the endpoint again: no server is left listening', async (t) => {
+    const servers: http.Server[] = [];
+    const listen = http.Server.prototype.listen;
+    t.mock.method(http.Server.prototype, 'listen', function (this: http.Server, ...args: unknown[]) {
+      servers.push(this);
+      return listen.apply(this, args as Parameters<typeof listen>);
+    });
+    t.mock.method(ImageCatalog, 'open', () => Promise.reject(new Error('the dataset cannot be opened')));
+    const dir = await tempDir('object-cache-failed-start-');
+    try {
+      await assert.rejects(openServices({ ...s3Env(), OBJECT_CACHE_DIR: dir }), /the dataset cannot be opened/);
+      assert.equal(servers.length, 1, 'the read endpoint was started');
+      assert.equal(servers[0]!.listening, false);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -290,10 +342,37 @@ describe('ObjectCache on its own', () => {
 
   test('an object bigger than the bound is not cached, and the caller is told to ask the bucket', async () => {
     const dir = await tempDir('object-cache-unit-');
-    const { source } = fakeSource(new Map([['/b/x', Buffer.alloc(300_000)]]));
+    const { source, calls } = fakeSource(new Map([['/b/x', Buffer.alloc(300_000)]]));
     const cache = await ObjectCache.open(dir, 250_000, source);
     assert.equal(await cache.read('/b/x', whole), null);
     assert.deepEqual(await readdir(dir), []);
+    assert.equal(calls.length, 1);
+    assert.equal(await cache.read('/b/x', whole), null);
+    assert.equal(calls.length, 1, 'a second read does not fetch a part of it again');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('fills fetch at most 16 parts at once, across all fills', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    // Three 80 MiB objects: 3 × 8 parallel parts wanted after each first part.
+    const size = 80 * 1024 * 1024;
+    let inFlight = 0;
+    let most = 0;
+    const source: RangeSource = async (key, start, end) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      const info = { size, etag: '"e1"', lastModified: new Date(0).toUTCString() };
+      return { info, body: Buffer.alloc(Math.min(end, size - 1) - start + 1, key.at(-1)) };
+    };
+    const objects = new Map(['a', 'b', 'c'].map((k) => [`/b/${k}`, k]));
+    const cache = await ObjectCache.open(dir, 1024 * 1024 * 1024, source);
+    const reads = await Promise.all([...objects.keys()].map((key) => cache.read(key, () => ({ start: 0, end: 0 }))));
+    assert.deepEqual(
+      reads.map((r) => r?.body.toString()),
+      ['a', 'b', 'c'],
+    );
+    assert.equal(most, 16);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -80,6 +80,20 @@ describe('process life', () => {
     }
   });
 
+  test('an EMBEDDING_MODEL path with no model in it makes the service exit 1, naming the variable', async () => {
+    const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      PORT: '0',
+      EMBEDDING_MODEL: './no-such-dir',
+    });
+    try {
+      assert.equal(await service.exited, 1);
+      assert.match(service.output(), /EMBEDDING_MODEL: \.\/no-such-dir is not a directory/);
+      assert.doesNotMatch(service.output(), /tokenizer_class/);
+    } finally {
+      await service.cleanup();
+    }
+  });
+
   test('SIGTERM to `npm start` stops the service and leaves no process behind', async () => {
     const npm = await run('npm', ['start', '--silent'], { PORT: '0' });
     let below: number[] = [];

@@ -105,6 +105,9 @@ describe('writer', () => {
     await commitRows(services, rows(10));
     const restarted = await startServices(services.settings, createLogger('silent'), testModel());
     try {
+      // The id set loads in the background; a commit right after the start waits for it.
+      const again = await restarted.writer.append(rows(1)[0]!);
+      assert.equal(again.created, false);
       for (const { id } of rows(10)) assert.equal(restarted.writer.has(id), true);
       assert.equal(restarted.writer.has('f'.repeat(64)), false);
     } finally {
@@ -141,6 +144,25 @@ describe('writer', () => {
     assert.equal(info.fragmentCount, 1);
     const vector = info.indices.find((i) => i.columns.includes('vector'));
     assert.equal(vector?.unindexedRows, 0, 'the index covers every row');
+  });
+
+  test('a conflict while reloading after a restore never restores a second time', async (t) => {
+    const first = await commitRows(services, rows(5));
+    await commitRows(services, rows(3, 5));
+    const restores = t.mock.method(services.catalog, 'restore');
+    const scanIds = services.catalog.scanIds.bind(services.catalog);
+    let conflicts = 1;
+    t.mock.method(services.catalog, 'scanIds', () => {
+      if (conflicts-- > 0) return Promise.reject(new Error('Commit conflict for version 4: retryable'));
+      return scanIds();
+    });
+    await services.dataset.restore(first).catch(() => {});
+    assert.equal(restores.mock.callCount(), 1);
+    const operations = (await services.catalog.versions()).map((v) => v.operation);
+    assert.equal(operations.filter((op) => op === 'Restore').length, 1, operations.join(', '));
+    // The writer goes on, with the id set of the restored version.
+    await commitRows(services, rows(1, 100));
+    assert.equal((await services.catalog.allIds()).size, 6);
   });
 
   test('a restore requested while an index build runs waits for it: the build is not thrown away', async () => {

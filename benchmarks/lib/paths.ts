@@ -6,6 +6,14 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export const RESULTS_DIR = path.join(REPO_ROOT, 'benchmarks', 'results');
 
+/**
+ * The base name of a run's result files: `<suite>`, or `<suite>.quick` for a --quick run, which
+ * only checks that the benchmark works and must never replace the committed results (gitignored).
+ */
+export function resultName(suite: string, quick: boolean): string {
+  return quick ? `${suite}.quick` : suite;
+}
+
 /** shared/ sits inside the checkout on some machines and beside it on others (CI, developers). */
 export function sharedDir(): string {
   const candidates = [path.join(REPO_ROOT, 'shared'), path.join(REPO_ROOT, '..', 'shared')];

@@ -34,16 +34,22 @@ export function renderMarkdown(result: SuiteResult, env: Environment): string {
 }
 
 /**
- * Writes `<suite>.json` and `<suite>.md` under `dir`. Each goes to a `.tmp` file first and is
- * renamed into place, so an interrupted run never leaves half a result behind.
+ * Writes `<name>.json` and `<name>.md` under `dir` (`name` is the suite's unless given). Each goes
+ * to a `.tmp` file first and is renamed into place, so an interrupted run never leaves half a
+ * result behind.
  */
-export async function writeResult(dir: string, result: SuiteResult, env: Environment): Promise<string[]> {
+export async function writeResult(
+  dir: string,
+  result: SuiteResult,
+  env: Environment,
+  name = result.suite,
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const { suite, title, notes, tables, data } = result;
   const json = JSON.stringify({ suite, title, environment: env, notes, tables, data }, null, 2) + '\n';
   const files: Array<[string, string]> = [
-    [path.join(dir, `${result.suite}.json`), json],
-    [path.join(dir, `${result.suite}.md`), renderMarkdown(result, env)],
+    [path.join(dir, `${name}.json`), json],
+    [path.join(dir, `${name}.md`), renderMarkdown(result, env)],
   ];
   for (const [file, content] of files) {
     await writeFile(`${file}.tmp`, content);

@@ -93,20 +93,26 @@ export function recall(found: string[][], exact: string[][]): number {
 }
 
 /**
- * Recall and latency of the index with Lance's refine step (re-ranking `factor`×k PQ candidates
- * by their full vectors), which `ImageCatalog.search` does not use: the lever to pull if the
- * service's recall is too low.
+ * Recall and latency of the index with Lance's refine step re-ranking `factor`×k candidates by
+ * their full vectors, with the probe settings `probes` (the service's own, from
+ * `queryPlan`, when given): the lever between recall and reads per query.
  */
-export async function refinedSearch(catalog: ImageCatalog, vectors: Float32Array[], exact: string[][], factor: number) {
+export async function refinedSearch(
+  catalog: ImageCatalog,
+  vectors: Float32Array[],
+  exact: string[][],
+  factor: number,
+  probes: { nprobes?: number; ef?: number } = {},
+) {
   const { table } = await catalog.reader();
   const found: string[][] = [];
   const samples: number[] = [];
   for (const vector of vectors) {
+    let query = table.vectorSearch(Array.from(vector)).distanceType('cosine').refineFactor(factor);
+    if (probes.nprobes) query = query.nprobes(probes.nprobes);
+    if (probes.ef) query = query.ef(probes.ef);
     const { value: rows, ms } = await timed(() =>
-      table
-        .vectorSearch(Array.from(vector))
-        .distanceType('cosine')
-        .refineFactor(factor)
+      query
         .select([...HIT_COLUMNS, '_distance'])
         .limit(K)
         .toArray(),

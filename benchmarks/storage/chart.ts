@@ -1,4 +1,3 @@
-import path from 'node:path';
 import sharp from 'sharp';
 import type { TargetResult } from './measure-target.js';
 import type { OperationId } from './operations.js';
@@ -152,9 +151,8 @@ export function chartSvg(results: TargetResult[], batchSize: number): string {
   ].join('\n');
 }
 
-/** Renders the chart to storage.png (sharp's SVG renderer is librsvg). */
-export async function writeChart(dir: string, results: TargetResult[], batchSize: number): Promise<string> {
-  const file = path.join(dir, 'storage.png');
+/** Renders the chart to `file`, storage.png or storage.quick.png (sharp's SVG renderer is librsvg). */
+export async function writeChart(file: string, results: TargetResult[], batchSize: number): Promise<string> {
   await sharp(Buffer.from(chartSvg(results, batchSize)))
     .png()
     .toFile(file);

@@ -138,7 +138,12 @@ export function buildResult(run: RunSummary): SuiteResult {
   };
 }
 
-/** storage.json and storage.md, through the shared writer (atomic, with the environment). */
-export function writeStorageResult(dir: string, result: SuiteResult, env: Environment): Promise<string[]> {
-  return writeResult(dir, result, env);
+/** `<name>.json` and `<name>.md`, through the shared writer (atomic, with the environment). */
+export function writeStorageResult(
+  dir: string,
+  result: SuiteResult,
+  env: Environment,
+  name: string,
+): Promise<string[]> {
+  return writeResult(dir, result, env, name);
 }

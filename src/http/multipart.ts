@@ -21,6 +21,8 @@ export interface MultipartOptions {
   maxRequestBytes: number;
   /** UPLOAD_CONCURRENCY: requests whose files are read at once; the others wait unread. */
   concurrency: number;
+  /** UPLOAD_BODY_TIMEOUT_MS: how long a body may take to arrive once its reading starts. */
+  bodyTimeoutMs: number;
 }
 
 /**
@@ -30,7 +32,9 @@ export interface MultipartOptions {
  * a resolver runs, and the parser's follow-up errors are swallowed rather than left unhandled.
  *
  * Memory: at most `concurrency` requests are read at once, each holding at most
- * `maxRequestBytes`; further requests wait with their bodies unread (TCP pushes back).
+ * `maxRequestBytes`; further requests wait with their bodies unread (TCP pushes back). A body
+ * that has not arrived `bodyTimeoutMs` after its reading started is refused with a 408, so a
+ * slow or stalled client cannot hold a reading slot for long.
  */
 export function multipartUploads(options: MultipartOptions): RequestHandler {
   const slots = pLimit(options.concurrency);
@@ -73,9 +77,21 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     let received = 0;
     let failed = false;
     let parser: busboy.Busboy;
+    const timer = setTimeout(
+      () =>
+        fail(
+          new RequestError(
+            408,
+            `the request body did not arrive within ${options.bodyTimeoutMs} ms (UPLOAD_BODY_TIMEOUT_MS)`,
+            'BAD_REQUEST',
+          ),
+        ),
+      options.bodyTimeoutMs,
+    );
     const fail = (error: RequestError) => {
       if (failed) return;
       failed = true;
+      clearTimeout(timer);
       // Not parser.destroy(): busboy then throws from its own callbacks, uncaught (the crash
       // graphql-upload-minimal had). Unpiped, the parser gets no more input and is dropped.
       req.unpipe(parser);
@@ -93,6 +109,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
         },
       });
     } catch (error) {
+      clearTimeout(timer);
       return reject(badRequest(`malformed multipart request: ${(error as Error).message}`));
     }
     // A malformed body can raise several errors; the first one decides.
@@ -135,6 +152,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     });
     parser.on('close', () => {
       if (failed) return;
+      clearTimeout(timer);
       try {
         resolve(placeFiles(fields, files));
       } catch (error) {

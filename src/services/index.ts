@@ -39,63 +39,80 @@ export async function startServices(
   model?: ClipModel | Promise<ClipModel>,
 ): Promise<Services> {
   const storage = openStorage(settings);
-  const clip = await (model ?? loadModel(settings, logger));
+  // The model loads while the dataset opens: both take a second or more on a cold start.
+  const loading = Promise.resolve(model ?? loadModel(settings, logger));
+  const dimension = loading.then((clip) => clip.dimension);
+  // Both are awaited below; these only keep a failure that comes first from going unhandled.
+  loading.catch(() => {});
+  dimension.catch(() => {});
   const reads = await storage.openReads(logger.child({ component: 'object-cache' }));
-  const catalog = await ImageCatalog.open({
-    uri: storage.lanceUri,
-    storageOptions: storage.storageOptions,
-    readStorageOptions: reads.storageOptions,
-    dimension: clip.dimension,
-    readConsistencyMs: settings.READ_CONSISTENCY_MS,
-    objects: storage.objects,
-  });
-  const writer = await CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
-  const batcher = new EmbeddingBatcher(clip);
-  const caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-  // One bound on the images decoded at once, for uploads and thumbnails alike.
-  const decoding = pLimit(settings.DECODE_CONCURRENCY);
-  const thumbnails = new ThumbnailService(storage.objects, decoding, logger.child({ component: 'thumbnails' }));
-  const uploads = new UploadService(
-    storage.objects,
-    catalog,
-    writer,
-    batcher,
-    thumbnails,
-    { maxPixels: settings.MAX_IMAGE_PIXELS },
-    decoding,
-    logger.child({ component: 'uploads' }),
-  );
-  const search = new SearchService(catalog, batcher, caches);
-  const dataset = new DatasetService(
-    catalog,
-    writer,
-    { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
-    logger.child({ component: 'dataset' }),
-  );
-  writer.onCommit = () => void dataset.maintain();
-  // Before readiness: the first searches should not each load index files.
-  await dataset.prewarm();
-  logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
-  return {
-    settings,
-    logger,
-    objects: storage.objects,
-    catalog,
-    writer,
-    batcher,
-    caches,
-    uploads,
-    thumbnails,
-    search,
-    dataset,
-    close: async () => {
-      await writer.flush();
-      await dataset.idle();
-      await caches.close();
-      catalog.close();
-      await reads.close();
-    },
+  // A start that fails part-way closes what it opened: the read endpoint, the dataset, the caches.
+  let catalog: ImageCatalog | undefined;
+  let caches: Caches | undefined;
+  const closeOpened = async () => {
+    await caches?.close();
+    catalog?.close();
+    await reads.close();
   };
+  try {
+    catalog = await ImageCatalog.open({
+      uri: storage.lanceUri,
+      storageOptions: storage.storageOptions,
+      readStorageOptions: reads.storageOptions,
+      dimension,
+      readConsistencyMs: settings.READ_CONSISTENCY_MS,
+      objects: storage.objects,
+    });
+    const clip = await loading;
+    const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
+    const batcher = new EmbeddingBatcher(clip);
+    caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
+    // One bound on the images decoded at once, for uploads and thumbnails alike.
+    const decoding = pLimit(settings.DECODE_CONCURRENCY);
+    const thumbnails = new ThumbnailService(storage.objects, decoding, logger.child({ component: 'thumbnails' }));
+    const uploads = new UploadService(
+      storage.objects,
+      catalog,
+      writer,
+      batcher,
+      thumbnails,
+      { maxPixels: settings.MAX_IMAGE_PIXELS },
+      decoding,
+      logger.child({ component: 'uploads' }),
+    );
+    const search = new SearchService(catalog, batcher, caches);
+    const dataset = new DatasetService(
+      catalog,
+      writer,
+      { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
+      logger.child({ component: 'dataset' }),
+    );
+    writer.onCommit = () => void dataset.maintain();
+    // Before readiness: the first searches should not each load index files.
+    await dataset.prewarm();
+    logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
+    return {
+      settings,
+      logger,
+      objects: storage.objects,
+      catalog,
+      writer,
+      batcher,
+      caches,
+      uploads,
+      thumbnails,
+      search,
+      dataset,
+      close: async () => {
+        await writer.flush();
+        await dataset.idle();
+        await closeOpened();
+      },
+    };
+  } catch (error) {
+    await closeOpened().catch(() => {});
+    throw error;
+  }
 }
 
 async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel> {

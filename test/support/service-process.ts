@@ -39,11 +39,13 @@ export { testModelDir } from './harness.js';
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  { readyWithinMs = 60_000 } = {},
+  { readyWithinMs = 60_000, built = false } = {},
 ): Promise<ServiceProcess> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
   delete childEnv.NODE_TEST_CONTEXT; // set by `node --test` for its own children; the service is not one
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+  // `built`: the production build (`npm run build`), as deployed, without tsx's compile on start.
+  const args = built ? ['dist/index.js'] : ['--import', 'tsx', 'src/index.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

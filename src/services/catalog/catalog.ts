@@ -22,8 +22,11 @@ export interface CatalogOptions {
   storageOptions?: Record<string, string>;
   /** Storage options of the read connection, when reads go elsewhere than writes (an object cache); else storageOptions. */
   readStorageOptions?: Record<string, string>;
-  /** Vector size of the embedding model; creates the dataset when it does not exist yet. */
-  dimension?: number;
+  /**
+   * Vector size of the embedding model; creates the dataset when it does not exist yet. A promise
+   * lets the dataset open while the model still loads.
+   */
+  dimension?: number | Promise<number>;
   /**
    * How stale this process's view of other processes' commits may get: a background refresh
    * looks for new versions this often, so no read waits for a listing. 0 looks on every read.
@@ -121,10 +124,16 @@ export class ImageCatalog {
       // never waits for a listing (on R2 every query paid one). The refresh below looks instead.
       lancedb.connect(options.uri, { storageOptions: options.readStorageOptions ?? storageOptions, session }),
     ]);
+    // Two read handles of the latest version: one follows new versions (refreshLatest), the other
+    // is pinned to the version it opened at, for the first reads (the writer's id scan, the
+    // prewarm, the first searches). Opened side by side, the pinned one costs no round trip of
+    // its own, where a checkout of that version later would list the versions again.
     // A dataset that does not exist yet is created on the write side first, then opened here.
-    const reading = connection.openTable(TABLE_NAME).catch(() => null);
+    const openLatest = () => connection.openTable(TABLE_NAME).catch(() => null);
+    const reading = Promise.all([openLatest(), openLatest()]);
     const writable = await openOrCreate(writeConnection, options.dimension);
-    const table = (await reading) ?? (await connection.openTable(TABLE_NAME));
+    const [following, first] = await reading;
+    const table = following ?? (await connection.openTable(TABLE_NAME));
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
     const catalog = new ImageCatalog(
       connection,
@@ -136,6 +145,7 @@ export class ImageCatalog {
       options.readConsistencyMs,
     );
     catalog.latestSeen = await table.version();
+    if (first) catalog.pinned.set(await first.version(), Promise.resolve(first));
     if (options.readConsistencyMs > 0) {
       catalog.refreshTimer = setInterval(() => void catalog.refreshLatest(), options.readConsistencyMs).unref();
     }
@@ -452,14 +462,17 @@ function idIn(ids: readonly string[]): string {
  * The images table, created when it cannot be opened and the model's dimension is known.
  * Opening first costs one request fewer than `createEmptyTable(existOk)` on an existing dataset.
  */
-async function openOrCreate(connection: lancedb.Connection, dimension?: number): Promise<lancedb.Table> {
+async function openOrCreate(
+  connection: lancedb.Connection,
+  dimension?: number | Promise<number>,
+): Promise<lancedb.Table> {
   // Maintenance tools load no model: without a dimension the dataset must exist already.
   if (dimension === undefined) return connection.openTable(TABLE_NAME);
-  const table = await connection
-    .openTable(TABLE_NAME)
+  const table = await connection.openTable(TABLE_NAME).catch(async () =>
     // existOk: another process may create it between this one's open and create.
-    .catch(() => connection.createEmptyTable(TABLE_NAME, imageSchema(dimension), { mode: 'create', existOk: true }));
-  await assertDimension(table, dimension);
+    connection.createEmptyTable(TABLE_NAME, imageSchema(await dimension), { mode: 'create', existOk: true }),
+  );
+  await assertDimension(table, await dimension);
   return table;
 }
 

@@ -70,15 +70,26 @@ export class CatalogWriter {
    * send the writer back to the dataset for the ids.
    */
   private readonly accounted = new Set<number>();
+  /** The first load of the id set, started by {@link open}; never rejects. */
+  private loading: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly catalog: ImageCatalog,
     private readonly logger: Logger,
   ) {}
 
-  static async open(catalog: ImageCatalog, logger: Logger): Promise<CatalogWriter> {
+  /**
+   * Starts the writer and loads the id set in the background: readiness waits for searches to be
+   * fast, not for a scan of every id (on a big dataset, the longest step of a start after the
+   * prewarm). Commits wait for the load; until it is done, `has` may miss a stored id, which only
+   * costs that upload a decode, since the commit decides against the loaded set.
+   */
+  static open(catalog: ImageCatalog, logger: Logger): CatalogWriter {
     const writer = new CatalogWriter(catalog, logger);
-    await writer.reload();
+    writer.loading = writer.reload().catch((error: unknown) => {
+      // The id set stays at version 0, so the first commit's catch-up loads it again.
+      logger.warn({ err: error }, 'loading the id set failed; the first commit will load it');
+    });
     return writer;
   }
 
@@ -130,6 +141,7 @@ export class CatalogWriter {
 
   /** Waits for every queued operation, and for the work beside the queue. */
   async flush(): Promise<void> {
+    await this.loading;
     do {
       await this.draining;
       await this.beside;
@@ -147,6 +159,7 @@ export class CatalogWriter {
     try {
       // Yield once so that operations arriving in the same tick join the first commit.
       await new Promise((resolve) => setImmediate(resolve));
+      await this.loading;
       while (this.queue.length > 0) await this.commitNext();
     } finally {
       // In the same synchronous step as the last look at the queue. Cleared any later (a
@@ -169,11 +182,17 @@ export class CatalogWriter {
       await this.catchUp();
       const version = await this.withRetry(() => this.commit(group as Commit[]));
       this.commits += 1;
-      this.account(version);
-      // A version no one here accounts for in between means another process committed, and the
-      // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
-      // may not be known yet: then the catch-up before the next commit decides.
-      if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+      if (first.kind === 'restore') {
+        // A restore replaces the set of live ids whole. Reloaded outside the retry: a conflict
+        // while reloading must not run a restore that has committed a second time.
+        await this.reload();
+      } else {
+        this.account(version);
+        // A version no one here accounts for in between means another process committed, and the
+        // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
+        // may not be known yet: then the catch-up before the next commit decides.
+        if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+      }
       this.onCommit();
     } catch (error) {
       this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
@@ -227,9 +246,8 @@ export class CatalogWriter {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
-      await this.reload(); // a restore replaces the set of live ids whole
       first.resolve(version);
-      return this.knownVersion;
+      return version;
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);

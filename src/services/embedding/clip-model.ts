@@ -57,7 +57,7 @@ export interface LoadClipOptions {
  * without any network access. Otherwise it is a hub id, downloaded into `opts.cacheDir` on first use.
  */
 export async function loadClip(opts: LoadClipOptions): Promise<ClipModel> {
-  const localDir = existingDir(opts.model);
+  const localDir = localModelDir(opts.model);
   // transformers.js treats anything matching `owner/name` (e.g. a relative "models/clip") as a hub id
   // and resolves it under env.localModelPath; an absolute path is never mistaken for one.
   const modelId = localDir ?? opts.model;
@@ -122,14 +122,37 @@ export async function loadClip(opts: LoadClipOptions): Promise<ClipModel> {
   };
 }
 
-/** The absolute path when `model` names an existing directory, else undefined. */
-function existingDir(model: string): string | undefined {
+/**
+ * The files transformers.js reads from a local CLIP directory (fp32 weights), checked before it
+ * runs: a missing one otherwise surfaces as "Cannot read properties of undefined".
+ */
+export const LOCAL_MODEL_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+  'onnx/text_model.onnx',
+  'onnx/vision_model.onnx',
+] as const;
+
+/**
+ * The absolute path when `model` names a local directory, else undefined (a hub id). A name that
+ * can only be a path (absolute, `./`, `../`, `~`, or more than one `/`) must be a directory
+ * holding every one of {@link LOCAL_MODEL_FILES}; the error names what is missing.
+ */
+function localModelDir(model: string): string | undefined {
   const abs = path.resolve(model);
-  try {
-    return statSync(abs).isDirectory() ? abs : undefined;
-  } catch {
-    return undefined;
+  const isDir = statSync(abs, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  const pathLike = path.isAbsolute(model) || /^(\.\.?|~)([/\\]|$)/.test(model) || model.split('/').length > 2;
+  if (!isDir && !pathLike) return undefined;
+  if (!isDir) throw new Error(`${model} is not a directory (${abs}), and not a hub model id either`);
+  const missing = LOCAL_MODEL_FILES.filter((file) => !statSync(path.join(abs, file), { throwIfNoEntry: false }));
+  if (missing.length > 0) {
+    throw new Error(
+      `the local model directory ${abs} lacks ${missing.join(', ')} (a CLIP model directory needs ${LOCAL_MODEL_FILES.join(', ')})`,
+    );
   }
+  return abs;
 }
 
 function projectionDim(model: PreTrainedModel): number | undefined {

@@ -16,17 +16,26 @@ export interface ProbedImage {
 /** Why an upload was refused; the message is shown to the client. */
 export class InvalidImageError extends Error {}
 
-const FORMATS: Record<string, { ext: string; contentType: string }> = {
-  jpeg: { ext: 'jpg', contentType: 'image/jpeg' },
-  png: { ext: 'png', contentType: 'image/png' },
-  webp: { ext: 'webp', contentType: 'image/webp' },
-  gif: { ext: 'gif', contentType: 'image/gif' },
-  heif: { ext: 'avif', contentType: 'image/avif' },
-  tiff: { ext: 'tiff', contentType: 'image/tiff' },
+/** The formats accepted, by sharp's name: the stored extension, the MIME type, and the file names they go by. */
+const FORMATS: Record<string, { ext: string; contentType: string; fileExtensions: string[] }> = {
+  jpeg: { ext: 'jpg', contentType: 'image/jpeg', fileExtensions: ['jpg', 'jpeg'] },
+  png: { ext: 'png', contentType: 'image/png', fileExtensions: ['png'] },
+  webp: { ext: 'webp', contentType: 'image/webp', fileExtensions: ['webp'] },
+  gif: { ext: 'gif', contentType: 'image/gif', fileExtensions: ['gif'] },
+  heif: { ext: 'avif', contentType: 'image/avif', fileExtensions: ['avif'] },
+  tiff: { ext: 'tiff', contentType: 'image/tiff', fileExtensions: ['tiff', 'tif'] },
 };
 
 export const CONTENT_TYPES: Record<string, string> = Object.fromEntries(
   Object.values(FORMATS).map((f) => [f.ext, f.contentType]),
+);
+
+/**
+ * Lowercase file extensions of the accepted formats, for clients that pick images out of a folder
+ * by name. The service itself never trusts a name: it detects the format from the bytes.
+ */
+export const IMAGE_FILE_EXTENSIONS: ReadonlySet<string> = new Set(
+  Object.values(FORMATS).flatMap((f) => f.fileExtensions),
 );
 
 export interface ProbeLimits {

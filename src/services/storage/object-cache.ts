@@ -21,15 +21,32 @@
  * bound (several processes sharing one stay correct, each bounding only what it wrote).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import pLimit from 'p-limit';
+import QuickLRU from 'quick-lru';
 
 const BLOCK = 16 * 1024;
 /** Part size of a fill; a multiple of BLOCK so that each part's blocks are checksummed alone. */
 const PART = 8 * 1024 * 1024;
+/** Parts one fill fetches at once. */
 const PART_CONCURRENCY = 8;
+/** Parts in flight across all fills: at most 16 × 8 MiB of fill buffers in memory at once. */
+const PARTS_IN_FLIGHT = 16;
 const TOUCH_EVERY_MS = 60_000;
+/**
+ * Reads up to this size are served synchronously from a kept-open descriptor. A warm query makes
+ * ~60 small reads at once (index pages, the refine step's candidate vectors, the hits' columns);
+ * as async reads (open, stat, read, close through libuv's 4 threads) they queued for ~3 ms each,
+ * while a synchronous pread of page-cached bytes takes microseconds.
+ */
+const SYNC_READ_MAX = 256 * 1024;
+/** Descriptors kept open for small reads, least recently used closed first. */
+const OPEN_FILES = 256;
+/** How many objects too big for the bound are remembered, so that reading them costs no fill attempt. */
+const TOO_BIG_REMEMBERED = 1000;
 
 /** What a GET or HEAD answer says about an object. */
 export interface ObjectInfo {
@@ -77,17 +94,30 @@ export class ObjectCache {
   /** In LRU order: the first is the least recently used. */
   private readonly entries = new Map<string, Entry>();
   private readonly filling = new Map<string, Promise<Entry | null>>();
+  /** Entry files being removed, by entry name: a fill of the same key waits before it renames into place. */
+  private readonly dropping = new Map<string, Promise<void>>();
+  private readonly tooBig = new QuickLRU<string, true>({ maxSize: TOO_BIG_REMEMBERED });
+  private readonly parts = pLimit(PARTS_IN_FLIGHT);
+  /** Open descriptors of data files, by entry name. */
+  private readonly descriptors = new QuickLRU<string, number>({
+    maxSize: OPEN_FILES,
+    onEviction: (_name, fd) => closeSync(fd),
+  });
   private used = 0;
   private reserved = 0;
   private readonly counters = { hits: 0, fills: 0, corrupt: 0, evictions: 0 };
   /** Told about each corrupt entry dropped (a log line). */
   onCorrupt: (key: string, reason: string) => void = () => {};
 
+  private readonly source: RangeSource;
+
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
-    private readonly source: RangeSource,
-  ) {}
+    source: RangeSource,
+  ) {
+    this.source = (...args) => this.parts(() => source(...args));
+  }
 
   /** Opens the cache directory, keeping every entry that is whole and dropping leftovers. */
   static async open(dir: string, maxBytes: number, source: RangeSource): Promise<ObjectCache> {
@@ -137,9 +167,28 @@ export class ObjectCache {
     return null;
   }
 
+  /** Every cached key, least recently used first. */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /**
+   * Drops the entry of `key` if the bucket now holds a different object under it (another size
+   * or ETag). Only an object deleted and written again can change, such as a version manifest of
+   * a dataset made again under the same path.
+   */
+  async forgetIfChanged(key: string, listed: { size: number; etag: string }): Promise<boolean> {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    if (entry.meta.size === listed.size && sameEtag(entry.meta.etag, listed.etag)) return false;
+    await this.drop(key, entry);
+    return true;
+  }
+
   private entry(key: string): Promise<Entry | null> {
     const found = this.entries.get(key);
     if (found) return Promise.resolve(found);
+    if (this.tooBig.has(key)) return Promise.resolve(null);
     let fill = this.filling.get(key);
     if (!fill) {
       // Single flight: concurrent misses of one key share one download.
@@ -155,22 +204,44 @@ export class ObjectCache {
     if (end < start) return Buffer.alloc(0);
     const from = Math.floor(start / BLOCK) * BLOCK;
     const to = Math.min(entry.meta.size, (Math.floor(end / BLOCK) + 1) * BLOCK);
+    const buffer = Buffer.allocUnsafe(to - from);
+    if (buffer.length <= SYNC_READ_MAX) this.readSmall(entry, buffer, from);
+    else await this.readLarge(entry, buffer, from);
+    for (let offset = 0; offset < buffer.length; offset += BLOCK) {
+      const block = (from + offset) / BLOCK;
+      if (crc32(buffer.subarray(offset, offset + BLOCK)) !== entry.crc[block]) {
+        throw new CorruptEntryError(`checksum mismatch in block ${block}`);
+      }
+    }
+    return buffer.subarray(start - from, end - from + 1);
+  }
+
+  private readSmall(entry: Entry, buffer: Buffer, from: number): void {
+    let fd = this.descriptors.get(entry.name);
+    if (fd === undefined) {
+      try {
+        fd = openSync(this.file(entry.name, 'data'), 'r');
+      } catch {
+        throw new CorruptEntryError('data file missing');
+      }
+      this.descriptors.set(entry.name, fd);
+    }
+    const { size } = fstatSync(fd);
+    if (size !== entry.meta.size) throw new CorruptEntryError(`size ${size}, expected ${entry.meta.size}`);
+    if (readSync(fd, buffer, 0, buffer.length, from) !== buffer.length) {
+      throw new CorruptEntryError(`short read at ${from}`);
+    }
+  }
+
+  private async readLarge(entry: Entry, buffer: Buffer, from: number): Promise<void> {
     const file = await open(this.file(entry.name, 'data')).catch(() => {
       throw new CorruptEntryError('data file missing');
     });
     try {
       const { size } = await file.stat();
       if (size !== entry.meta.size) throw new CorruptEntryError(`size ${size}, expected ${entry.meta.size}`);
-      const buffer = Buffer.allocUnsafe(to - from);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, from);
       if (bytesRead !== buffer.length) throw new CorruptEntryError(`short read at ${from}`);
-      for (let offset = 0; offset < buffer.length; offset += BLOCK) {
-        const block = (from + offset) / BLOCK;
-        if (crc32(buffer.subarray(offset, offset + BLOCK)) !== entry.crc[block]) {
-          throw new CorruptEntryError(`checksum mismatch in block ${block}`);
-        }
-      }
-      return buffer.subarray(start - from, end - from + 1);
     } finally {
       await file.close();
     }
@@ -183,6 +254,7 @@ export class ObjectCache {
     const crc = new Uint32Array(Math.ceil(info.size / BLOCK));
     // data, plus the meta file: JSON around the base64 of 4 bytes a block
     const budget = info.size + 1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4;
+    if (budget > this.maxBytes) this.tooBig.set(key, true);
     if (!(await this.reserve(budget))) return null;
     const name = createHash('sha256').update(key).digest('hex');
     const temp = path.join(this.dir, `${name}.${randomUUID()}.tmp`);
@@ -192,6 +264,8 @@ export class ObjectCache {
       const json = JSON.stringify(meta);
       // Meta first: a data file without its meta is a leftover that the next open removes.
       await writeFile(`${temp}.meta`, json);
+      // An old entry of this key still being removed would remove the new files.
+      await this.dropping.get(name);
       await rename(`${temp}.meta`, this.file(name, 'meta'));
       await rename(temp, this.file(name, 'data'));
       const entry = { name, meta, crc, bytes: info.size + Buffer.byteLength(json), touchedAt: Date.now() };
@@ -267,11 +341,32 @@ export class ObjectCache {
   private async drop(key: string, entry: Entry): Promise<void> {
     if (this.entries.get(key) !== entry) return; // another reader dropped it already
     this.entries.delete(key);
+    this.closeDescriptor(entry.name);
     // Readers that opened the data file before the unlink finish reading it (POSIX). The bytes
     // count until the files are gone, so the directory never holds more than the bound.
-    await rm(this.file(entry.name, 'meta'), { force: true });
-    await rm(this.file(entry.name, 'data'), { force: true });
-    this.used -= entry.bytes;
+    const removed = (async () => {
+      await rm(this.file(entry.name, 'meta'), { force: true });
+      await rm(this.file(entry.name, 'data'), { force: true });
+    })();
+    this.dropping.set(entry.name, removed);
+    try {
+      await removed;
+    } finally {
+      if (this.dropping.get(entry.name) === removed) this.dropping.delete(entry.name);
+      this.used -= entry.bytes;
+    }
+  }
+
+  private closeDescriptor(name: string): void {
+    const fd = this.descriptors.peek(name);
+    if (fd === undefined) return;
+    this.descriptors.delete(name);
+    closeSync(fd);
+  }
+
+  /** Closes the descriptors kept open; the cache stays usable (they reopen on demand). */
+  close(): void {
+    for (const name of [...this.descriptors.keys()]) this.closeDescriptor(name);
   }
 
   private touch(key: string, entry: Entry): void {
@@ -324,4 +419,10 @@ export class ObjectCache {
       return null;
     }
   }
+}
+
+/** ETags compared without their quotes, which listings and GET answers write differently. */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
+  return bare(a) === bare(b);
 }

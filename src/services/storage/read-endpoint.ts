@@ -58,7 +58,7 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
   );
   cache.onCorrupt = (key, reason) => options.logger?.warn({ key, reason }, 'dropped a corrupt object cache entry');
   const accessKeyId = `LOOPBACK${randomBytes(8).toString('hex').toUpperCase()}`;
-  const handler = new RequestHandler(upstream, cache, accessKeyId);
+  const handler = new RequestHandler(upstream, cache, accessKeyId, options.logger);
   const server = http.createServer((req, res) => {
     handler.handle(req, res).catch((error: unknown) => {
       options.logger?.warn({ err: error, url: req.url }, 'read endpoint request failed');
@@ -85,6 +85,7 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
         server.close(() => resolve());
         server.closeAllConnections();
         upstream.close();
+        cache.close();
       }),
   };
 }
@@ -94,6 +95,7 @@ class RequestHandler {
     private readonly upstream: S3Upstream,
     private readonly cache: ObjectCache,
     private readonly accessKeyId: string,
+    private readonly logger?: Logger,
   ) {}
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -154,9 +156,47 @@ class RequestHandler {
     for (const [name, value] of Object.entries(upRes.headers)) {
       if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value;
     }
+    if (upRes.statusCode === 200 && isManifestListing(target.query)) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of upRes) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      await this.forgetChangedManifests(target.path, target.query, body.toString('utf8'));
+      res.writeHead(200, upRes.statusMessage, outHeaders);
+      res.end(body);
+      return;
+    }
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, outHeaders);
     pipeline(upRes, res, () => {});
   }
+
+  /**
+   * A version manifest is the one cached object whose key can come back with other bytes: when a
+   * dataset is deleted and made again under the same path, its versions start from 1 again. Lance
+   * lists `_versions/` before it reads a manifest (to find the latest), so every listing that
+   * passes here drops the cached manifests whose size or ETag it shows changed.
+   */
+  private async forgetChangedManifests(bucketPath: string, query: string, xml: string): Promise<void> {
+    const urlEncoded = /(^|&)encoding-type=url(&|$)/.test(query);
+    const listed = new Map<string, { size: number; etag: string }>();
+    for (const [, contents] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const field = (name: string) => unescapeXml(new RegExp(`<${name}>([^<]*)</${name}>`).exec(contents!)?.[1] ?? '');
+      const key = urlEncoded ? decodeURIComponent(field('Key').replace(/\+/g, ' ')) : field('Key');
+      listed.set(`${decodeURIComponent(bucketPath)}/${key}`, { size: Number(field('Size')), etag: field('ETag') });
+    }
+    for (const cached of [...this.cache.keys()]) {
+      if (!cached.endsWith('.manifest')) continue;
+      const found = listed.get(decodeURIComponent(cached));
+      if (found && (await this.cache.forgetIfChanged(cached, found))) {
+        this.logger?.info({ key: cached }, 'dropped a cached manifest the bucket now holds other bytes under');
+      }
+    }
+  }
+}
+
+/** A ListObjectsV2 request for a prefix under a dataset's `_versions/`. */
+function isManifestListing(query: string): boolean {
+  const params = new URLSearchParams(query);
+  return params.has('list-type') && (params.get('prefix') ?? '').includes('_versions');
 }
 
 /**
@@ -208,4 +248,14 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(quot|apos|lt|gt|amp|#\d+|#x[0-9a-f]+);/gi, (whole, name: string) => {
+    const named: Record<string, string> = { quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' };
+    if (name[0] !== '#') return named[name.toLowerCase()] ?? whole;
+    return String.fromCodePoint(
+      name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : Number(name.slice(1)),
+    );
+  });
 }
