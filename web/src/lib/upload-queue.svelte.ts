@@ -24,7 +24,6 @@ export class QueuedFile {
 
 export class UploadQueue {
   files = $state<QueuedFile[]>([]);
-  busy = $state(false);
 
   readonly total = $derived(this.files.reduce((sum, f) => sum + f.file.size, 0));
   readonly sent = $derived(this.files.reduce((sum, f) => sum + f.sent, 0));
@@ -34,12 +33,7 @@ export class UploadQueue {
   async add(files: readonly File[]): Promise<void> {
     const queued = files.map((file) => new QueuedFile(file));
     this.files = [...this.files, ...queued];
-    this.busy = true;
-    try {
-      for (const batch of batches(queued)) await this.send(batch, true);
-    } finally {
-      this.busy = this.files.some((f) => f.outcome === 'waiting' || f.outcome === 'sending');
-    }
+    for (const batch of batches(queued)) await this.send(batch, true);
   }
 
   private async send(batch: QueuedFile[], retryAlone: boolean): Promise<void> {
