@@ -102,6 +102,39 @@ describe('HTTP server', () => {
     assert.equal((await fetch(`${app.url}/thumbnails/${id}.png`)).status, 404);
   });
 
+  test('missing thumbnails of many images at once read at most DECODE_CONCURRENCY (2) originals at a time', async (t) => {
+    const images = await distinctImages(4, COLOURS.green, 500); // MAX_UPLOAD_FILES here
+    const { body } = await post(
+      app,
+      multipart(
+        UPLOAD_MANY,
+        images.map((bytes, i) => ({ bytes, name: `g${i}.png` })),
+        true,
+      ),
+    );
+    const ids: string[] = body.data.uploadImages.map((r: { image: { id: string } }) => r.image.id);
+    const { objects } = await app.services;
+    for (const id of ids) await objects.delete(thumbnailKey(id));
+    // Originals being read at once: from the call until their bytes have all arrived.
+    let reading = 0;
+    let most = 0;
+    const get = objects.get.bind(objects);
+    t.mock.method(objects, 'get', async (key: string) => {
+      if (!key.startsWith('images/')) return get(key);
+      most = Math.max(most, ++reading);
+      const found = await get(key);
+      if (!found) reading--;
+      else found.body.once('end', () => reading--);
+      return found;
+    });
+    const served = await Promise.all(ids.map((id) => fetch(`${app.url}/thumbnails/${id}.webp`)));
+    assert.deepEqual(
+      served.map((r) => r.status),
+      ids.map(() => 200),
+    );
+    assert.ok(most <= 2, `${most} originals read at once`);
+  });
+
   test('multipart requests need the CSRF preflight header', async () => {
     const { status, body } = await post(
       app,

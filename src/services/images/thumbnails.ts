@@ -49,10 +49,15 @@ export class ThumbnailService {
     if (await this.objects.exists(thumbnailKey(id))) return true;
     // The id does not say the original's format: look for it under each one (a miss is rare).
     for (const ext of Object.keys(CONTENT_TYPES)) {
-      const original = await this.objects.get(imageKey(id, ext));
-      if (!original) continue;
-      const bytes = Buffer.concat(await original.body.toArray());
-      await this.objects.put(thumbnailKey(id), await this.decoding(() => thumbnail(bytes)), 'image/webp');
+      if (!(await this.objects.exists(imageKey(id, ext)))) continue;
+      // The original is read inside the decode slot too: requests for many old images at once
+      // hold at most DECODE_CONCURRENCY originals in memory, not one each.
+      const made = await this.decoding(async () => {
+        const original = await this.objects.get(imageKey(id, ext));
+        return original && thumbnail(Buffer.concat(await original.body.toArray()));
+      });
+      if (!made) return false; // deleted meanwhile
+      await this.objects.put(thumbnailKey(id), made, 'image/webp');
       return true;
     }
     return false;
