@@ -235,6 +235,9 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
       assert.deepEqual(await searchIds(services, n * 500), expected);
       await check();
     }
+    // Every row of both data files (10.5 + 2.1 MB), then of the first version's one: more than the bound in all.
+    assert.equal(await allRows(services), await allRows(writer));
+    await check();
     assert.equal(await allRows(services, firstVersion), await allRows(writer, firstVersion));
     await check();
     const everHeld = [...held.values()].reduce((sum, size) => sum + size, 0);
