@@ -17,8 +17,16 @@ const port = typeof address === 'object' && address ? address.port : settings.PO
 logger.info({ url: `http://localhost:${port}/graphql` }, 'listening; the model loads in the background');
 app.services.catch(() => process.exit(1));
 
+// A supervisor may send its signal more than once (npm forwards SIGTERM to the service it runs):
+// the first starts a graceful stop, a repeated SIGTERM must not cut it short; a second Ctrl-C does.
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) {
+      if (signal === 'SIGINT') process.exit(1);
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     app.close().then(
       () => process.exit(0),

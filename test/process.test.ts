@@ -94,6 +94,29 @@ describe('process life', () => {
     }
   });
 
+  test('a repeated SIGTERM does not cut the graceful stop short: the service exits 0', async () => {
+    const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: '0' });
+    try {
+      await until(() => listeningPort(service.output()) > 0, 'the listening line');
+      const url = `http://127.0.0.1:${listeningPort(service.output())}`;
+      await until(
+        () =>
+          fetch(`${url}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        'readiness',
+      );
+      service.child.kill('SIGTERM');
+      service.child.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+      assert.match(service.output(), /shutting down/);
+    } finally {
+      if (alive(service.child.pid!)) service.child.kill('SIGKILL');
+      await service.cleanup();
+    }
+  });
+
   test('SIGTERM to `npm start` stops the service and leaves no process behind', async () => {
     const npm = await run('npm', ['start', '--silent'], { PORT: '0' });
     let below: number[] = [];
