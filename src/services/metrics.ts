@@ -14,11 +14,11 @@ export const MAX_OPERATION_NAMES = 50;
 /** A longer name is no one's dashboard label: it counts as `(other)` too. */
 const MAX_OPERATION_NAME_LENGTH = 64;
 
-export type ObjectStoreOperation = 'put' | 'get' | 'exists' | 'list' | 'delete';
-export type CommitOperation = 'append' | 'delete' | 'restore';
+type ObjectStoreOperation = 'put' | 'get' | 'exists' | 'list' | 'delete';
+type CommitOperation = 'append' | 'delete' | 'restore';
 export type ModelInput = 'text' | 'image';
 
-/** What a scrape reads from the running services; unset while they start. */
+/** What a scrape reads from the running services. */
 export interface MetricSources {
   catalog: Pick<ImageCatalog, 'summary'>;
   caches: Caches;
