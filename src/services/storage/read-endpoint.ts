@@ -124,12 +124,9 @@ class RequestHandler {
     const conditional = Object.keys(req.headers).some((h) => h.startsWith('if-'));
     // The cache is keyed by the path as sent: one client (Lance) encodes each key one way.
     if (!query && !conditional && IMMUTABLE.test(decodeURIComponent(rawPath))) {
-      const fromCache =
-        method === 'HEAD' ? this.headFromCache(rawPath, res) : await this.getFromCache(rawPath, req.headers.range, res);
-      if (fromCache) {
-        this.served.cache++;
-        return;
-      }
+      if (method === 'HEAD' && this.headFromCache(rawPath, res)) return void this.served.cache++;
+      if (method === 'GET' && (await this.getFromCache(rawPath, req.headers.range, res)))
+        return void this.served.cache++;
     }
     this.served.bucket++;
     await this.passThrough(req, res, { method, path: rawPath, query });
