@@ -16,6 +16,7 @@ const SettingsSchema = z.object({
   MAX_IMAGE_PIXELS: positiveInt(100_000_000),
   DECODE_CONCURRENCY: positiveInt(2),
   API_KEY: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(1).optional(),
   CACHE_URL: z
     .string()
     .regex(/^(memory:|redis:\/\/|rediss:\/\/)/, 'expected memory: or redis://host:port')

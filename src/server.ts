@@ -10,6 +10,7 @@ import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
 import { serveImages, serveThumbnails } from './http/images.js';
+import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { multipartUploads } from './http/multipart.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
@@ -18,6 +19,7 @@ import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
+import { ServiceMetrics } from './services/metrics.js';
 
 const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schema');
 
@@ -46,19 +48,21 @@ export async function createApp(
   logger: Logger,
   options: { model?: ClipModel | Promise<ClipModel> } = {},
 ): Promise<App> {
-  const services = startServices(settings, logger, options.model);
+  const metrics = new ServiceMetrics({ processMetrics: true });
+  const services = startServices(settings, logger, options.model, metrics);
   let ready: Services | undefined;
   services.then(
     (s) => (ready = s),
     (error: unknown) => logger.fatal({ err: error }, 'start-up failed'),
   );
 
-  const apollo = await startApollo(settings, logger);
+  const apollo = await startApollo(settings, logger, metrics);
 
   const http = express();
   http.disable('x-powered-by');
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
+  http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
   http.get(
     '/images/:name',
     serveImages(() => ready),
@@ -115,6 +119,7 @@ export async function createApp(
 export async function startApollo(
   settings: Pick<Settings, 'API_KEY' | 'NODE_ENV' | 'INTROSPECTION'>,
   logger: Logger,
+  metrics = new ServiceMetrics(),
 ): Promise<ApolloServer<GraphQLContext>> {
   const introspection = settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
   const limits = queryLimits(introspection);
@@ -122,7 +127,7 @@ export async function startApollo(
     typeDefs,
     resolvers,
     formatError: errorFormatter(logger),
-    plugins: [requireApiKeyForMutations(settings.API_KEY), ...limits.plugins],
+    plugins: [operationMetrics(metrics), requireApiKeyForMutations(settings.API_KEY), ...limits.plugins],
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     introspection,

@@ -19,7 +19,8 @@ export function createCaches(url: string, ttlMs: number, maxBytes: number): Cach
   const memory = url.startsWith('redis') ? undefined : byteBoundedStore(maxBytes);
   const make = <T>(namespace: string): Keyv<T> => {
     const store = memory ?? new KeyvRedis(url);
-    const cache = new Keyv<T>({ store, namespace, ttl: ttlMs });
+    // stats: keyv counts its own hits and misses (the metrics read them).
+    const cache = new Keyv<T>({ store, namespace, ttl: ttlMs, stats: true });
     // keyv re-emits store errors; a cache outage must slow requests down, not crash the process.
     cache.on('error', () => {});
     return cache;

@@ -6,6 +6,8 @@ import { ImageCatalog } from './catalog/catalog.js';
 import { loadClip, type ClipModel } from './embedding/clip-model.js';
 import { DatasetService } from './catalog/dataset.js';
 import { EmbeddingBatcher } from './embedding/embedding-batcher.js';
+import { ServiceMetrics } from './metrics.js';
+import { MeteredObjectStore } from './storage/metered-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { openStorage } from './storage/storage.js';
@@ -31,14 +33,17 @@ export interface Services {
 
 /**
  * Loads the model, opens the dataset and wires the services together. `model` lets a caller
- * share one loaded model between several service instances (tests and benchmarks do).
+ * share one loaded model between several service instances (tests and benchmarks do); `metrics`
+ * is where they count (the HTTP app makes it first, so /metrics answers while they start).
  */
 export async function startServices(
   settings: Settings,
   logger: Logger,
   model?: ClipModel | Promise<ClipModel>,
+  metrics = new ServiceMetrics(),
 ): Promise<Services> {
   const storage = openStorage(settings);
+  const objects = new MeteredObjectStore(storage.objects, metrics);
   // The model loads while the dataset opens: both take a second or more on a cold start.
   const loading = Promise.resolve(model ?? loadModel(settings, logger));
   const dimension = loading.then((clip) => clip.dimension);
@@ -61,17 +66,17 @@ export async function startServices(
       readStorageOptions: reads.storageOptions,
       dimension,
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
-      objects: storage.objects,
+      objects,
     });
     const clip = await loading;
-    const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }));
-    const batcher = new EmbeddingBatcher(clip);
+    const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
+    const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     // One bound on the images decoded at once, for uploads and thumbnails alike.
     const decoding = pLimit(settings.DECODE_CONCURRENCY);
-    const thumbnails = new ThumbnailService(storage.objects, decoding, logger.child({ component: 'thumbnails' }));
+    const thumbnails = new ThumbnailService(objects, decoding, logger.child({ component: 'thumbnails' }));
     const uploads = new UploadService(
-      storage.objects,
+      objects,
       catalog,
       writer,
       batcher,
@@ -90,11 +95,12 @@ export async function startServices(
     writer.onCommit = () => void dataset.maintain();
     // Before readiness: the first searches should not each load index files.
     await dataset.prewarm();
+    metrics.observe({ catalog, caches, readEndpoint: reads.stats });
     logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
     return {
       settings,
       logger,
-      objects: storage.objects,
+      objects,
       catalog,
       writer,
       batcher,

@@ -60,11 +60,15 @@ export interface IndexBuild {
   type: string;
 }
 
-export interface DatasetInfo {
-  uri: string;
+/** The figures of one version that cost no scan: from its manifest and deletion files. */
+export interface DatasetSummary {
   version: number;
   rowCount: number;
   fragmentCount: number;
+}
+
+export interface DatasetInfo extends DatasetSummary {
+  uri: string;
   files: Array<{ path: string; size: number; kind: string }>;
   indices: IndexInfo[];
 }
@@ -86,6 +90,8 @@ export class ImageCatalog {
   private readonly builds = new Map<string, IndexInfo>();
   /** The operation behind each version this process committed (others' are inferred). */
   private readonly operations = new Map<number, string>();
+  /** The summary of the latest version read: a version never changes, so it is worked out once. */
+  private lastSummary: { version: number; summary: Promise<DatasetSummary> } | undefined;
 
   /** The newest version this process committed: readers never see an older one (read your writes). */
   private lastCommitted = 0;
@@ -284,13 +290,34 @@ export class ImageCatalog {
 
   async describe(): Promise<DatasetInfo> {
     const { table, version } = await this.reader();
-    const [rowCount, stats, indices, files] = await Promise.all([
-      table.countRows(),
-      table.stats(),
+    const [summary, indices, files] = await Promise.all([
+      this.summaryOf(table, version),
       this.indices(table),
       this.files(),
     ]);
-    return { uri: this.uri, version, rowCount, fragmentCount: stats.fragmentStats.numFragments, files, indices };
+    return { uri: this.uri, ...summary, files, indices };
+  }
+
+  /** Version, rows and fragments of the latest version, for metrics scraped every few seconds. */
+  async summary(): Promise<DatasetSummary> {
+    const { table, version } = await this.reader();
+    return this.summaryOf(table, version);
+  }
+
+  private summaryOf(table: lancedb.Table, version: number): Promise<DatasetSummary> {
+    if (this.lastSummary?.version !== version) {
+      const summary = table.stats().then(({ numRows, fragmentStats }) => ({
+        version,
+        rowCount: numRows,
+        fragmentCount: fragmentStats.numFragments,
+      }));
+      // A failed read is not remembered: the next one tries again.
+      summary.catch(() => {
+        if (this.lastSummary?.summary === summary) this.lastSummary = undefined;
+      });
+      this.lastSummary = { version, summary };
+    }
+    return this.lastSummary.summary;
   }
 
   /** The indices of `table`'s version, then the builds in progress in this process. */

@@ -2,6 +2,7 @@ import type { OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog, IndexBuild } from './catalog.js';
 import type { NewImageRow } from './image-record.js';
+import type { ServiceMetrics } from '../metrics.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
 type Operation =
@@ -20,6 +21,11 @@ export interface AppendOutcome {
 export interface DeleteOutcome {
   deleted: boolean;
   version: number;
+}
+/** A commit's version, and the rows it appended or deleted. */
+interface Committed {
+  version: number;
+  rows: number;
 }
 
 /** Commits that lose a race against another writer's incompatible commit are retried this often. */
@@ -76,6 +82,7 @@ export class CatalogWriter {
   private constructor(
     private readonly catalog: ImageCatalog,
     private readonly logger: Logger,
+    private readonly metrics?: ServiceMetrics,
   ) {}
 
   /**
@@ -84,8 +91,8 @@ export class CatalogWriter {
    * prewarm). Commits wait for the load; until it is done, `has` may miss a stored id, which only
    * costs that upload a decode, since the commit decides against the loaded set.
    */
-  static open(catalog: ImageCatalog, logger: Logger): CatalogWriter {
-    const writer = new CatalogWriter(catalog, logger);
+  static open(catalog: ImageCatalog, logger: Logger, metrics?: ServiceMetrics): CatalogWriter {
+    const writer = new CatalogWriter(catalog, logger, metrics);
     writer.loading = writer.reload().catch((error: unknown) => {
       // The id set stays at version 0, so the first commit's catch-up loads it again.
       logger.warn({ err: error }, 'loading the id set failed; the first commit will load it');
@@ -180,8 +187,9 @@ export class CatalogWriter {
     await this.heldBack.get(first.kind);
     try {
       await this.catchUp();
-      const version = await this.withRetry(() => this.commit(group as Commit[]));
+      const { version, rows } = await this.withRetry(() => this.commit(group as Commit[]));
       this.commits += 1;
+      this.metrics?.committed(first.kind, rows);
       if (first.kind === 'restore') {
         // A restore replaces the set of live ids whole. Reloaded outside the retry: a conflict
         // while reloading must not run a restore that has committed a second time.
@@ -242,27 +250,27 @@ export class CatalogWriter {
   }
 
   /** Commits one group; returns the version it made (or the current one when nothing was left to do). */
-  private async commit(group: Commit[]): Promise<number> {
+  private async commit(group: Commit[]): Promise<Committed> {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
       first.resolve(version);
-      return version;
+      return { version, rows: 0 };
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
   }
 
-  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<number> {
+  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<Committed> {
     // After a retry the set may have learnt of rows another writer committed meanwhile.
     const fresh = ops.filter((op) => !this.liveIds.has(op.row.id));
     const version = fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : this.knownVersion;
     for (const op of fresh) this.liveIds.add(op.row.id);
     for (const op of ops) op.resolve({ created: fresh.includes(op), version });
-    return version;
+    return { version, rows: fresh.length };
   }
 
-  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<number> {
+  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<Committed> {
     const present = [...new Set(ops.map((op) => op.id))].filter((id) => this.liveIds.has(id));
     const version = present.length > 0 ? await this.catalog.deleteIds(present) : this.knownVersion;
     for (const id of present) this.liveIds.delete(id);
@@ -270,7 +278,7 @@ export class CatalogWriter {
     for (const op of ops) {
       op.resolve({ deleted: deleted.delete(op.id), version });
     }
-    return version;
+    return { version, rows: present.length };
   }
 
   /** Reloads the id set when another process has committed since this one last looked. */
@@ -318,6 +326,7 @@ export class CatalogWriter {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
         this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
+        this.metrics?.commitConflictRetried();
         await this.catchUp();
       }
     }

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { ClipModel } from './clip-model.js';
 import type { ImageInput } from '../images/image-decode.js';
+import type { ModelInput, ServiceMetrics } from '../metrics.js';
 
 /** How long the batcher waits for more requests before running the model. */
 const BATCH_WINDOW_MS = 4;
@@ -18,9 +19,12 @@ export class EmbeddingBatcher {
   private readonly texts: DataLoader<string, Float32Array>;
   private readonly images: DataLoader<Float32Array, Float32Array>;
 
-  constructor(readonly model: ClipModel) {
-    this.texts = this.loader((keys) => model.embedTexts(keys));
-    this.images = this.loader((keys) => model.embedImages(keys));
+  constructor(
+    readonly model: ClipModel,
+    private readonly metrics?: ServiceMetrics,
+  ) {
+    this.texts = this.loader('text', (keys) => model.embedTexts(keys));
+    this.images = this.loader('image', (keys) => model.embedImages(keys));
   }
 
   /** Forward passes made so far (the batching benchmark reports them). */
@@ -46,11 +50,16 @@ export class EmbeddingBatcher {
     return this.images.load(pixels);
   }
 
-  private loader<K>(embed: (keys: K[]) => Promise<Float32Array[]>): DataLoader<K, Float32Array> {
+  private loader<K>(input: ModelInput, embed: (keys: K[]) => Promise<Float32Array[]>): DataLoader<K, Float32Array> {
     let previous: Promise<unknown> = Promise.resolve();
-    const pass = (keys: K[]) => {
+    const pass = async (keys: K[]) => {
       this.calls += 1;
-      return embed(keys);
+      const done = this.metrics?.modelPass(input, keys.length);
+      try {
+        return await embed(keys);
+      } finally {
+        done?.();
+      }
     };
     return new DataLoader<K, Float32Array>(
       (keys) => {

@@ -79,7 +79,10 @@ interface Entry {
 }
 
 export interface CacheStats {
+  /** Reads of an entry that was in the cache already. */
   hits: number;
+  /** Reads of a key the cache held no entry for: each fills one, joins a fill, or goes to the bucket. */
+  misses: number;
   fills: number;
   corrupt: number;
   evictions: number;
@@ -105,7 +108,7 @@ export class ObjectCache {
   });
   private used = 0;
   private reserved = 0;
-  private readonly counters = { hits: 0, fills: 0, corrupt: 0, evictions: 0 };
+  private readonly counters = { hits: 0, misses: 0, fills: 0, corrupt: 0, evictions: 0 };
   /** Told about each corrupt entry dropped (a log line). */
   onCorrupt: (key: string, reason: string) => void = () => {};
 
@@ -148,13 +151,13 @@ export class ObjectCache {
     key: string,
     pick: (size: number) => { start: number; end: number } | null,
   ): Promise<{ info: ObjectInfo; start: number; end: number; body: Buffer } | null> {
+    this.counters[this.entries.has(key) ? 'hits' : 'misses']++;
     for (let attempt = 0; attempt < 2; attempt++) {
       const entry = await this.entry(key);
       const range = entry && pick(entry.meta.size);
       if (!entry || !range) return null;
       try {
         const body = await this.readRange(entry, range.start, range.end);
-        this.counters.hits++;
         this.touch(key, entry);
         return { info: entry.meta, ...range, body };
       } catch (error) {

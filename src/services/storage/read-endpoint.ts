@@ -23,7 +23,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
-import { ObjectCache, type ObjectInfo } from './object-cache.js';
+import { ObjectCache, type CacheStats, type ObjectInfo } from './object-cache.js';
 import { S3Upstream, type UpstreamOptions } from './s3-upstream.js';
 
 /** Keys under a `*.lance/` dataset that Lance never rewrites once written. */
@@ -48,7 +48,14 @@ export interface ReadEndpoint {
   accessKeyId: string;
   secretAccessKey: string;
   cache: ObjectCache;
+  stats(): ReadEndpointStats;
   close(): Promise<void>;
+}
+
+export interface ReadEndpointStats {
+  /** Requests answered from the object cache, and passed through to the bucket. */
+  served: { cache: number; bucket: number };
+  cache: CacheStats;
 }
 
 export async function startReadEndpoint(options: ReadEndpointOptions): Promise<ReadEndpoint> {
@@ -80,6 +87,7 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
     accessKeyId,
     secretAccessKey: randomBytes(24).toString('hex'),
     cache,
+    stats: () => ({ served: { ...handler.served }, cache: cache.stats() }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -91,6 +99,8 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
 }
 
 class RequestHandler {
+  readonly served = { cache: 0, bucket: 0 };
+
   constructor(
     private readonly upstream: S3Upstream,
     private readonly cache: ObjectCache,
@@ -114,9 +124,11 @@ class RequestHandler {
     const conditional = Object.keys(req.headers).some((h) => h.startsWith('if-'));
     // The cache is keyed by the path as sent: one client (Lance) encodes each key one way.
     if (!query && !conditional && IMMUTABLE.test(decodeURIComponent(rawPath))) {
-      if (method === 'HEAD' && this.headFromCache(rawPath, res)) return;
-      if (method === 'GET' && (await this.getFromCache(rawPath, req.headers.range, res))) return;
+      if (method === 'HEAD' && this.headFromCache(rawPath, res)) return void this.served.cache++;
+      if (method === 'GET' && (await this.getFromCache(rawPath, req.headers.range, res)))
+        return void this.served.cache++;
     }
+    this.served.bucket++;
     await this.passThrough(req, res, { method, path: rawPath, query });
   }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
-import { startReadEndpoint } from './read-endpoint.js';
+import { startReadEndpoint, type ReadEndpointStats } from './read-endpoint.js';
 import { S3ObjectStore } from './s3-object-store.js';
 
 /** Where everything lives: image objects and, beside them, the Lance dataset. */
@@ -22,6 +22,8 @@ export interface Storage {
 /** The read connection's storage options, and what to close when the service stops. */
 export interface ReadPath {
   storageOptions?: Record<string, string>;
+  /** What the read endpoint served from the cache and from the bucket, when reads go through one. */
+  stats?: () => ReadEndpointStats;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ function openS3(settings: Settings): Storage {
           aws_access_key_id: reads.accessKeyId,
           aws_secret_access_key: reads.secretAccessKey,
         },
+        stats: reads.stats,
         close: reads.close,
       };
     },
