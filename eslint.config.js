@@ -1,7 +1,10 @@
 import js from '@eslint/js';
+import graphql from '@graphql-eslint/eslint-plugin';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const CODE = ['**/*.{js,ts,svelte}'];
 
 export default tseslint.config(
   {
@@ -18,9 +21,11 @@ export default tseslint.config(
       'benchmarks/results/',
     ],
   },
-  js.configs.recommended,
-  ...tseslint.configs.recommended,
+  // Code; the SDL has its own parser and rules (below).
+  { files: CODE, ...js.configs.recommended },
+  ...tseslint.configs.recommended.map((config) => ({ files: CODE, ...config })),
   {
+    files: CODE,
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': [
@@ -52,4 +57,30 @@ export default tseslint.config(
   },
   { files: ['web/**/*.ts'], languageOptions: { globals: globals.browser } },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The SDL: the API as clients meet it (the web UI's operations are TypeScript, checked by codegen).
+    files: ['schema/*.graphql'],
+    languageOptions: { parser: graphql.parser, parserOptions: { graphQLConfig: { schema: 'schema/*.graphql' } } },
+    plugins: { '@graphql-eslint': graphql },
+    rules: {
+      ...graphql.configs['flat/schema-recommended'].rules,
+      // Every type, field, argument and enum value: the descriptions are the API's documentation.
+      '@graphql-eslint/require-description': [
+        'error',
+        {
+          types: true,
+          rootField: true,
+          DirectiveDefinition: true,
+          FieldDefinition: true,
+          InputValueDefinition: true,
+          EnumValueDefinition: true,
+        },
+      ],
+      // One-line descriptions are "strings", longer ones blocks: to clients the same description.
+      '@graphql-eslint/description-style': 'off',
+      // Image is the one entity (by content hash); the other types are values and outcomes that
+      // no client cache normalises, so an id would be invented.
+      '@graphql-eslint/strict-id-in-types': 'off',
+    },
+  },
 );

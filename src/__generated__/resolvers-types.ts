@@ -16,11 +16,21 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An instant in time, as an ISO 8601 string in UTC. */
+  /**
+   * An instant in time: an RFC 3339 date-time string (the ISO 8601 profile), e.g. 2024-05-01T12:30:00.000Z.
+   * Sent in UTC with milliseconds; accepted with any offset.
+   */
   DateTime: { input: Date; output: Date; }
   /** An upload: a file part of a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */
   Upload: { input: UploadedFile; output: UploadedFile; }
 };
+
+/** Who may cache an answer. */
+export type CacheControlScope =
+  /** Only the client's own cache. */
+  | 'PRIVATE'
+  /** Any cache, shared ones (CDNs, proxies) included. */
+  | 'PUBLIC';
 
 /** The Lance dataset behind the service, as it is now. */
 export type Dataset = {
@@ -151,6 +161,11 @@ export type IndexState =
   /** Committed: searches use it. */
   | 'READY';
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type Mutation = {
   __typename?: 'Mutation';
   /**
@@ -172,30 +187,60 @@ export type Mutation = {
 };
 
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type MutationCreateVectorIndexArgs = {
   type?: InputMaybe<VectorIndexType>;
 };
 
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type MutationDeleteImageArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type MutationRestoreVersionArgs = {
   version: Scalars['Int']['input'];
 };
 
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type MutationUploadImageArgs = {
   file: Scalars['Upload']['input'];
 };
 
 
+/**
+ * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
+ * they need `Authorization: Bearer <key>`. Uploads are GraphQL multipart requests; mutations are
+ * refused over GET and their answers never cached.
+ */
 export type MutationUploadImagesArgs = {
   files: Array<Scalars['Upload']['input']>;
 };
 
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
 export type Query = {
   __typename?: 'Query';
   /** The dataset: version, size, files and indices. */
@@ -213,12 +258,22 @@ export type Query = {
 };
 
 
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
 export type QueryImageArgs = {
   id: Scalars['ID']['input'];
   version?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
 export type QueryImagesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
@@ -227,6 +282,11 @@ export type QueryImagesArgs = {
 };
 
 
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
 export type QuerySearchArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
   limit?: InputMaybe<Scalars['Int']['input']>;
@@ -235,6 +295,11 @@ export type QuerySearchArgs = {
 };
 
 
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
 export type QuerySimilarImagesArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
   id: Scalars['ID']['input'];
@@ -361,6 +426,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CacheControlScope: CacheControlScope;
   Dataset: ResolverTypeWrapper<DatasetInfo>;
   DatasetFile: ResolverTypeWrapper<DatasetFile>;
   DatasetIndex: ResolverTypeWrapper<IndexInfo>;
@@ -404,6 +470,14 @@ export type ResolversParentTypes = ResolversObject<{
   Upload: Scalars['Upload']['output'];
   UploadResult: UploadOutcome;
 }>;
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type DatasetResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Dataset'] = ResolversParentTypes['Dataset']> = ResolversObject<{
   files?: Resolver<Array<ResolversTypes['DatasetFile']>, ParentType, ContextType>;
@@ -518,3 +592,6 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   UploadResult?: UploadResultResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+}>;
