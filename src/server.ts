@@ -9,6 +9,7 @@ import type { Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
+import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { multipartUploads } from './http/multipart.js';
@@ -19,6 +20,7 @@ import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
+import { persistedQueryStore } from './services/cache.js';
 import { ServiceMetrics } from './services/metrics.js';
 
 const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schema');
@@ -114,20 +116,33 @@ export async function createApp(
 /**
  * The Apollo server alone (tests run operations on it with `executeOperation`). Stack traces
  * reach clients only with NODE_ENV=development; introspection follows Apollo's convention (off
- * when NODE_ENV=production) unless INTROSPECTION says otherwise.
+ * when NODE_ENV=production) unless INTROSPECTION says otherwise. Persisted queries live in the
+ * CACHE_URL store when it is Redis, shared by the replicas; else in the process.
  */
 export async function startApollo(
-  settings: Pick<Settings, 'API_KEY' | 'NODE_ENV' | 'INTROSPECTION'>,
+  settings: Pick<Settings, 'API_KEY' | 'NODE_ENV' | 'INTROSPECTION'> &
+    Partial<Pick<Settings, 'CACHE_URL' | 'CACHE_TTL_MS'>>,
   logger: Logger,
   metrics = new ServiceMetrics(),
 ): Promise<ApolloServer<GraphQLContext>> {
   const introspection = settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
   const limits = queryLimits(introspection);
+  const persistedQueries = settings.CACHE_URL
+    ? persistedQueryStore(settings.CACHE_URL, settings.CACHE_TTL_MS)
+    : undefined;
   const apollo = new ApolloServer<GraphQLContext>({
     typeDefs,
     resolvers,
     formatError: errorFormatter(logger),
-    plugins: [operationMetrics(metrics), requireApiKeyForMutations(settings.API_KEY), ...limits.plugins],
+    plugins: [
+      operationMetrics(metrics),
+      requireApiKeyForMutations(settings.API_KEY),
+      ...limits.plugins,
+      ...cachePolicy(),
+      // The store of persisted queries closes with the server.
+      { serverWillStart: async () => ({ serverWillStop: async () => persistedQueries?.close() }) },
+    ],
+    persistedQueries: persistedQueries && { cache: persistedQueries },
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     introspection,

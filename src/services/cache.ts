@@ -1,3 +1,4 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import { LRUCache } from 'lru-cache';
@@ -16,15 +17,8 @@ export interface Caches {
  * store, so `maxBytes` bounds both together.
  */
 export function createCaches(url: string, ttlMs: number, maxBytes: number): Caches {
-  const memory = url.startsWith('redis') ? undefined : byteBoundedStore(maxBytes);
-  const make = <T>(namespace: string): Keyv<T> => {
-    const store = memory ?? new KeyvRedis(url);
-    // stats: keyv counts its own hits and misses (the metrics read them).
-    const cache = new Keyv<T>({ store, namespace, ttl: ttlMs, stats: true });
-    // keyv re-emits store errors; a cache outage must slow requests down, not crash the process.
-    cache.on('error', () => {});
-    return cache;
-  };
+  const memory = isRedis(url) ? undefined : byteBoundedStore(maxBytes);
+  const make = <T>(namespace: string): Keyv<T> => keyv<T>(memory ?? new KeyvRedis(url), namespace, ttlMs);
   const embeddings = make<number[]>('embedding');
   const results = make<unknown>('search');
   return {
@@ -34,6 +28,37 @@ export function createCaches(url: string, ttlMs: number, maxBytes: number): Cach
       await Promise.all([embeddings.disconnect(), results.disconnect()]);
     },
   };
+}
+
+/** Apollo's store of persisted queries, and how to let go of it. */
+export type PersistedQueryStore = KeyValueCache<string> & { close(): Promise<void> };
+
+/**
+ * The store of persisted queries (APQ) in the CACHE_URL Redis, so that a query registered on one
+ * replica is known to all of them. Undefined for `memory:`: Apollo's own bounded in-process LRU is
+ * that store already. Entries expire like the other caches'; a client whose hash is no longer
+ * known sends the query again, as APQ provides.
+ */
+export function persistedQueryStore(url: string, ttlMs?: number): PersistedQueryStore | undefined {
+  if (!isRedis(url)) return undefined;
+  const queries = keyv<string>(new KeyvRedis(url), 'apq', ttlMs);
+  return {
+    get: (hash) => queries.get(hash),
+    // Apollo passes no ttl (none is configured): keyv's, CACHE_TTL_MS, applies.
+    set: async (hash, query) => void (await queries.set(hash, query)),
+    delete: (hash) => queries.delete(hash),
+    close: () => queries.disconnect(),
+  };
+}
+
+const isRedis = (url: string) => url.startsWith('redis');
+
+function keyv<T>(store: KeyvStoreAdapter | Map<string, string>, namespace: string, ttlMs?: number): Keyv<T> {
+  // stats: keyv counts its own hits and misses (the metrics read them).
+  const cache = new Keyv<T>({ store, namespace, ttl: ttlMs, stats: true });
+  // keyv re-emits store errors; a cache outage must slow requests down, not crash the process.
+  cache.on('error', () => {});
+  return cache;
 }
 
 /**
