@@ -1,7 +1,7 @@
 import { ImageCatalog } from '../../src/services/catalog/catalog.js';
 import type { ImageFilter } from '../../src/services/catalog/image-filter.js';
 import { METADATA_COLUMNS } from '../../src/services/catalog/image-record.js';
-import { SCALAR_INDICES } from '../../src/services/catalog/dataset.js';
+import { scalarIndices } from '../../src/services/catalog/dataset.js';
 import { openServices } from '../lib/harness.js';
 import { ms, type Cell, type SuiteResult } from '../lib/report.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';
@@ -76,7 +76,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     ctx.log('filters: without scalar indices');
     await measureAll(false);
     const builds: Array<{ name: string; ms: number }> = [];
-    for (const build of SCALAR_INDICES) {
+    for (const build of scalarIndices()) {
       ctx.log(`filters: building ${build.name}`);
       builds.push({ name: build.name, ms: (await timed(() => catalog.createIndex(build))).ms });
     }
