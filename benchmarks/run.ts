@@ -1,7 +1,7 @@
 /**
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
- * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale)
+ * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale filters)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
  * never the committed results.
  *
@@ -15,13 +15,22 @@ import { RESULTS_DIR, resultName } from './lib/paths.js';
 import { renderMarkdown, writeResult } from './lib/report.js';
 import type { Suite, SuiteContext } from './lib/suite.js';
 import { batchingSuite } from './suites/batching.js';
+import { filtersSuite } from './suites/filters.js';
 import { growthSuite } from './suites/growth.js';
 import { projectionSuite } from './suites/projection.js';
 import { searchSuite } from './suites/search.js';
 import { scaleSuite } from './suites/scale.js';
 import { uploadSuite } from './suites/upload.js';
 
-const SUITES: Suite[] = [uploadSuite, searchSuite, batchingSuite, growthSuite, projectionSuite, scaleSuite];
+const SUITES: Suite[] = [
+  uploadSuite,
+  searchSuite,
+  batchingSuite,
+  growthSuite,
+  projectionSuite,
+  scaleSuite,
+  filtersSuite,
+];
 
 function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number } {
   const { values, positionals } = parseNodeArgs({

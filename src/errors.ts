@@ -88,6 +88,11 @@ export function tooCostly(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COSTLY', http: { status: 400 } } });
 }
 
+/** Variables that do not fit the operation's types, found before graphql-js's own check runs. */
+export function badVariables(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+}
+
 /** 503 while the model loads: clients should come back shortly. */
 export function respondStarting(res: Response): void {
   res

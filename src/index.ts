@@ -2,7 +2,15 @@ import { loadSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { createApp } from './server.js';
 
-const settings = loadSettings();
+const settings = (() => {
+  try {
+    return loadSettings();
+  } catch (error) {
+    // A setting the operator mistyped: its name and the problem, not a stack trace.
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+})();
 const logger = createLogger(settings.LOG_LEVEL);
 const app = await createApp(settings, logger);
 const server = await app.listen(settings.PORT).catch((error: NodeJS.ErrnoException) => {

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ParseOptions, ValidationRule } from 'graphql';
+import { GraphQLError, type DocumentNode, type ParseOptions, type ValidationRule } from 'graphql';
 import { getComplexity, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
-import { tooCostly } from './errors.js';
+import { badVariables, tooCostly } from './errors.js';
 import { MAX_ALIASES, MAX_DEPTH, MAX_DIRECTIVES, MAX_QUERY_COST, MAX_TOKENS } from './limits.js';
 
 /** What a dataset-wide mutation costs: more than half the limit, so an operation holds one at most. */
@@ -16,11 +16,19 @@ const VERSIONS_ASSUMED = 100;
 const INDEXED_SEARCH = 50;
 const EXACT_SEARCH = Math.floor(MAX_QUERY_COST / 4);
 
+/**
+ * What a filter adds, whatever the page or hit count: without a scalar index Lance reads the
+ * filtered columns of every row (and a newest-first page counts the matches first), 8-14 ms at
+ * 100k rows, and a prefiltered flat search ~50 ms (benchmarks/results/filters.md).
+ */
+const FILTER = 100;
+
 type Estimate = (args: Record<string, number>, child: number) => number;
 
-/** `exact` is a Boolean argument: the cost's only non-numeric input. */
+/** `exact` (a Boolean) and `filter` (an input object) are the cost's non-numeric inputs. */
+const filtered = (a: Record<string, unknown>) => (a.filter == null ? 0 : FILTER);
 const search: Estimate = (a, child) =>
-  ((a.exact as unknown as boolean) ? EXACT_SEARCH : INDEXED_SEARCH) + a.limit! * (1 + child);
+  ((a.exact as unknown as boolean) ? EXACT_SEARCH : INDEXED_SEARCH) + filtered(a) + a.limit! * (1 + child);
 
 /**
  * What a field costs, about one unit per row it reads; fields not listed cost what their
@@ -30,7 +38,7 @@ const FIELD_COSTS: Record<string, Estimate> = {
   'Query.search': search,
   'Query.similarImages': search,
   'Query.image': (_, child) => 1 + child,
-  'Query.images': (a, child) => a.limit! * (1 + child),
+  'Query.images': (a, child) => filtered(a) + a.limit! * (1 + child),
   'Query.versions': (_, child) => 10 + VERSIONS_ASSUMED * child,
   'Query.dataset': (_, child) => 20 + child,
   'DatasetVersion.rowCount': () => 10,
@@ -77,17 +85,29 @@ export function queryLimits(introspection: boolean): {
   };
 }
 
+/**
+ * The operation's cost. Pricing coerces the variables, so it is the first to meet a bad one (an
+ * unknown enum value in a filter): that is the client's mistake, not an internal error.
+ */
+function complexity(
+  schema: Parameters<typeof getComplexity>[0]['schema'],
+  query: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown> | undefined,
+): number {
+  try {
+    return getComplexity({ schema, query, operationName, variables, estimators: [estimate] });
+  } catch (error) {
+    if (error instanceof GraphQLError) throw badVariables(error);
+    throw error;
+  }
+}
+
 const queryCostLimit: ApolloServerPlugin = {
   async requestDidStart() {
     return {
       async didResolveOperation({ request, document, schema }) {
-        const cost = getComplexity({
-          schema,
-          query: document,
-          operationName: request.operationName,
-          variables: request.variables,
-          estimators: [estimate],
-        });
+        const cost = complexity(schema, document, request.operationName, request.variables);
         if (cost > MAX_QUERY_COST) {
           throw tooCostly(
             `the operation would cost ${cost}, over the limit of ${MAX_QUERY_COST}: ask for fewer or smaller lists, ` +

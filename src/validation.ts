@@ -1,4 +1,12 @@
-import { MAX_TEXT_LENGTH } from './limits.js';
+import type {
+  ImageFilter as ImageFilterInput,
+  ImageOrder,
+  ImageOrderBy,
+  InputMaybe,
+  IntRange,
+} from './__generated__/resolvers-types.js';
+import { MAX_FILENAME_LENGTH, MAX_TEXT_LENGTH } from './limits.js';
+import type { ImageFilter, Range } from './services/catalog/image-filter.js';
 import { UploadedFile } from './services/images/upload-input.js';
 
 /** Client input that breaks a rule; `field` names the argument. */
@@ -59,4 +67,84 @@ export function upload(value: unknown): UploadedFile {
 export function uploads(values: readonly unknown[]): UploadedFile[] {
   if (values.length === 0) throw new InvalidInputError('send at least one file', 'files');
   return values.map(upload);
+}
+
+/** A filter's input as the service's typed filter: ranges checked, content types as MIME types. */
+export function imageFilter(value?: InputMaybe<ImageFilterInput>): ImageFilter | undefined {
+  if (value == null) return undefined;
+  const filter: ImageFilter = {};
+  if (value.contentTypes != null) {
+    if (value.contentTypes.length === 0) {
+      throw new InvalidInputError('name at least one content type, or leave contentTypes out', 'filter.contentTypes');
+    }
+    // The ContentType enum names the formats by their MIME subtype (JPEG is image/jpeg).
+    filter.contentTypes = [...new Set(value.contentTypes.map((type) => `image/${type.toLowerCase()}`))].sort();
+  }
+  for (const name of ['width', 'height', 'size'] as const) {
+    const range = intRange(value[name], `filter.${name}`);
+    if (range) filter[name] = range;
+  }
+  const createdAt = dateRange(value.createdAt);
+  if (createdAt) filter.createdAt = createdAt;
+  if (value.filenameContains != null) {
+    const text = value.filenameContains;
+    if (text.length === 0 || text.length > MAX_FILENAME_LENGTH) {
+      throw new InvalidInputError(
+        `filenameContains must be 1 to ${MAX_FILENAME_LENGTH} characters`,
+        'filter.filenameContains',
+      );
+    }
+    filter.filenameContains = text;
+  }
+  return Object.keys(filter).length > 0 ? filter : undefined;
+}
+
+function intRange(value: InputMaybe<IntRange> | undefined, field: string): Range<number> | undefined {
+  if (value == null) return undefined;
+  const range: Range<number> = {};
+  for (const bound of ['min', 'max'] as const) {
+    const n = value[bound];
+    if (n == null) continue;
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidInputError(`${field}.${bound} must be 0 or more`, field);
+    range[bound] = n;
+  }
+  return checkedOrder(range, field);
+}
+
+/** Years 0 to 9999: what an ISO 8601 timestamp literal can say without an expanded year. */
+const MIN_DATE = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_DATE = Date.parse('9999-12-31T23:59:59.999Z');
+
+function dateRange(value: InputMaybe<ImageFilterInput['createdAt']>): Range<Date> | undefined {
+  if (value == null) return undefined;
+  const range: Range<Date> = {};
+  for (const [bound, key] of [
+    ['from', 'min'],
+    ['to', 'max'],
+  ] as const) {
+    const date = value[bound];
+    if (date == null) continue;
+    const time = date.getTime();
+    if (!(time >= MIN_DATE && time <= MAX_DATE)) {
+      throw new InvalidInputError(`filter.createdAt.${bound} must be in the years 0000 to 9999`, 'filter.createdAt');
+    }
+    range[key] = date;
+  }
+  return checkedOrder(range, 'filter.createdAt');
+}
+
+function checkedOrder<T extends number | Date>(range: Range<T>, field: string): Range<T> | undefined {
+  if (range.min !== undefined && range.max !== undefined && range.min > range.max) {
+    throw new InvalidInputError(`${field}: the lower bound is above the upper bound`, field);
+  }
+  return range.min === undefined && range.max === undefined ? undefined : range;
+}
+
+/**
+ * Whether `images` runs newest first: the deprecated `order` decides when a client still sends
+ * it (STORAGE is oldest first), else `orderBy`, newest first by default.
+ */
+export function newestFirst(orderBy: InputMaybe<ImageOrderBy> | undefined, order?: InputMaybe<ImageOrder>): boolean {
+  if (order != null) return order === 'NEWEST_FIRST';
+  return (orderBy ?? 'NEWEST_FIRST') === 'NEWEST_FIRST';
 }

@@ -159,13 +159,13 @@ describe('GraphQL API', () => {
     assert.equal(page.data!.all[0].vector.length, 512);
   });
 
-  test('images newest first pages backwards through storage order; thumbnailUrl names the preview', async () => {
+  test('images newest first (the default) pages backwards through storage order; thumbnailUrl names the preview', async () => {
     const { run, ids } = colours;
     const result = await run(`{
-      stored: images(limit: 1000) { id }
-      newest: images(limit: 4, order: NEWEST_FIRST) { id thumbnailUrl }
-      next: images(limit: 4, offset: 4, order: NEWEST_FIRST) { id }
-      past: images(limit: 4, offset: 1000, order: NEWEST_FIRST) { id }
+      stored: images(limit: 1000, orderBy: OLDEST_FIRST) { id }
+      newest: images(limit: 4) { id thumbnailUrl }
+      next: images(limit: 4, offset: 4, orderBy: NEWEST_FIRST) { id }
+      past: images(limit: 4, offset: 1000) { id }
     }`);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const stored = result.data!.stored.map((i: { id: string }) => i.id).reverse();

@@ -48,7 +48,7 @@ async function assertFindsThemselves(services: Services, sample: readonly NewIma
 }
 
 describe('automatic index upkeep after commits', () => {
-  test('the id and vector indices appear once the dataset reaches INDEX_MIN_ROWS', async () => {
+  test('the id, filter and vector indices appear once the dataset reaches INDEX_MIN_ROWS', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '300', COMPACT_FRAGMENTS: '64' });
     try {
       await commitRows(services, rows(299));
@@ -56,6 +56,10 @@ describe('automatic index upkeep after commits', () => {
       await commitRows(services, rows(1, 299));
       const info = await dataset(services);
       assert.equal(indexOn(info, 'id')?.type, 'BTree');
+      // The filters' scalar indices come with it.
+      assert.equal(indexOn(info, 'content_type')?.type, 'Bitmap');
+      assert.equal(indexOn(info, 'created_at')?.type, 'BTree');
+      assert.equal(indexOn(info, 'size')?.type, 'BTree');
       assert.equal(indexOn(info, 'vector')?.type, 'IvfHnswSq', 'the default index type');
       assert.equal(indexOn(info, 'vector')?.unindexedRows, 0);
       await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 150)[0]!, rows(1, 299)[0]!]);

@@ -1,16 +1,19 @@
 // GET /metrics: Prometheus' text format, and figures that move with the work the service does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClipModel } from '../src/services/embedding/clip-model.js';
 import { createLogger } from '../src/logger.js';
 import { createApp, startApollo } from '../src/server.js';
+import { thumbnailKey } from '../src/services/images/image-key.js';
 import { MAX_OPERATION_NAMES, ServiceMetrics } from '../src/services/metrics.js';
 import { COLOURS, solid } from './support/images.js';
 import { execute, multipart, openApp, openServices, tempDir, testModel, testSettings } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const M = 'lance_image_search_';
 const UPLOAD = 'mutation Upload($file: Upload!) { uploadImage(file: $file) { created image { id key } } }';
 const FIND_RED = 'query FindRed { search(text: "red", limit: 3) { cached hits { image { id } } } }';
@@ -136,8 +139,12 @@ describe('GET /metrics', () => {
 
     test('counts object-store calls and bytes, and shows the new version and row', async () => {
       const { before, after, bytes } = run;
-      assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'put' }), 1);
-      assert.equal(grew(before, after, `${M}object_store_bytes_total`, { operation: 'put' }), bytes.length);
+      const thumbnail = await (await app.services).objects.get(thumbnailKey(sha256(bytes)));
+      assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'put' }), 2, 'image, thumbnail');
+      assert.equal(
+        grew(before, after, `${M}object_store_bytes_total`, { operation: 'put' }),
+        bytes.length + thumbnail!.size,
+      );
       assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'get' }), 1);
       assert.equal(grew(before, after, `${M}object_store_bytes_total`, { operation: 'get' }), bytes.length);
       assert.equal(sample(after, `${M}dataset_rows`), 1);
@@ -184,7 +191,7 @@ describe('GET /metrics', () => {
 
     test('object-store requests and the read endpoint move', async () => {
       const { before, after, bytes } = await uploadAndSearch(app.url);
-      assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'put' }), 1);
+      assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'put' }), 2, 'image, thumbnail');
       assert.equal(grew(before, after, `${M}object_store_bytes_total`, { operation: 'get' }), bytes.length);
       assert.ok(grew(before, after, `${M}read_endpoint_requests_total`, { source: 'bucket' }) > 0);
       assert.ok(grew(before, after, `${M}read_endpoint_requests_total`, { source: 'cache' }) > 0);

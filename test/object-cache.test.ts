@@ -286,6 +286,18 @@ describe('a start that fails after the read endpoint is up', { skip: S3_SKIP }, 
   });
 });
 
+describe('a bucket the service cannot open', { skip: S3_SKIP }, () => {
+  test('fails the start naming DATA_URI, what the bucket answered and the settings to check', async () => {
+    const env = { ...s3Env(), AWS_ACCESS_KEY_ID: 'WRONGKEY', AWS_SECRET_ACCESS_KEY: 'wrong' };
+    await assert.rejects(openServices(env), (error: Error) => {
+      assert.match(error.message, /^DATA_URI s3:\/\/\S+: the dataset cannot be opened \(the bucket answered 403 /);
+      assert.match(error.message, /AWS_ACCESS_KEY_ID/);
+      assert.ok(error.message.length < 400, error.message);
+      return true;
+    });
+  });
+});
+
 describe('ObjectCache on its own', () => {
   /** A fake bucket of `objects`, counting the ranged reads the cache makes. */
   function fakeSource(objects: Map<string, Buffer>) {

@@ -94,6 +94,17 @@ describe('process life', () => {
     }
   });
 
+  test('a mistyped setting makes the service exit 2, naming the setting, without a stack trace', async () => {
+    const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: 'abc' });
+    try {
+      assert.equal(await service.exited, 2);
+      assert.match(service.output(), /^Invalid settings:\n {2}PORT: /);
+      assert.doesNotMatch(service.output(), /\n\s+at /);
+    } finally {
+      await service.cleanup();
+    }
+  });
+
   test('a repeated SIGTERM does not cut the graceful stop short: the service exits 0', async () => {
     const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: '0' });
     try {

@@ -127,10 +127,13 @@ describe('web UI', () => {
 
   test('everything works from the keyboard: search, then open a result', async (t) => {
     const { page, problems } = await open(t, `${service.url}/`);
+    // Keys pressed before the app has started go nowhere: wait for its first answer.
+    await page.getByRole('list', { name: 'Newest images' }).getByRole('link').first().waitFor();
     await page.keyboard.press('Tab'); // the skip link
     await page.keyboard.press('Enter');
-    for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.id === 'search-text')); i++)
-      await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => document.activeElement?.id === 'search-text');
+    for (let i = 0; i < 10 && !(await focused()); i++) await page.keyboard.press('Tab');
+    assert.ok(await focused(), 'the search field is reachable by Tab');
     await page.keyboard.type('blue');
     await page.keyboard.press('Enter');
     await page.getByRole('list', { name: 'Search results, best first' }).getByRole('link').first().waitFor();

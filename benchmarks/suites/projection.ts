@@ -62,9 +62,9 @@ async function recordingListCalls<T>(
 ): Promise<{ value: T; calls: ListCall[] }> {
   const calls: ListCall[] = [];
   const original = catalog.list.bind(catalog);
-  catalog.list = (limit, offset, columns, version) => {
+  catalog.list = (limit, offset, columns, version, order) => {
     calls.push({ limit, offset, columns: [...columns] });
-    return original(limit, offset, columns, version);
+    return original(limit, offset, columns, version, order);
   };
   try {
     return { value: await fn(), calls };

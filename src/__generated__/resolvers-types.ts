@@ -32,6 +32,21 @@ export type CacheControlScope =
   /** Any cache, shared ones (CDNs, proxies) included. */
   | 'PUBLIC';
 
+/** An image format detected from the bytes, by the MIME type Image.contentType reports for it. */
+export type ContentType =
+  /** image/avif */
+  | 'AVIF'
+  /** image/gif */
+  | 'GIF'
+  /** image/jpeg */
+  | 'JPEG'
+  /** image/png */
+  | 'PNG'
+  /** image/tiff */
+  | 'TIFF'
+  /** image/webp */
+  | 'WEBP';
+
 /** The Lance dataset behind the service, as it is now. */
 export type Dataset = {
   __typename?: 'Dataset';
@@ -102,6 +117,14 @@ export type DatasetVersion = {
   version: Scalars['Int']['output'];
 };
 
+/** Inclusive bounds on an instant; either may be left out. */
+export type DateTimeRange = {
+  /** The earliest instant kept. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** The latest instant kept. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** The outcome of a delete. */
 export type DeleteResult = {
   __typename?: 'DeleteResult';
@@ -147,6 +170,25 @@ export type Image = {
   width: Scalars['Int']['output'];
 };
 
+/**
+ * Which images a read keeps: every condition given must hold. Applied inside Lance before the
+ * search or the page, so a filtered search still returns `limit` hits when that many match.
+ */
+export type ImageFilter = {
+  /** Any of these content types (at least one). */
+  contentTypes?: InputMaybe<Array<ContentType>>;
+  /** When the image was first stored. */
+  createdAt?: InputMaybe<DateTimeRange>;
+  /** A substring of the file name, 1 to 255 characters, regardless of case; images without a name never match. */
+  filenameContains?: InputMaybe<Scalars['String']['input']>;
+  /** Height in pixels. */
+  height?: InputMaybe<IntRange>;
+  /** Size in bytes. */
+  size?: InputMaybe<IntRange>;
+  /** Width in pixels. */
+  width?: InputMaybe<IntRange>;
+};
+
 /** The order of a page of images. */
 export type ImageOrder =
   /** Newest upload first: storage order, reversed. */
@@ -154,12 +196,27 @@ export type ImageOrder =
   /** The order rows are stored in: oldest upload first (compaction keeps it). */
   | 'STORAGE';
 
+/** The order of `images`, by upload. */
+export type ImageOrderBy =
+  /** Newest upload first. */
+  | 'NEWEST_FIRST'
+  /** Oldest upload first: the order rows are stored in. */
+  | 'OLDEST_FIRST';
+
 /** Whether an index is in use or still being built. */
 export type IndexState =
   /** Being built by this service; not used by searches yet. */
   | 'BUILDING'
   /** Committed: searches use it. */
   | 'READY';
+
+/** Inclusive bounds on a whole number, 0 or more; either may be left out. */
+export type IntRange = {
+  /** The greatest value kept. */
+  max?: InputMaybe<Scalars['Int']['input']>;
+  /** The least value kept. */
+  min?: InputMaybe<Scalars['Int']['input']>;
+};
 
 /**
  * The writes: each commits a new dataset version (older versions stay readable). With API_KEY set,
@@ -275,9 +332,11 @@ export type QueryImageArgs = {
  * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
  */
 export type QueryImagesArgs = {
+  filter?: InputMaybe<ImageFilter>;
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
   order?: InputMaybe<ImageOrder>;
+  orderBy?: InputMaybe<ImageOrderBy>;
   version?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -289,6 +348,7 @@ export type QueryImagesArgs = {
  */
 export type QuerySearchArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
+  filter?: InputMaybe<ImageFilter>;
   limit?: InputMaybe<Scalars['Int']['input']>;
   text: Scalars['String']['input'];
   version?: InputMaybe<Scalars['Int']['input']>;
@@ -302,6 +362,7 @@ export type QuerySearchArgs = {
  */
 export type QuerySimilarImagesArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
+  filter?: InputMaybe<ImageFilter>;
   id: Scalars['ID']['input'];
   limit?: InputMaybe<Scalars['Int']['input']>;
   version?: InputMaybe<Scalars['Int']['input']>;
@@ -427,18 +488,23 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = ResolversObject<{
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CacheControlScope: CacheControlScope;
+  ContentType: ContentType;
   Dataset: ResolverTypeWrapper<DatasetInfo>;
   DatasetFile: ResolverTypeWrapper<DatasetFile>;
   DatasetIndex: ResolverTypeWrapper<IndexInfo>;
   DatasetVersion: ResolverTypeWrapper<VersionInfo>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DateTimeRange: DateTimeRange;
   DeleteResult: ResolverTypeWrapper<DeleteResult>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Image: ResolverTypeWrapper<ImageRecord>;
+  ImageFilter: ImageFilter;
   ImageOrder: ImageOrder;
+  ImageOrderBy: ImageOrderBy;
   IndexState: IndexState;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  IntRange: IntRange;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SearchHit: ResolverTypeWrapper<SearchHitRecord>;
@@ -457,11 +523,14 @@ export type ResolversParentTypes = ResolversObject<{
   DatasetIndex: IndexInfo;
   DatasetVersion: VersionInfo;
   DateTime: Scalars['DateTime']['output'];
+  DateTimeRange: DateTimeRange;
   DeleteResult: DeleteResult;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Image: ImageRecord;
+  ImageFilter: ImageFilter;
   Int: Scalars['Int']['output'];
+  IntRange: IntRange;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
   SearchHit: SearchHitRecord;
@@ -547,7 +616,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   dataset?: Resolver<ResolversTypes['Dataset'], ParentType, ContextType>;
   image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImageArgs, 'id'>>;
-  images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImagesArgs, 'limit' | 'offset' | 'order'>>;
+  images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImagesArgs, 'limit' | 'offset' | 'orderBy'>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'exact' | 'limit' | 'text'>>;
   similarImages?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySimilarImagesArgs, 'exact' | 'id' | 'limit'>>;
   versions?: Resolver<Array<ResolversTypes['DatasetVersion']>, ParentType, ContextType>;

@@ -10,6 +10,7 @@ export const Query: QueryResolvers = {
       version: input.version(args.version),
       columns: imageColumns(info, ['hits', 'image']),
       exact: args.exact ?? false,
+      filter: input.imageFilter(args.filter),
     }),
 
   similarImages: (_, args, { services }, info) =>
@@ -18,6 +19,7 @@ export const Query: QueryResolvers = {
       version: input.version(args.version),
       columns: imageColumns(info, ['hits', 'image']),
       exact: args.exact ?? false,
+      filter: input.imageFilter(args.filter),
     }),
 
   image: async (_, args, { services }, info) => {
@@ -32,7 +34,7 @@ export const Query: QueryResolvers = {
       input.offset(args.offset),
       imageColumns(info),
       input.version(args.version),
-      args.order === 'NEWEST_FIRST',
+      { newestFirst: input.newestFirst(args.orderBy, args.order), filter: input.imageFilter(args.filter) },
     ),
 
   versions: (_, __, { services }) => services.catalog.versions(),

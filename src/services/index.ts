@@ -67,6 +67,13 @@ export async function startServices(
       dimension,
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
       objects,
+    }).catch(async (error: unknown) => {
+      // A failed model load says EMBEDDING_MODEL itself (and may be why the open failed).
+      const modelError: unknown = await loading.then(
+        () => null,
+        (failure: unknown) => failure,
+      );
+      throw modelError ?? datasetUnreachable(settings, error);
     });
     const clip = await loading;
     const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
@@ -119,6 +126,21 @@ export async function startServices(
     await closeOpened().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Lance's own error for a bucket it cannot reach is a long dump that names no setting; this one
+ * names DATA_URI and the settings that decide how the bucket is reached, and what the bucket said.
+ */
+function datasetUnreachable(settings: Settings, error: unknown): Error {
+  const text = String((error as Error)?.message ?? error);
+  // From Lance's dump, what the bucket answered: an HTTP status and S3's error code, when it did.
+  const answered = [/status: (\d{3})/.exec(text)?.[1], /<Code>([^<]+)<\/Code>/.exec(text)?.[1]].filter(Boolean);
+  const cause = answered.length > 0 ? `the bucket answered ${answered.join(' ')}` : text.split('\n')[0]!.slice(0, 200);
+  const how = settings.DATA_URI.startsWith('s3://')
+    ? ' Check S3_ENDPOINT, AWS_REGION, and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the AWS credential chain).'
+    : '';
+  return new Error(`DATA_URI ${settings.DATA_URI}: the dataset cannot be opened (${cause}).${how}`);
 }
 
 async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel> {

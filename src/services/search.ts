@@ -3,6 +3,7 @@ import type { ImageCatalog, SearchHitRecord } from './catalog/catalog.js';
 import type { Caches } from './cache.js';
 import type { EmbeddingBatcher } from './embedding/embedding-batcher.js';
 import type { Column, ImageRecord } from './catalog/image-record.js';
+import { filterSql, type ImageFilter } from './catalog/image-filter.js';
 
 export interface SearchOptions {
   limit: number;
@@ -10,6 +11,8 @@ export interface SearchOptions {
   version?: number;
   /** Compare with every vector instead of asking the index: exact neighbours, at a full scan's cost. */
   exact?: boolean;
+  /** Only images that pass it; applied before the search (a prefilter). */
+  filter?: ImageFilter;
 }
 
 export interface SearchOutcome {
@@ -25,7 +28,7 @@ export class ImageNotFoundError extends Error {}
 
 /**
  * Text → image and image → image search. Results are cached under the exact dataset version
- * that was read (plus query, limit, columns and exactness), so any write makes a new key and a cached
+ * that was read (plus query, limit, columns, exactness and filter), so any write makes a new key and a cached
  * answer can never be stale.
  */
 export class SearchService {
@@ -63,7 +66,9 @@ export class SearchService {
     // Exact and indexed answers differ (that is the point of asking for both): never share a key.
     const mode = options.exact ? 'exact' : 'indexed';
     const columns = [...options.columns].sort().join(',');
-    const key = [this.catalog.uri, version, options.limit, columns, mode, search.key].join('|');
+    // The filter as the SQL it becomes: two filters that read the same rows share a key.
+    const filter = filterSql(options.filter) ?? '';
+    const key = [this.catalog.uri, version, options.limit, columns, mode, filter, search.key].join('|');
     const hit = (await this.caches.results.get(key)) as SerialisedHit[] | undefined;
     if (hit) {
       return { query, hits: hit.map(revive), version, tookMs: performance.now() - started, cached: true };

@@ -11,6 +11,7 @@ import {
 } from './image-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
+import { filterSql, type ImageFilter } from './image-filter.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
@@ -203,20 +204,27 @@ export class ImageCatalog {
     return found;
   }
 
-  /** A page of images in storage order (appends keep upload order), or that order reversed. */
+  /**
+   * A page of the images that pass `filter`, in storage order (appends keep upload order) or
+   * that order reversed.
+   */
   async list(
     limit: number,
     offset: number,
     columns: readonly Column[],
     version?: number,
-    newestFirst = false,
+    { newestFirst = false, filter }: { newestFirst?: boolean; filter?: ImageFilter } = {},
   ): Promise<ImageRecord[]> {
     const { table } = await this.reader(version);
-    const page = (start: number, count: number) =>
-      table.query().select(withId(columns)).offset(start).limit(count).toArray();
+    const where = filterSql(filter);
+    const page = (start: number, count: number) => {
+      const query = table.query();
+      if (where) query.where(where);
+      return query.select(withId(columns)).offset(start).limit(count).toArray();
+    };
     if (!newestFirst) return (await page(offset, limit)).map(fromLanceRow);
-    // The row count of a pinned version is in its manifest: counting costs no scan.
-    const end = (await table.countRows()) - offset;
+    // Unfiltered, the row count of a pinned version is in its manifest: counting costs no scan.
+    const end = (await table.countRows(where)) - offset;
     if (end <= 0) return [];
     const start = Math.max(0, end - limit);
     return (await page(start, end - start)).map(fromLanceRow).reverse();
@@ -224,21 +232,35 @@ export class ImageCatalog {
 
   /**
    * Nearest images by cosine distance, reading only `columns` for the hits. Searches the vector
-   * index as its plan says, or every vector when `exact` (the ground truth for recall).
+   * index as its plan says, or every vector when `exact` (the ground truth for recall). A filter
+   * is applied first (Lance's prefilter), so `limit` hits come back whenever that many pass it.
    */
   async search(
     vector: ArrayLike<number>,
-    options: { limit: number; columns: readonly Column[]; version?: number; excludeId?: string; exact?: boolean },
+    options: {
+      limit: number;
+      columns: readonly Column[];
+      version?: number;
+      excludeId?: string;
+      exact?: boolean;
+      filter?: ImageFilter;
+    },
   ): Promise<{ hits: SearchHitRecord[]; version: number }> {
     const { table, version } = await this.reader(options.version);
     // One extra hit covers the excluded image, which is its own nearest neighbour.
     const limit = options.limit + (options.excludeId ? 1 : 0);
+    const where = filterSql(options.filter);
     let query = table.vectorSearch(Array.from(vector)).distanceType('cosine');
+    if (where) query = query.where(where);
     if (options.exact) {
       query = query.bypassVectorIndex();
     } else {
-      const plan = queryPlan(await this.indexPlan(table, version), limit);
+      const index = await this.indexPlan(table, version);
+      const plan = queryPlan(index, limit);
       query = query.nprobes(plan.nprobes).refineFactor(plan.refineFactor);
+      // A narrow filter can leave the planned partitions short of `limit` matches: Lance then
+      // probes further ones, up to all of them, for such searches only (nprobes caps both).
+      if (where && index) query = query.maximumNprobes(index.partitions);
       if (plan.ef) query = query.ef(plan.ef);
     }
     const rows = await query

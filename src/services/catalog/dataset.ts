@@ -1,6 +1,6 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from 'pino';
-import type { ImageCatalog, DatasetInfo } from './catalog.js';
+import type { ImageCatalog, DatasetInfo, IndexBuild } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
 import { ImageNotFoundError } from '../search.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
@@ -22,6 +22,24 @@ const LANCE_TYPE: Record<VectorIndexType, string> = {
   IVF_FLAT: 'IvfFlat',
   IVF_HNSW_SQ: 'IvfHnswSq',
 };
+
+/**
+ * The id index: every read by id, every delete and the writer's duplicate check look ids up. A
+ * function, as are the ones below: Lance consumes an index configuration when it builds with it
+ * ("attempt to use an index more than once"), so each build needs a fresh one.
+ */
+const idIndex = (): IndexBuild => ({ column: 'id', config: lancedb.Index.btree(), name: 'id_idx', type: 'BTree' });
+
+/**
+ * Scalar indices for filters, where they pay (benchmarks/results/filters.md): a bitmap for the
+ * handful of content types, B-trees for the upload time and the size. Width and height ranges,
+ * and file-name substrings (which neither index serves), are scanned.
+ */
+export const scalarIndices = (): IndexBuild[] => [
+  { column: 'content_type', config: lancedb.Index.bitmap(), name: 'content_type_idx', type: 'Bitmap' },
+  { column: 'created_at', config: lancedb.Index.btree(), name: 'created_at_idx', type: 'BTree' },
+  { column: 'size', config: lancedb.Index.btree(), name: 'size_idx', type: 'BTree' },
+];
 
 export interface IndexPolicy {
   /** Build the indices automatically once the dataset has this many rows (below it, scans are cheap). */
@@ -112,8 +130,8 @@ export class DatasetService {
 
   /**
    * After commits: compact when small fragments pile up and, once the dataset is big enough for
-   * scans to cost, build the id and vector indices if missing and optimize when too many rows
-   * are unindexed. One pass at a time.
+   * scans to cost, build the id, filter and vector indices if missing and optimize when too
+   * many rows are unindexed. One pass at a time.
    */
   maintain(): Promise<void> {
     this.maintaining ??= this.maintainOnce()
@@ -138,8 +156,8 @@ export class DatasetService {
     }
     if (rows < this.policy.minRows) return;
     const indices = await this.catalog.indices(table);
-    if (!indices.some((i) => i.columns.includes('id'))) {
-      await this.writer.buildIndex({ column: 'id', config: lancedb.Index.btree(), name: 'id_idx', type: 'BTree' });
+    for (const build of [idIndex(), ...scalarIndices()]) {
+      if (!indices.some((i) => i.columns.includes(build.column))) await this.writer.buildIndex(build);
     }
     // An index planned for far fewer rows (or by someone else, plan unknown) is trained again, as
     // the same type when its plan names one.

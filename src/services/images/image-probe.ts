@@ -30,6 +30,9 @@ export const CONTENT_TYPES: Record<string, string> = Object.fromEntries(
   Object.values(FORMATS).map((f) => [f.ext, f.contentType]),
 );
 
+/** The MIME types of the accepted formats: every stored image has one of them. */
+export const ACCEPTED_CONTENT_TYPES: ReadonlySet<string> = new Set(Object.values(CONTENT_TYPES));
+
 /**
  * Lowercase file extensions of the accepted formats, for clients that pick images out of a folder
  * by name. The service itself never trusts a name: it detects the format from the bytes.

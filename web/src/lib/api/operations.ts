@@ -25,7 +25,7 @@ export const SearchImages = graphql(`
 
 export const NewestImages = graphql(`
   query NewestImages($limit: Int!, $offset: Int!, $version: Int) {
-    images(limit: $limit, offset: $offset, version: $version, order: NEWEST_FIRST) {
+    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {
       id
       filename
       thumbnailUrl

@@ -16,7 +16,7 @@ import * as types from './graphql';
  */
 type Documents = {
     "\n  query SearchImages($text: String!, $limit: Int!, $version: Int) {\n    search(text: $text, limit: $limit, version: $version) {\n      query\n      version\n      tookMs\n      cached\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": typeof types.SearchImagesDocument,
-    "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, order: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": typeof types.NewestImagesDocument,
+    "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": typeof types.NewestImagesDocument,
     "\n  query ImageDetails($id: ID!, $version: Int) {\n    image(id: $id, version: $version) {\n      id\n      url\n      filename\n      contentType\n      size\n      width\n      height\n      createdAt\n    }\n  }\n": typeof types.ImageDetailsDocument,
     "\n  query SimilarImages($id: ID!, $limit: Int!, $version: Int) {\n    similarImages(id: $id, limit: $limit, version: $version) {\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": typeof types.SimilarImagesDocument,
     "\n  query Versions {\n    versions {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": typeof types.VersionsDocument,
@@ -29,7 +29,7 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query SearchImages($text: String!, $limit: Int!, $version: Int) {\n    search(text: $text, limit: $limit, version: $version) {\n      query\n      version\n      tookMs\n      cached\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": types.SearchImagesDocument,
-    "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, order: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": types.NewestImagesDocument,
+    "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": types.NewestImagesDocument,
     "\n  query ImageDetails($id: ID!, $version: Int) {\n    image(id: $id, version: $version) {\n      id\n      url\n      filename\n      contentType\n      size\n      width\n      height\n      createdAt\n    }\n  }\n": types.ImageDetailsDocument,
     "\n  query SimilarImages($id: ID!, $limit: Int!, $version: Int) {\n    similarImages(id: $id, limit: $limit, version: $version) {\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": types.SimilarImagesDocument,
     "\n  query Versions {\n    versions {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": types.VersionsDocument,
@@ -48,7 +48,7 @@ export function graphql(source: "\n  query SearchImages($text: String!, $limit: 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, order: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n"): typeof import('./graphql').NewestImagesDocument;
+export function graphql(source: "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n"): typeof import('./graphql').NewestImagesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

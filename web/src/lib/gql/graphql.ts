@@ -126,7 +126,7 @@ export const SearchImagesDocument = new TypedDocumentString(`
     `) as unknown as TypedDocumentString<SearchImagesQuery, SearchImagesQueryVariables>;
 export const NewestImagesDocument = new TypedDocumentString(`
     query NewestImages($limit: Int!, $offset: Int!, $version: Int) {
-  images(limit: $limit, offset: $offset, version: $version, order: NEWEST_FIRST) {
+  images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {
     id
     filename
     thumbnailUrl
