@@ -177,7 +177,6 @@ describe('filtered reads through GraphQL', () => {
       [{ size: { min: 10, max: 1 } }, 'filter.size'],
       [{ contentTypes: [] }, 'filter.contentTypes'],
       [{ filenameContains: '' }, 'filter.filenameContains'],
-      [{ createdAt: { from: '+010000-01-01T00:00:00.000Z' } }, 'filter.createdAt'],
     ];
     for (const [filter, field] of cases) {
       const result = await run(IMAGES, { filter });
@@ -186,8 +185,11 @@ describe('filtered reads through GraphQL', () => {
     }
     const unknown = await run(IMAGES, { filter: { contentTypes: ['BMP'] } });
     assert.equal(unknown.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', 'an unknown enum value');
-    const notADate = await run(IMAGES, { filter: { createdAt: { from: 'yesterday' } } });
-    assert.equal(notADate.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    // Not RFC 3339 date-times (an extended year neither): DateTime itself refuses them.
+    for (const from of ['yesterday', '+010000-01-01T00:00:00.000Z']) {
+      const notADate = await run(IMAGES, { filter: { createdAt: { from } } });
+      assert.equal(notADate.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', from);
+    }
   });
 
   test('a filter costs query budget', async () => {

@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 
 /** A year: the longest max-age worth sending (caches treat anything longer alike). */
-export const IMMUTABLE_MAX_AGE = 31_536_000;
+const IMMUTABLE_MAX_AGE = 31_536_000;
 
 /**
  * The Cache-Control of GraphQL answers. A Query field given a `version` reads a dataset version,
