@@ -64,6 +64,20 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 
 const listeningPort = (output: string) => Number(/"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(output)?.[1] ?? 0);
 
+/** Waits for the service's listening line, then for /readyz to answer 200. */
+async function untilReady(output: () => string): Promise<void> {
+  await until(() => listeningPort(output()) > 0, 'the listening line');
+  const url = `http://127.0.0.1:${listeningPort(output())}`;
+  await until(
+    () =>
+      fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    'readiness',
+  );
+}
+
 /** How the process behaves for a supervisor: failure is failure, and a stop stops everything. */
 describe('process life', () => {
   test('a port already in use makes the service exit 1, naming the port', async () => {
@@ -108,16 +122,7 @@ describe('process life', () => {
   test('a repeated SIGTERM does not cut the graceful stop short: the service exits 0', async () => {
     const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: '0' });
     try {
-      await until(() => listeningPort(service.output()) > 0, 'the listening line');
-      const url = `http://127.0.0.1:${listeningPort(service.output())}`;
-      await until(
-        () =>
-          fetch(`${url}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        'readiness',
-      );
+      await untilReady(service.output);
       service.child.kill('SIGTERM');
       service.child.kill('SIGTERM');
       assert.equal(await service.exited, 0);
@@ -132,16 +137,7 @@ describe('process life', () => {
     const npm = await run('npm', ['start', '--silent'], { PORT: '0' });
     let below: number[] = [];
     try {
-      await until(() => listeningPort(npm.output()) > 0, 'the listening line');
-      const url = `http://127.0.0.1:${listeningPort(npm.output())}`;
-      await until(
-        () =>
-          fetch(`${url}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        'readiness',
-      );
+      await untilReady(npm.output);
       below = descendants(npm.child.pid!);
       assert.ok(below.length > 0, 'npm runs the service as a child');
       npm.child.kill('SIGTERM');
