@@ -1,3 +1,5 @@
+// First: it sets Lance's log level before @lancedb/lancedb loads.
+import './lance-log.js';
 import { loadSettings } from './config.js';
 import { createLogger } from './logger.js';
 import { createApp } from './server.js';

@@ -119,6 +119,20 @@ describe('process life', () => {
     }
   });
 
+  test("LOG_LEVEL governs Lance's own log lines too", async () => {
+    const lanceWarnings = async (env: Record<string, string>) => {
+      const child = await run(process.execPath, ['--import', 'tsx', 'test/support/lance-warning.ts'], env);
+      assert.equal(await child.exited, 0);
+      await child.cleanup();
+      return child
+        .output()
+        .split('\n')
+        .filter((line) => / WARN +lance/.test(line)).length;
+    };
+    assert.ok((await lanceWarnings({ LOG_LEVEL: 'info' })) > 0, 'the probe makes Lance warn at the default level');
+    assert.equal(await lanceWarnings({ LOG_LEVEL: 'error' }), 0);
+  });
+
   test('a repeated SIGTERM does not cut the graceful stop short: the service exits 0', async () => {
     const service = await run(process.execPath, ['--import', 'tsx', 'src/index.ts'], { PORT: '0' });
     try {
