@@ -143,4 +143,15 @@ describe('persisted queries shared through CACHE_URL', { skip: REDIS_SKIP }, () 
     assert.equal(byHash.body.data.images.length, 3);
     assert.equal(byHash.cacheControl, IMMUTABLE);
   });
+
+  test('a query padded past any real one runs but is not stored in Redis', async () => {
+    const [a] = replicas as [App, App];
+    // Comments do not count against the token limit: 100 KB of them pass it.
+    const query = `# ${'x'.repeat(100_000)}\n{ dataset { version } }`;
+    const extensions = persisted(query);
+    const answered = await post(a, { query, extensions });
+    assert.equal(answered.body.errors, undefined, JSON.stringify(answered.body.errors));
+    const keys = await redis.keys();
+    assert.ok(!keys.some((k) => k.includes(extensions.persistedQuery.sha256Hash)), 'not stored');
+  });
 });

@@ -30,6 +30,9 @@ export function createCaches(url: string, ttlMs: number, maxBytes: number): Cach
   };
 }
 
+/** The longest query text the persisted-query store keeps (the UI's longest is under 1 KB). */
+export const MAX_PERSISTED_QUERY_LENGTH = 16 * 1024;
+
 /** Apollo's store of persisted queries, and how to let go of it. */
 export type PersistedQueryStore = KeyValueCache<string> & { close(): Promise<void> };
 
@@ -44,8 +47,12 @@ export function persistedQueryStore(url: string, ttlMs?: number): PersistedQuery
   const queries = keyv<string>(new KeyvRedis(url), 'apq', ttlMs);
   return {
     get: (hash) => queries.get(hash),
-    // Apollo passes no ttl (none is configured): keyv's, CACHE_TTL_MS, applies.
-    set: async (hash, query) => void (await queries.set(hash, query)),
+    // Apollo passes no ttl (none is configured): keyv's, CACHE_TTL_MS, applies. A query longer
+    // than any real one is not kept: comments and whitespace escape the token limit, so a client
+    // could otherwise park a megabyte in the shared Redis per request (it still runs, unstored).
+    set: async (hash, query) => {
+      if (query.length <= MAX_PERSISTED_QUERY_LENGTH) await queries.set(hash, query);
+    },
     delete: (hash) => queries.delete(hash),
     close: () => queries.disconnect(),
   };
