@@ -64,6 +64,9 @@ export function errorFormatter(logger: Logger) {
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: { status?: number; type?: string; message?: string }, _req, res, next) => {
     if (res.headersSent) return next(error);
+    // An error answer is never kept, whatever a route set before it failed.
+    res.removeHeader('ETag');
+    res.set('Cache-Control', 'no-store');
     if (error instanceof RequestError) return void res.status(error.status).json(errorBody(error.message, error.code));
     // body-parser's errors (bad JSON, too large) carry a status and a message meant for clients.
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;

@@ -135,6 +135,18 @@ describe('HTTP server', () => {
     assert.ok(most <= 2, `${most} originals read at once`);
   });
 
+  test('a thumbnail that cannot be made answers 500 with no-store, never an immutable error', async (t) => {
+    const { body } = await post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.cyan), name: 'c.png' }]));
+    const { id } = body.data.uploadImage.image;
+    const { objects } = await app.services;
+    await objects.delete(thumbnailKey(id));
+    t.mock.method(objects, 'put', () => Promise.reject(new Error('disk full')));
+    const failed = await fetch(`${app.url}/thumbnails/${id}.webp`);
+    assert.equal(failed.status, 500);
+    assert.equal(failed.headers.get('cache-control'), 'no-store');
+    assert.notEqual(failed.headers.get('etag'), `"${id}"`);
+  });
+
   test('multipart requests need the CSRF preflight header', async () => {
     const { status, body } = await post(
       app,

@@ -44,23 +44,23 @@ function serveImmutable(
   return async (req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
     const object = find(String(req.params.name));
-    const notFound = () => {
-      res.removeHeader('ETag');
-      res.set('Cache-Control', 'no-store').status(404).json({ error: 'not found' });
-    };
+    const notFound = () => void res.set('Cache-Control', 'no-store').status(404).json({ error: 'not found' });
     if (!object) return notFound();
     const ready = services();
     if (!ready) return respondStarting(res);
     const { key, contentType, make } = object;
     const etag = `"${object.id}"`;
-    res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    // Set only on the answers that carry the object: an error must not be kept for a year.
+    const immutable = () => res.set({ ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable' });
     const made = async () => (make ? make(ready) : false);
     try {
-      if (matches(req.headers['if-none-match'], etag))
-        return (await ready.objects.exists(key)) || (await made()) ? void res.status(304).end() : notFound();
+      if (matches(req.headers['if-none-match'], etag)) {
+        if (!((await ready.objects.exists(key)) || (await made()))) return notFound();
+        return void immutable().status(304).end();
+      }
       const body = (await ready.objects.get(key)) ?? ((await made()) ? await ready.objects.get(key) : null);
       if (!body) return notFound();
-      res.set({ 'Content-Type': contentType, 'Content-Length': String(body.size) });
+      immutable().set({ 'Content-Type': contentType, 'Content-Length': String(body.size) });
       await pipeline(body.body, res);
     } catch (error) {
       next(error);
