@@ -27,8 +27,14 @@ type Estimate = (args: Record<string, number>, child: number) => number;
 
 /** `exact` (a Boolean) and `filter` (an input object) are the cost's non-numeric inputs. */
 const filtered = (a: Record<string, unknown>) => (a.filter == null ? 0 : FILTER);
+/**
+ * A filtered search is priced as an exact one: a filter that few rows pass makes Lance probe
+ * further partitions, up to all of them (catalog.ts, maximumNprobes), which costs about a scan.
+ */
 const search: Estimate = (a, child) =>
-  ((a.exact as unknown as boolean) ? EXACT_SEARCH : INDEXED_SEARCH) + filtered(a) + a.limit! * (1 + child);
+  ((a.exact as unknown as boolean) || a.filter != null ? EXACT_SEARCH : INDEXED_SEARCH) +
+  filtered(a) +
+  a.limit! * (1 + child);
 
 /**
  * What a field costs, about one unit per row it reads; fields not listed cost what their

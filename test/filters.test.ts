@@ -200,6 +200,11 @@ describe('filtered reads through GraphQL', () => {
     assert.equal(plain.errors, undefined, JSON.stringify(plain.errors));
     const filtered = await run(pages('images(limit: 1000, filter: { width: { min: 1 } }) { id }'));
     assert.equal(filtered.errors?.[0]?.extensions?.code, 'QUERY_TOO_COSTLY');
+    // A filtered search costs what an exact one does (2,500, plus the filter and hits): three fit, four do not.
+    const searches = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `s${i}: search(text: "red${i}", limit: 1, filter: { width: { min: 1 } }) { version }`).join(' ')} }`;
+    assert.equal((await run(searches(3))).errors, undefined);
+    assert.equal((await run(searches(4))).errors?.[0]?.extensions?.code, 'QUERY_TOO_COSTLY');
   });
 });
 
