@@ -30,6 +30,7 @@ app.services.catch(() => process.exit(1));
 // A supervisor may send its signal more than once (npm forwards SIGTERM to the service it runs):
 // the first starts a graceful stop, a repeated SIGTERM must not cut it short; a second Ctrl-C does.
 let stopping = false;
+const SHUTDOWN_DEADLINE_MS = 30_000;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) {
@@ -38,6 +39,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A stop that hangs (a request that never ends, a stuck bucket) still ends.
+    setTimeout(() => {
+      logger.error({ ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -2,7 +2,7 @@ import { loadSettings } from '../config.js';
 import { ImageCatalog } from '../services/catalog/catalog.js';
 import { ImageReclaimer } from '../services/images/reclaimer.js';
 import { openStorage } from '../services/storage/storage.js';
-import { parseCommandLine, wholeNumber, type Command } from './command.js';
+import { UsageError, parseCommandLine, wholeNumber, type Command } from './command.js';
 
 const USAGE = `Usage: lance-image-search reclaim-images [--dry-run] [--grace-minutes N]
 
@@ -31,7 +31,13 @@ export const reclaimImages: Command = {
       return 0;
     }
     const graceMinutes = wholeNumber(values['grace-minutes'], '--grace-minutes', 0);
-    const settings = loadSettings();
+    const settings = (() => {
+      try {
+        return loadSettings();
+      } catch (error) {
+        throw new UsageError((error as Error).message); // a mistyped setting: its name, no stack
+      }
+    })();
     const storage = openStorage(settings);
     const catalog = await ImageCatalog.open({
       uri: storage.lanceUri,

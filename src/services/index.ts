@@ -81,7 +81,12 @@ export async function startServices(
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     // One bound on the images decoded at once, for uploads and thumbnails alike.
     const decoding = pLimit(settings.DECODE_CONCURRENCY);
-    const thumbnails = new ThumbnailService(objects, decoding, logger.child({ component: 'thumbnails' }));
+    const thumbnails = new ThumbnailService(
+      objects,
+      decoding,
+      settings.MAX_IMAGE_PIXELS,
+      logger.child({ component: 'thumbnails' }),
+    );
     const uploads = new UploadService(
       objects,
       catalog,

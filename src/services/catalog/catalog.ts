@@ -461,7 +461,6 @@ export class ImageCatalog {
     await handle.restore();
     const restored = this.noted('Restore', await handle.version());
     handle.close();
-    await this.refresh();
     return restored;
   }
 

@@ -191,8 +191,9 @@ export class CatalogWriter {
       this.commits += 1;
       this.metrics?.committed(first.kind, rows);
       if (first.kind === 'restore') {
-        // A restore replaces the set of live ids whole. Reloaded outside the retry: a conflict
-        // while reloading must not run a restore that has committed a second time.
+        // A restore replaces the set of live ids whole. Refreshed and reloaded outside the retry:
+        // a conflict there must not run a restore that has committed a second time.
+        await this.catalog.refresh();
         await this.reload();
       } else {
         this.account(version);

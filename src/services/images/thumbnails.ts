@@ -20,6 +20,8 @@ export class ThumbnailService {
   constructor(
     private readonly objects: ObjectStore,
     private readonly decoding: LimitFunction,
+    /** MAX_IMAGE_PIXELS: also for originals that reached the store some other way. */
+    private readonly maxPixels: number,
     private readonly logger: Logger,
   ) {}
 
@@ -29,7 +31,11 @@ export class ThumbnailService {
    */
   async store(id: string, bytes: Uint8Array): Promise<void> {
     try {
-      await this.objects.put(thumbnailKey(id), await this.decoding(() => thumbnail(bytes)), 'image/webp');
+      await this.objects.put(
+        thumbnailKey(id),
+        await this.decoding(() => thumbnail(bytes, this.maxPixels)),
+        'image/webp',
+      );
     } catch (error) {
       this.logger.warn({ err: error, id }, 'thumbnail not made at upload; it will be made on first request');
     }
@@ -54,7 +60,7 @@ export class ThumbnailService {
       // hold at most DECODE_CONCURRENCY originals in memory, not one each.
       const made = await this.decoding(async () => {
         const original = await this.objects.get(imageKey(id, ext));
-        return original && thumbnail(Buffer.concat(await original.body.toArray()));
+        return original && thumbnail(Buffer.concat(await original.body.toArray()), this.maxPixels);
       });
       if (!made) return false; // deleted meanwhile
       await this.objects.put(thumbnailKey(id), made, 'image/webp');
@@ -65,9 +71,8 @@ export class ThumbnailService {
 }
 
 /** Upright, within THUMBNAIL_SIDE on its long side (never enlarged), first frame of an animation. */
-function thumbnail(bytes: Uint8Array): Promise<Buffer> {
-  // The bytes passed the upload's checks (format, pixel limit) when they were stored.
-  return sharp(bytes, { limitInputPixels: false, sequentialRead: true })
+function thumbnail(bytes: Uint8Array, maxPixels: number): Promise<Buffer> {
+  return sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true })
     .autoOrient()
     .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 75 })

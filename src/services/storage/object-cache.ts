@@ -221,18 +221,26 @@ export class ObjectCache {
 
   private readSmall(entry: Entry, buffer: Buffer, from: number): void {
     let fd = this.descriptors.get(entry.name);
+    // Kept open only while the entry is current: a drop that raced this read must not leave its
+    // unlinked file open under the name a refill will use.
+    let keep = true;
     if (fd === undefined) {
       try {
         fd = openSync(this.file(entry.name, 'data'), 'r');
       } catch {
         throw new CorruptEntryError('data file missing');
       }
-      this.descriptors.set(entry.name, fd);
+      keep = this.entries.get(entry.meta.key) === entry;
+      if (keep) this.descriptors.set(entry.name, fd);
     }
-    const { size } = fstatSync(fd);
-    if (size !== entry.meta.size) throw new CorruptEntryError(`size ${size}, expected ${entry.meta.size}`);
-    if (readSync(fd, buffer, 0, buffer.length, from) !== buffer.length) {
-      throw new CorruptEntryError(`short read at ${from}`);
+    try {
+      const { size } = fstatSync(fd);
+      if (size !== entry.meta.size) throw new CorruptEntryError(`size ${size}, expected ${entry.meta.size}`);
+      if (readSync(fd, buffer, 0, buffer.length, from) !== buffer.length) {
+        throw new CorruptEntryError(`short read at ${from}`);
+      }
+    } finally {
+      if (!keep) closeSync(fd);
     }
   }
 
