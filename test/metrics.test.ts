@@ -2,13 +2,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClipModel } from '../src/services/embedding/clip-model.js';
 import { createLogger } from '../src/logger.js';
 import { createApp, startApollo } from '../src/server.js';
 import { thumbnailKey } from '../src/services/images/image-key.js';
-import { MAX_OPERATION_NAMES, ServiceMetrics } from '../src/services/metrics.js';
+import { KNOWN_OPERATIONS, MAX_OPERATION_NAMES, ServiceMetrics } from '../src/services/metrics.js';
 import { COLOURS, solid } from './support/images.js';
 import { execute, multipart, openApp, openServices, tempDir, testModel, testSettings } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
@@ -153,6 +153,12 @@ describe('GET /metrics', () => {
     });
   });
 
+  test("the web UI's operation names are the ones metrics always keep", async () => {
+    const source = await readFile(new URL('../web/src/lib/api/operations.ts', import.meta.url), 'utf8');
+    const names = [...source.matchAll(/(?:query|mutation) ([A-Za-z_]\w*)\s*[({]/g)].map((m) => m[1]);
+    assert.deepEqual(new Set(names), KNOWN_OPERATIONS);
+  });
+
   test('operation names are bounded: anonymous, invalid and past-the-cap ones share a label', async () => {
     const services = await openServices();
     const metrics = new ServiceMetrics();
@@ -171,6 +177,10 @@ describe('GET /metrics', () => {
       assert.equal(count('(anonymous)'), 1);
       const invalid = samples.find((s) => s.labels.operation_name === '(invalid)');
       assert.deepEqual(invalid?.labels, { operation_name: '(invalid)', operation_type: 'unknown', result: 'error' });
+      // The web UI's operations keep their names even after others took every free one.
+      await execute(apollo, services, 'query Versions { versions { version } }');
+      const after = parse(await metrics.registry.metrics()).filter((s) => s.name === `${M}graphql_operations_total`);
+      assert.equal(after.find((s) => s.labels.operation_name === 'Versions')?.value, 1);
     } finally {
       await apollo.stop();
       await services.close();

@@ -11,6 +11,25 @@ const PREFIX = 'lance_image_search_';
  * time series in every scraper.
  */
 export const MAX_OPERATION_NAMES = 50;
+
+/**
+ * The web UI's operations (web/src/lib/api/operations.ts; a test keeps the two in step). They keep
+ * their own label whatever other clients send first, so that no client can push them into
+ * `(other)` by claiming the first MAX_OPERATION_NAMES names after a start.
+ */
+export const KNOWN_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateVectorIndex',
+  'DatasetOverview',
+  'DeleteImage',
+  'ImageDetails',
+  'NewestImages',
+  'OptimizeDataset',
+  'RestoreVersion',
+  'SearchImages',
+  'SimilarImages',
+  'UploadImages',
+  'Versions',
+]);
 /** A longer name is no one's dashboard label: it counts as `(other)` too. */
 const MAX_OPERATION_NAME_LENGTH = 64;
 
@@ -201,7 +220,7 @@ export class ServiceMetrics {
   /** GraphQL names cannot hold parentheses, so the made-up values never collide with a real name. */
   private operationLabel(name: string | null): string {
     if (name === null) return '(anonymous)';
-    if (this.operationNames.has(name)) return name;
+    if (KNOWN_OPERATIONS.has(name) || this.operationNames.has(name)) return name;
     if (this.operationNames.size >= MAX_OPERATION_NAMES || name.length > MAX_OPERATION_NAME_LENGTH) return '(other)';
     this.operationNames.add(name);
     return name;
