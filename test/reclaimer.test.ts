@@ -9,6 +9,8 @@ import { openServices } from './support/harness.js';
 
 const orphanKey = `images/${'e'.repeat(64)}.png`;
 const youngOrphanKey = `images/${'d'.repeat(64)}.png`;
+/** The orphan's thumbnail: made at upload, before the commit that failed. */
+const orphanThumbnailKey = `thumbnails/${'e'.repeat(64)}.webp`;
 
 /**
  * A dataset of the test's own (reclaiming deletes objects): an image with its row, an image whose
@@ -25,8 +27,11 @@ async function datasetWithOrphans(
   await services.dataset.delete(deleted!.image.id);
   // What a crash between an image's PUT and its row's commit leaves behind, an hour ago and now.
   await services.objects.put(orphanKey, Buffer.from('orphan'), 'image/png');
+  await services.objects.put(orphanThumbnailKey, Buffer.from('thumb'), 'image/webp');
   const anHourAgo = new Date(Date.now() - 3_600_000);
-  await utimes(path.join(services.settings.DATA_URI, orphanKey), anHourAgo, anHourAgo);
+  for (const key of [orphanKey, orphanThumbnailKey]) {
+    await utimes(path.join(services.settings.DATA_URI, key), anHourAgo, anHourAgo);
+  }
   await services.objects.put(youngOrphanKey, Buffer.from('in flight'), 'image/png');
   const reclaimer = new ImageReclaimer(services.objects, services.catalog);
   return { services, reclaimer, keptKey: kept!.image.key!, deletedKey: deleted!.image.key! };
@@ -39,9 +44,9 @@ describe('image reclaimer', () => {
     const report = await reclaimer.reclaim({ graceMs: 60_000, dryRun: true });
     assert.deepEqual(
       report.orphans.map((o) => o.key),
-      [orphanKey],
+      [orphanKey, orphanThumbnailKey],
     );
-    assert.equal(report.scanned, 4);
+    assert.equal(report.scanned, 7, 'four originals, three thumbnails');
     assert.equal(await services.objects.exists(orphanKey), true);
   });
 
@@ -50,10 +55,11 @@ describe('image reclaimer', () => {
     const report = await reclaimer.reclaim({ graceMs: 60_000, dryRun: false });
     assert.deepEqual(
       report.orphans.map((o) => o.key),
-      [orphanKey],
+      [orphanKey, orphanThumbnailKey],
     );
-    assert.equal(report.bytes, 'orphan'.length);
+    assert.equal(report.bytes, 'orphan'.length + 'thumb'.length);
     assert.equal(await services.objects.exists(orphanKey), false);
+    assert.equal(await services.objects.exists(orphanThumbnailKey), false);
     assert.equal(await services.objects.exists(youngOrphanKey), true, 'inside the grace period');
     assert.equal(await services.objects.exists(keptKey), true);
     assert.equal(await services.objects.exists(deletedKey), true, 'deleted rows are still in older versions');

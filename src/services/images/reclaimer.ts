@@ -1,5 +1,5 @@
 import type { ImageCatalog } from '../catalog/catalog.js';
-import { IMAGES_PREFIX, parseImageKey } from './image-key.js';
+import { IMAGES_PREFIX, THUMBNAILS_PREFIX, parseImageKey, parseThumbnailKey } from './image-key.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 
 export interface ReclaimReport {
@@ -14,8 +14,11 @@ export interface ReclaimReport {
   deleted: boolean;
 }
 
+/** The image id an object under images/ or thumbnails/ belongs to. */
+const idOf = (key: string) => parseImageKey(key)?.id ?? parseThumbnailKey(key) ?? undefined;
+
 /**
- * Finds image objects that no version of the dataset refers to, and deletes them. They are left
+ * Finds image objects (originals and thumbnails) that no version of the dataset refers to, and deletes them. They are left
  * by a crash (or a failed commit) between an image's PUT and its row's commit; they do no harm,
  * but take space. Objects younger than the grace period are kept: they may belong to an upload
  * that is between the two steps right now.
@@ -30,10 +33,12 @@ export class ImageReclaimer {
     const cutoff = Date.now() - options.graceMs;
     // List first: an object written after the listing is not considered, whatever the versions say.
     const candidates: ObjectInfo[] = [];
-    for await (const object of this.objects.list(IMAGES_PREFIX)) candidates.push(object);
+    for (const prefix of [IMAGES_PREFIX, THUMBNAILS_PREFIX]) {
+      for await (const object of this.objects.list(prefix)) candidates.push(object);
+    }
     const { ids, versions } = await this.referencedIds();
     const orphans = candidates.filter((object) => {
-      const id = parseImageKey(object.key)?.id;
+      const id = idOf(object.key);
       return id !== undefined && !ids.has(id) && object.lastModified.getTime() <= cutoff;
     });
     if (!options.dryRun) await Promise.all(orphans.map((object) => this.objects.delete(object.key)));
