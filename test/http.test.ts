@@ -147,6 +147,21 @@ describe('HTTP server', () => {
     assert.notEqual(failed.headers.get('etag'), `"${id}"`);
   });
 
+  test('a thumbnail of an unknown id costs the store one request, not one per format', async (t) => {
+    const { objects } = await app.services;
+    const calls: string[] = [];
+    for (const method of ['get', 'exists', 'put'] as const) {
+      const original = objects[method].bind(objects) as (...args: unknown[]) => Promise<unknown>;
+      t.mock.method(objects, method, (...args: unknown[]) => {
+        calls.push(`${method} ${String(args[0])}`);
+        return original(...args);
+      });
+    }
+    const missing = await fetch(`${app.url}/thumbnails/${'9'.repeat(64)}.webp`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(calls, [`get thumbnails/${'9'.repeat(64)}.webp`]);
+  });
+
   test('multipart requests need the CSRF preflight header', async () => {
     const { status, body } = await post(
       app,

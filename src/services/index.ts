@@ -83,6 +83,7 @@ export async function startServices(
     const decoding = pLimit(settings.DECODE_CONCURRENCY);
     const thumbnails = new ThumbnailService(
       objects,
+      catalog,
       decoding,
       settings.MAX_IMAGE_PIXELS,
       logger.child({ component: 'thumbnails' }),

@@ -1,9 +1,9 @@
 import type { LimitFunction } from 'p-limit';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
+import type { ImageCatalog } from '../catalog/catalog.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { imageKey, thumbnailKey } from './image-key.js';
-import { CONTENT_TYPES } from './image-probe.js';
+import { thumbnailKey } from './image-key.js';
 
 /** Long side of a thumbnail, in pixels: sharp in a results grid on a high-density screen. */
 export const THUMBNAIL_SIDE = 320;
@@ -19,6 +19,7 @@ export class ThumbnailService {
 
   constructor(
     private readonly objects: ObjectStore,
+    private readonly catalog: ImageCatalog,
     private readonly decoding: LimitFunction,
     /** MAX_IMAGE_PIXELS: also for originals that reached the store some other way. */
     private readonly maxPixels: number,
@@ -41,7 +42,10 @@ export class ThumbnailService {
     }
   }
 
-  /** Makes the thumbnail of a stored image that has none; false when there is no such image. */
+  /**
+   * Makes the thumbnail of a stored image that has none; false when the latest version has no such
+   * image (one that only older versions hold, and that predates thumbnails, gets none).
+   */
   ensure(id: string): Promise<boolean> {
     let making = this.inFlight.get(id);
     if (!making) {
@@ -52,21 +56,19 @@ export class ThumbnailService {
   }
 
   private async make(id: string): Promise<boolean> {
-    if (await this.objects.exists(thumbnailKey(id))) return true;
-    // The id does not say the original's format: look for it under each one (a miss is rare).
-    for (const ext of Object.keys(CONTENT_TYPES)) {
-      if (!(await this.objects.exists(imageKey(id, ext)))) continue;
-      // The original is read inside the decode slot too: requests for many old images at once
-      // hold at most DECODE_CONCURRENCY originals in memory, not one each.
-      const made = await this.decoding(async () => {
-        const original = await this.objects.get(imageKey(id, ext));
-        return original && thumbnail(Buffer.concat(await original.body.toArray()), this.maxPixels);
-      });
-      if (!made) return false; // deleted meanwhile
-      await this.objects.put(thumbnailKey(id), made, 'image/webp');
-      return true;
-    }
-    return false;
+    // The catalog knows the original's key (its format): one indexed read, where probing each
+    // format would cost the bucket a request per format for every unknown id asked for.
+    const key = (await this.catalog.get([id], ['key'])).get(id)?.key;
+    if (!key) return false;
+    // The original is read inside the decode slot too: requests for many old images at once
+    // hold at most DECODE_CONCURRENCY originals in memory, not one each.
+    const made = await this.decoding(async () => {
+      const original = await this.objects.get(key);
+      return original && thumbnail(Buffer.concat(await original.body.toArray()), this.maxPixels);
+    });
+    if (!made) return false; // the original is gone
+    await this.objects.put(thumbnailKey(id), made, 'image/webp');
+    return true;
   }
 }
 
