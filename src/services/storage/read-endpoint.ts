@@ -168,11 +168,12 @@ class RequestHandler {
     for (const [name, value] of Object.entries(upRes.headers)) {
       if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value;
     }
-    if (upRes.statusCode === 200 && isManifestListing(target.query)) {
+    const params = new URLSearchParams(target.query);
+    if (upRes.statusCode === 200 && isManifestListing(params)) {
       const chunks: Buffer[] = [];
       for await (const chunk of upRes) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      await this.forgetChangedManifests(target.path, target.query, body.toString('utf8'));
+      await this.forgetChangedManifests(target.path, params.get('encoding-type') === 'url', body.toString('utf8'));
       res.writeHead(200, upRes.statusMessage, outHeaders);
       res.end(body);
       return;
@@ -187,8 +188,7 @@ class RequestHandler {
    * lists `_versions/` before it reads a manifest (to find the latest), so every listing that
    * passes here drops the cached manifests whose size or ETag it shows changed.
    */
-  private async forgetChangedManifests(bucketPath: string, query: string, xml: string): Promise<void> {
-    const urlEncoded = /(^|&)encoding-type=url(&|$)/.test(query);
+  private async forgetChangedManifests(bucketPath: string, urlEncoded: boolean, xml: string): Promise<void> {
     const listed = new Map<string, { size: number; etag: string }>();
     for (const [, contents] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
       const field = (name: string) => unescapeXml(new RegExp(`<${name}>([^<]*)</${name}>`).exec(contents!)?.[1] ?? '');
@@ -206,8 +206,7 @@ class RequestHandler {
 }
 
 /** A ListObjectsV2 request for a prefix under a dataset's `_versions/`. */
-function isManifestListing(query: string): boolean {
-  const params = new URLSearchParams(query);
+function isManifestListing(params: URLSearchParams): boolean {
   return params.has('list-type') && (params.get('prefix') ?? '').includes('_versions');
 }
 
