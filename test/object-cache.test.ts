@@ -4,6 +4,7 @@
 //
 //   source /tmp/s3env.sh && node --import tsx --test test/object-cache.test.ts
 import { after, before, describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import assert from 'node:assert/strict';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
@@ -154,6 +155,10 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
         const data = await cachedDataFiles(cacheDir);
         assert.ok(data.length > 0);
         for (const { file } of data) await harm(file);
+        // A running instance reads these files through its mirror: a truncated one fails the
+        // read, which then goes through the endpoint (and the cache's checks); a flipped byte
+        // decodes without error, and is found by the mirror's scrub (every 10 minutes).
+        if (!restart && damage === 'a flipped byte') await services.catalog.scrubMirror();
         // Counted from before the restart: the writer reads the id column at start-up.
         proxy.reset();
         if (restart) services = await reader(cacheDir);
@@ -352,6 +357,30 @@ describe('ObjectCache on its own', () => {
     assert.ok(cache.info('/b/a') && !cache.info('/b/c') && cache.info('/b/d'));
     const onDisk = (await cacheFiles(dir)).reduce((sum, f) => sum + f.size, 0);
     assert.ok(onDisk <= 250_000, `${onDisk} bytes on disk`);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a pinned entry is never evicted (a fill that would need it fails instead); localPath checks a reopened file whole', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const objects = new Map(['/b/a', '/b/b', '/b/c'].map((k, i) => [k, Buffer.alloc(100_000, i + 1)]));
+    const { source } = fakeSource(objects);
+    let cache = await ObjectCache.open(dir, 250_000, source);
+    cache.pin('/b/a');
+    cache.pin('/b/b');
+    const a = await cache.localPath('/b/a');
+    assert.deepEqual(await readFile(a!), objects.get('/b/a'));
+    await cache.localPath('/b/b');
+    assert.equal(await cache.read('/b/c', whole), null, 'no room but pinned entries');
+    assert.ok(cache.info('/b/a') && cache.info('/b/b'));
+    cache.unpin('/b/a');
+    assert.ok(await cache.read('/b/c', whole), 'the unpinned entry made room');
+    assert.ok(!cache.info('/b/a') && cache.info('/b/b'));
+    // A reopened entry is checked whole before its path is handed out: a flipped byte refills it.
+    await flipByte(path.join(dir, `${createHash('sha256').update('/b/b').digest('hex')}.data`));
+    cache = await ObjectCache.open(dir, 250_000, source);
+    const b = await cache.localPath('/b/b');
+    assert.deepEqual(await readFile(b!), objects.get('/b/b'));
+    assert.equal(cache.stats().corrupt, 1);
     await rm(dir, { recursive: true, force: true });
   });
 

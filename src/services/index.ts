@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
-import { ImageCatalog } from './catalog/catalog.js';
+import { DATASET_DIR, ImageCatalog } from './catalog/catalog.js';
 import { loadClip, type ClipModel } from './embedding/clip-model.js';
 import { DatasetService } from './catalog/dataset.js';
 import { EmbeddingBatcher } from './embedding/embedding-batcher.js';
@@ -50,7 +50,10 @@ export async function startServices(
   // Both are awaited below; these only keep a failure that comes first from going unhandled.
   loading.catch(() => {});
   dimension.catch(() => {});
-  const reads = await storage.openReads(logger.child({ component: 'object-cache' }));
+  const reads = await storage.openReads({
+    datasetDir: DATASET_DIR,
+    logger: logger.child({ component: 'object-cache' }),
+  });
   // A start that fails part-way closes what it opened: the read endpoint, the dataset, the caches.
   let catalog: ImageCatalog | undefined;
   let caches: Caches | undefined;
@@ -64,6 +67,7 @@ export async function startServices(
       uri: storage.lanceUri,
       storageOptions: storage.storageOptions,
       readStorageOptions: reads.storageOptions,
+      mirror: reads.mirror,
       dimension,
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
       objects,

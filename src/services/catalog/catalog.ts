@@ -9,12 +9,16 @@ import {
   type ImageRecord,
   type NewImageRow,
 } from './image-record.js';
+import type { DatasetMirror } from '../storage/dataset-mirror.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
+
+/** Lance errors of a read that a damaged local file can cause (as opposed to a bad query). */
+const MIRROR_FAULT = /LanceError\((IO|Arrow)\)|whole buffer|No such file|unexpected end|checksum|decode/i;
 export const DATASET_DIR = `${TABLE_NAME}.lance`;
 
 export interface CatalogOptions {
@@ -35,6 +39,8 @@ export interface CatalogOptions {
   readConsistencyMs: number;
   /** The same storage root, used to list the dataset's files. */
   objects: ObjectStore;
+  /** Local links to the cached files of the latest versions, read as a local dataset when they are complete. */
+  mirror?: DatasetMirror;
 }
 
 export interface SearchHitRecord {
@@ -100,6 +106,13 @@ export class ImageCatalog {
   private latestSeen = 0;
   private refreshing: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Versions whose pinned handle reads the mirror. */
+  private readonly mirrored = new Set<number>();
+  /** Indices (by uuid) already loaded into the session's cache through the mirror. */
+  private readonly warmInMirror = new Set<string>();
+  /** {@link follow}'s run in progress, and the last version it could not bring into the mirror. */
+  private following: Promise<void> | null = null;
+  private notAdopted = 0;
 
   private constructor(
     /** Reads: through the object cache when there is one, which refuses writes. */
@@ -117,7 +130,16 @@ export class ImageCatalog {
     readonly uri: string,
     private readonly objects: ObjectStore,
     private readonly readConsistencyMs: number,
-  ) {}
+    private readonly mirror?: { dataset: DatasetMirror; connection: lancedb.Connection },
+  ) {
+    if (mirror) {
+      // A version that leaves the mirror is read through the object store again from then on.
+      mirror.dataset.onRetire = (version) => {
+        if (this.mirrored.delete(version)) this.pinned.delete(version);
+        this.follow(); // the latest version comes back once its files are whole again
+      };
+    }
+  }
 
   static async open(options: CatalogOptions): Promise<ImageCatalog> {
     // One session: both connections share the index and metadata caches.
@@ -125,11 +147,12 @@ export class ImageCatalog {
     const { storageOptions } = options;
     // Every connect and open lists the bucket (200 ms or more on R2), so both sides go at once:
     // three round trips to open an existing dataset instead of six.
-    const [writeConnection, connection] = await Promise.all([
+    const [writeConnection, connection, mirrorConnection] = await Promise.all([
       lancedb.connect(options.uri, { storageOptions, session }),
       // No readConsistencyInterval: a handle then never lists versions on its own, and a query
       // never waits for a listing (on R2 every query paid one). The refresh below looks instead.
       lancedb.connect(options.uri, { storageOptions: options.readStorageOptions ?? storageOptions, session }),
+      options.mirror && lancedb.connect(options.mirror.root, { session }),
     ]);
     // Two read handles of the latest version: one follows new versions (refreshLatest), the other
     // is pinned to the version it opened at, for the first reads (the writer's id scan, the
@@ -150,6 +173,7 @@ export class ImageCatalog {
       uri,
       options.objects,
       options.readConsistencyMs,
+      options.mirror && mirrorConnection && { dataset: options.mirror, connection: mirrorConnection },
     );
     catalog.latestSeen = await table.version();
     if (first) catalog.pinned.set(await first.version(), Promise.resolve(first));
@@ -174,7 +198,10 @@ export class ImageCatalog {
     this.refreshing ??= this.table
       .checkoutLatest()
       .then(() => this.table.version())
-      .then((version) => void (this.latestSeen = Math.max(this.latestSeen, version)))
+      .then((version) => {
+        this.latestSeen = Math.max(this.latestSeen, version);
+        this.follow();
+      })
       .catch(() => {})
       .finally(() => (this.refreshing = null));
     return this.refreshing;
@@ -185,21 +212,87 @@ export class ImageCatalog {
     const wanted = version ?? (await this.version());
     let handle = this.pinned.get(wanted);
     if (!handle) {
-      handle = this.openVersion(wanted).catch((error: unknown) => {
-        this.pinned.delete(wanted);
-        throw error;
-      });
+      const mirrored = this.mirror?.dataset.has(wanted) ?? false;
+      handle = this.openVersion(wanted, mirrored ? this.mirror!.connection : this.connection).catch(
+        (error: unknown) => {
+          this.pinned.delete(wanted);
+          this.mirrored.delete(wanted);
+          throw error;
+        },
+      );
       this.pinned.set(wanted, handle);
+      if (mirrored) this.mirrored.add(wanted);
     }
     return { table: await handle, version: wanted };
+  }
+
+  /**
+   * Brings the newest version known into the mirror, in the background; versions that come
+   * meanwhile are skipped for the newest one. Reads of a version go through the object store
+   * until it is adopted.
+   */
+  private follow(): void {
+    if (!this.mirror || this.following) return;
+    this.following = (async () => {
+      for (;;) {
+        const target = Math.max(this.latestSeen, this.lastCommitted);
+        if (this.mirrored.has(target) || target === this.notAdopted) return;
+        if (!(await this.adopt(target).catch(() => false))) this.notAdopted = target;
+      }
+    })().finally(() => (this.following = null));
+  }
+
+  /**
+   * Reads `version` from the mirror from now on, once its files are all there and its indices
+   * are in the session's cache (loaded here when new, so no search waits for them). False when
+   * the mirror cannot hold it.
+   */
+  private async adopt(version: number): Promise<boolean> {
+    if (!this.mirror || this.mirrored.has(version)) return this.mirrored.has(version);
+    if (!(await this.mirror.dataset.sync(version))) return false;
+    const table = await this.openVersion(version, this.mirror.connection);
+    for (const index of await table.listIndices()) {
+      const id = index.indexUuid;
+      if (id && this.warmInMirror.has(id)) continue;
+      await table.prewarmIndex(index.name);
+      if (id) this.warmInMirror.add(id);
+    }
+    if (!this.mirror.dataset.has(version)) return false; // retired meanwhile
+    this.pinned.set(version, Promise.resolve(table));
+    this.mirrored.add(version);
+    return true;
+  }
+
+  /**
+   * Runs `read` on the handle of `version`. A read of the mirror that fails on I/O runs again
+   * through the object store, and the mirror checks its files (one may be damaged on disk since
+   * it was checked): a mirror fault never fails a request.
+   */
+  private async read<T>(
+    version: number | undefined,
+    read: (table: lancedb.Table, version: number) => Promise<T>,
+  ): Promise<T> {
+    const { table, version: wanted } = await this.reader(version);
+    const mirrored = this.mirrored.has(wanted);
+    try {
+      return await read(table, wanted);
+    } catch (error) {
+      if (!mirrored || !this.mirror || !MIRROR_FAULT.test((error as Error).message)) throw error;
+      void this.mirror.dataset.distrust(wanted);
+      return read((await this.reader(wanted)).table, wanted);
+    }
+  }
+
+  /** Checks every file of the mirrored versions against its CRCs now (the mirror also does every 10 minutes). */
+  async scrubMirror(): Promise<void> {
+    await this.mirror?.dataset.scrub();
   }
 
   /** The images with these ids, reading only `columns`; absent ids are missing from the map. */
   async get(ids: readonly string[], columns: readonly Column[], version?: number): Promise<Map<string, ImageRecord>> {
     const found = new Map<string, ImageRecord>();
     if (ids.length === 0) return found;
-    const { table } = await this.reader(version);
-    const rows = await table.query().where(idIn(ids)).select(withId(columns)).toArray();
+    const rows = await this.read(version, (table) => table.query().where(idIn(ids)).select(withId(columns)).toArray());
     for (const row of rows) found.set(String(row.id), fromLanceRow(row));
     return found;
   }
@@ -215,19 +308,20 @@ export class ImageCatalog {
     version?: number,
     { newestFirst = false, filter }: { newestFirst?: boolean; filter?: ImageFilter } = {},
   ): Promise<ImageRecord[]> {
-    const { table } = await this.reader(version);
     const where = filterSql(filter);
-    const page = (start: number, count: number) => {
-      const query = table.query();
-      if (where) query.where(where);
-      return query.select(withId(columns)).offset(start).limit(count).toArray();
-    };
-    if (!newestFirst) return (await page(offset, limit)).map(fromLanceRow);
-    // Unfiltered, the row count of a pinned version is in its manifest: counting costs no scan.
-    const end = (await table.countRows(where)) - offset;
-    if (end <= 0) return [];
-    const start = Math.max(0, end - limit);
-    return (await page(start, end - start)).map(fromLanceRow).reverse();
+    return this.read(version, async (table) => {
+      const page = (start: number, count: number) => {
+        const query = table.query();
+        if (where) query.where(where);
+        return query.select(withId(columns)).offset(start).limit(count).toArray();
+      };
+      if (!newestFirst) return (await page(offset, limit)).map(fromLanceRow);
+      // Unfiltered, the row count of a pinned version is in its manifest: counting costs no scan.
+      const end = (await table.countRows(where)) - offset;
+      if (end <= 0) return [];
+      const start = Math.max(0, end - limit);
+      return (await page(start, end - start)).map(fromLanceRow).reverse();
+    });
   }
 
   /**
@@ -246,27 +340,29 @@ export class ImageCatalog {
       filter?: ImageFilter;
     },
   ): Promise<{ hits: SearchHitRecord[]; version: number }> {
-    const { table, version } = await this.reader(options.version);
     // One extra hit covers the excluded image, which is its own nearest neighbour.
     const limit = options.limit + (options.excludeId ? 1 : 0);
     const where = filterSql(options.filter);
-    let query = table.vectorSearch(Array.from(vector)).distanceType('cosine');
-    if (where) query = query.where(where);
-    if (options.exact) {
-      query = query.bypassVectorIndex();
-    } else {
-      const index = await this.indexPlan(table, version);
-      const plan = queryPlan(index, limit);
-      query = query.nprobes(plan.nprobes).refineFactor(plan.refineFactor);
-      // A narrow filter can leave the planned partitions short of `limit` matches: Lance then
-      // probes further ones, up to all of them, for such searches only (nprobes caps both).
-      if (where && index) query = query.maximumNprobes(index.partitions);
-      if (plan.ef) query = query.ef(plan.ef);
-    }
-    const rows = await query
-      .select([...withId(options.columns), '_distance'])
-      .limit(limit)
-      .toArray();
+    const { rows, version } = await this.read(options.version, async (table, version) => {
+      let query = table.vectorSearch(Array.from(vector)).distanceType('cosine');
+      if (where) query = query.where(where);
+      if (options.exact) {
+        query = query.bypassVectorIndex();
+      } else {
+        const index = await this.indexPlan(table, version);
+        const plan = queryPlan(index, limit);
+        query = query.nprobes(plan.nprobes).refineFactor(plan.refineFactor);
+        // A narrow filter can leave the planned partitions short of `limit` matches: Lance then
+        // probes further ones, up to all of them, for such searches only (nprobes caps both).
+        if (where && index) query = query.maximumNprobes(index.partitions);
+        if (plan.ef) query = query.ef(plan.ef);
+      }
+      const found = await query
+        .select([...withId(options.columns), '_distance'])
+        .limit(limit)
+        .toArray();
+      return { rows: found, version };
+    });
     const hits = rows
       .filter((row) => row.id !== options.excludeId)
       .slice(0, options.limit)
@@ -377,7 +473,10 @@ export class ImageCatalog {
    * after start-up or after a build do not read the index files one request at a time.
    */
   async prewarm(): Promise<string[]> {
-    const { table } = await this.reader();
+    const version = await this.version();
+    // Through the mirror when it can hold the version: that is where the searches will read.
+    await this.adopt(version);
+    const { table } = await this.reader(version);
     const names = (await table.listIndices()).map((c) => c.name);
     for (const name of names) await table.prewarmIndex(name);
     return names;
@@ -450,6 +549,7 @@ export class ImageCatalog {
   private noted(operation: string, version: number): number {
     this.operations.set(version, operation);
     this.lastCommitted = Math.max(this.lastCommitted, version);
+    this.follow();
     return version;
   }
 
@@ -477,6 +577,7 @@ export class ImageCatalog {
     this.table.close();
     this.connection.close();
     this.writeConnection.close();
+    this.mirror?.connection.close();
   }
 
   /** A new handle of `version`; a version that does not exist is an {@link UnknownVersionError}. */

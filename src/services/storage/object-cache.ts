@@ -36,6 +36,8 @@ const PART_CONCURRENCY = 8;
 /** Parts in flight across all fills: at most 16 × 8 MiB of fill buffers in memory at once. */
 const PARTS_IN_FLIGHT = 16;
 const TOUCH_EVERY_MS = 60_000;
+/** The names of entry files (`<sha256>.data`, `.meta`) and of fills' temp files. */
+const ENTRY_FILE = /^[0-9a-f]{64}\./;
 /**
  * Reads up to this size are served synchronously from a kept-open descriptor. A warm query makes
  * ~60 small reads at once (index pages, the refine step's candidate vectors, the hits' columns);
@@ -76,6 +78,8 @@ interface Entry {
   crc: Uint32Array;
   bytes: number;
   touchedAt: number;
+  /** Every block checked against its CRC in this process (or written by it): {@link localPath} may hand it out. */
+  verified: boolean;
 }
 
 export interface CacheStats {
@@ -100,6 +104,8 @@ export class ObjectCache {
   /** Entry files being removed, by entry name: a fill of the same key waits before it renames into place. */
   private readonly dropping = new Map<string, Promise<void>>();
   private readonly tooBig = new QuickLRU<string, true>({ maxSize: TOO_BIG_REMEMBERED });
+  /** Keys that must not be evicted, with how many holders pinned each (see {@link pin}). */
+  private readonly pins = new Map<string, number>();
   private readonly parts = pLimit(PARTS_IN_FLIGHT);
   /** Open descriptors of data files, by entry name. */
   private readonly descriptors = new QuickLRU<string, number>({
@@ -173,6 +179,59 @@ export class ObjectCache {
   /** Every cached key, least recently used first. */
   keys(): IterableIterator<string> {
     return this.entries.keys();
+  }
+
+  /**
+   * The path of `key`'s whole data file on disk, filling the entry on a miss, for readers that
+   * open the file themselves (the dataset mirror). The whole file is checked against its CRCs once
+   * per process first (a crash can truncate it, anything can change it): a corrupt entry is
+   * dropped and filled again. Null when the cache cannot hold it. Pin the key before asking, or
+   * an eviction may remove the file while it is in use.
+   */
+  async localPath(key: string): Promise<string | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const entry = await this.entry(key);
+      if (!entry) return null;
+      if (entry.verified || (await this.verify(key, entry))) return this.file(entry.name, 'data');
+    }
+    return null;
+  }
+
+  /**
+   * Checks `key`'s whole file against its CRCs again, even if it was checked before, dropping it
+   * when corrupt. False when it is corrupt or not in the cache.
+   */
+  async recheck(key: string): Promise<boolean> {
+    const entry = this.entries.get(key);
+    return entry !== undefined && (await this.verify(key, entry));
+  }
+
+  private async verify(key: string, entry: Entry): Promise<boolean> {
+    try {
+      // In parts: a compacted data file is hundreds of megabytes.
+      for (let start = 0; start < entry.meta.size; start += PART) {
+        await this.readRange(entry, start, Math.min(entry.meta.size, start + PART) - 1);
+      }
+      entry.verified = true;
+      return true;
+    } catch (error) {
+      if (!(error instanceof CorruptEntryError)) throw error;
+      this.counters.corrupt++;
+      this.onCorrupt(key, error.message);
+      await this.drop(key, entry);
+      return false;
+    }
+  }
+
+  /** Keeps `key` from eviction until as many {@link unpin} calls; a pinned entry can still be dropped as corrupt. */
+  pin(key: string): void {
+    this.pins.set(key, (this.pins.get(key) ?? 0) + 1);
+  }
+
+  unpin(key: string): void {
+    const count = this.pins.get(key) ?? 0;
+    if (count <= 1) this.pins.delete(key);
+    else this.pins.set(key, count - 1);
   }
 
   /**
@@ -279,7 +338,8 @@ export class ObjectCache {
       await this.dropping.get(name);
       await rename(`${temp}.meta`, this.file(name, 'meta'));
       await rename(temp, this.file(name, 'data'));
-      const entry = { name, meta, crc, bytes: info.size + Buffer.byteLength(json), touchedAt: Date.now() };
+      const bytes = info.size + Buffer.byteLength(json);
+      const entry = { name, meta, crc, bytes, touchedAt: Date.now(), verified: true };
       this.entries.set(key, entry);
       this.used += entry.bytes;
       this.counters.fills++;
@@ -342,11 +402,16 @@ export class ObjectCache {
         this.reserved += bytes;
         return true;
       }
-      const victim = this.entries.entries().next().value;
+      const victim = this.leastRecentlyUsedUnpinned();
       if (!victim) return false;
       this.counters.evictions++;
       await this.drop(...victim);
     }
+  }
+
+  private leastRecentlyUsedUnpinned(): [string, Entry] | undefined {
+    for (const candidate of this.entries) if (!this.pins.has(candidate[0])) return candidate;
+    return undefined;
   }
 
   private async drop(key: string, entry: Entry): Promise<void> {
@@ -408,7 +473,9 @@ export class ObjectCache {
       found.push(loaded);
       keep.add(`${name}.meta`).add(`${name}.data`);
     }
-    for (const leftover of names.filter((n) => !keep.has(n))) await rm(path.join(this.dir, leftover), { force: true });
+    // Only the cache's own files: the directory also holds the dataset mirror's.
+    const leftovers = names.filter((n) => ENTRY_FILE.test(n) && !keep.has(n));
+    for (const leftover of leftovers) await rm(path.join(this.dir, leftover), { force: true });
     for (const { entry } of found.sort((a, b) => a.mtime - b.mtime)) {
       this.entries.set(entry.meta.key, entry);
       this.used += entry.bytes;
@@ -424,7 +491,8 @@ export class ObjectCache {
       const crc = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
       const whole = data.size === meta.size && meta.blockSize === BLOCK && crc.length === Math.ceil(meta.size / BLOCK);
       if (!whole || createHash('sha256').update(meta.key).digest('hex') !== name) return null;
-      const entry = { name, meta, crc, bytes: meta.size + Buffer.byteLength(json), touchedAt: data.mtimeMs };
+      const bytes = meta.size + Buffer.byteLength(json);
+      const entry = { name, meta, crc, bytes, touchedAt: data.mtimeMs, verified: false };
       return { entry, mtime: data.mtimeMs };
     } catch {
       return null;

@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
+import { DatasetMirror } from './dataset-mirror.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
 import { startReadEndpoint, type ReadEndpointStats } from './read-endpoint.js';
 import { S3ObjectStore } from './s3-object-store.js';
@@ -16,7 +17,7 @@ export interface Storage {
    * Starts what the read connection reads through: for s3:// with a cache, a loopback endpoint in
    * front of the object cache (see read-endpoint.ts); otherwise the bucket or disk itself.
    */
-  openReads(logger?: Logger): Promise<ReadPath>;
+  openReads(options: { datasetDir: string; logger?: Logger }): Promise<ReadPath>;
 }
 
 /** The read connection's storage options, and what to close when the service stops. */
@@ -24,6 +25,8 @@ export interface ReadPath {
   storageOptions?: Record<string, string>;
   /** What the read endpoint served from the cache and from the bucket, when reads go through one. */
   stats?: () => ReadEndpointStats;
+  /** Local links to the cached files of the versions read most, opened as a local dataset (see dataset-mirror.ts). */
+  mirror?: DatasetMirror;
   close(): Promise<void>;
 }
 
@@ -81,7 +84,7 @@ function openS3(settings: Settings): Storage {
     objects: new S3ObjectStore(client, { bucket, prefix: prefix ? `${prefix}/` : '' }),
     lanceUri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     storageOptions,
-    openReads: async (logger) => {
+    openReads: async ({ datasetDir, logger }) => {
       // The endpoint re-signs path-style requests; without an endpoint (AWS itself) or with a
       // directory bucket, reads go straight to the bucket.
       if (!endpoint || !pathStyle || settings.OBJECT_CACHE_BYTES === 0) return directReads();
@@ -89,6 +92,13 @@ function openS3(settings: Settings): Storage {
         upstream: { endpoint, region, credentials, timeoutMs: settings.S3_REQUEST_TIMEOUT_MS },
         cacheDir: path.resolve(settings.OBJECT_CACHE_DIR),
         cacheBytes: settings.OBJECT_CACHE_BYTES,
+        logger,
+      });
+      const mirror = await DatasetMirror.open({
+        cache: reads.cache,
+        datasetKey: ['', bucket, ...(prefix ? prefix.split('/') : []), datasetDir].map(encodeURIComponent).join('/'),
+        root: path.join(path.resolve(settings.OBJECT_CACHE_DIR), 'mirror'),
+        datasetDir,
         logger,
       });
       return {
@@ -100,7 +110,11 @@ function openS3(settings: Settings): Storage {
           aws_secret_access_key: reads.secretAccessKey,
         },
         stats: reads.stats,
-        close: reads.close,
+        mirror,
+        close: () => {
+          mirror.close();
+          return reads.close();
+        },
       };
     },
   };

@@ -1,0 +1,189 @@
+/**
+ * The dataset mirror: a local directory in which each version the service reads is a Lance
+ * dataset of symbolic links into the {@link ObjectCache}, so that the read connection opens it as a
+ * local dataset and a warm query makes no request at all, not even to the loopback endpoint.
+ *
+ * Why, beside the read endpoint: a warm query makes ~35 small sequential reads (the refine step's
+ * candidate vectors, the hits' columns). Served by the endpoint from the cache, each one still
+ * crosses Lance's S3 client and Node's HTTP stack (0.15–0.3 ms), which kept warm search on the R2
+ * profile at ~3× local disk. From the mirror they are local `pread`s, as on local disk.
+ *
+ * What stays with the endpoint: finding versions (Lance keeps listing the bucket through it, so
+ * the staleness bound and read-your-writes are unchanged), and every read of a version the
+ * mirror does not hold (one just committed, until its sync is done; time travel to old versions;
+ * a version too big for the cache). A version enters the mirror only when every file it reads is
+ * whole in the cache, checked against its CRCs, and pinned there; its manifest link is made last.
+ * The newest {@link RETAINED} versions are kept; an older one leaves the mirror at once (readers
+ * then open it through the endpoint) and its files are unpinned after {@link GRACE_MS}, so queries
+ * already running on it finish.
+ *
+ * The links live in `<cache dir>/mirror/` and are made again at each start.
+ */
+import { mkdir, readFile, rm, symlink, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import { manifestPath, versionFiles } from './lance-manifest.js';
+import type { ObjectCache } from './object-cache.js';
+
+const RETAINED = 3;
+const GRACE_MS = 60_000;
+/** How often every mirrored file is checked against its CRCs again. */
+const SCRUB_MS = 10 * 60_000;
+/** Files checked or filled at once during a sync. */
+const SYNC_CONCURRENCY = 8;
+
+export class DatasetMirror {
+  /** The synced versions, oldest first, with the cache keys each pinned. */
+  private readonly synced = new Map<number, string[]>();
+  private readonly syncing = new Map<number, Promise<boolean>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private scrubbing: Promise<void> | null = null;
+  private readonly scrubTimer = setInterval(() => void this.scrub(), SCRUB_MS).unref();
+  private readonly limit = pLimit(SYNC_CONCURRENCY);
+  /** Told when a version leaves the mirror: handles opened on it must not be used for new reads. */
+  onRetire: (version: number) => void = () => {};
+
+  private constructor(
+    private readonly cache: ObjectCache,
+    /** The dataset's key prefix in the cache, as the read endpoint sees it: `/bucket/prefix/images.lance`. */
+    private readonly datasetKey: string,
+    /** The directory the read connection connects to; the dataset is `<root>/<datasetDir>`. */
+    readonly root: string,
+    private readonly datasetDir: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  static async open(options: {
+    cache: ObjectCache;
+    datasetKey: string;
+    root: string;
+    datasetDir: string;
+    logger?: Logger;
+  }): Promise<DatasetMirror> {
+    // Links from an earlier run may name entries evicted since: start empty.
+    await rm(options.root, { recursive: true, force: true });
+    await mkdir(path.join(options.root, options.datasetDir, '_versions'), { recursive: true });
+    return new DatasetMirror(options.cache, options.datasetKey, options.root, options.datasetDir, options.logger);
+  }
+
+  has(version: number): boolean {
+    return this.synced.has(version);
+  }
+
+  /** Brings `version` into the mirror; false when it cannot be (reads then stay on the endpoint). */
+  sync(version: number): Promise<boolean> {
+    if (this.synced.has(version)) return Promise.resolve(true);
+    let running = this.syncing.get(version);
+    if (!running) {
+      running = this.load(version).finally(() => this.syncing.delete(version));
+      this.syncing.set(version, running);
+    }
+    return running;
+  }
+
+  /**
+   * Takes `version` out of the mirror at once, after a read of it failed: the file that failed
+   * may be damaged on disk since it was checked. Every mirrored file is then checked again; a
+   * corrupt one is dropped from the cache, and the next sync fetches it again.
+   */
+  distrust(version: number): Promise<void> {
+    if (this.synced.has(version)) this.retire(version, 0);
+    return this.scrub();
+  }
+
+  /** Checks every mirrored file against its CRCs again; a version with a corrupt file leaves the mirror. */
+  scrub(): Promise<void> {
+    this.scrubbing ??= (async () => {
+      const checked = new Map<string, boolean>();
+      for (const [version, keys] of [...this.synced]) {
+        for (const key of keys) {
+          if (!checked.has(key)) checked.set(key, await this.cache.recheck(key));
+          if (checked.get(key)) continue;
+          this.logger?.warn({ version, key }, 'a mirrored file failed its check; the version leaves the mirror');
+          if (this.synced.has(version)) this.retire(version, 0);
+          break;
+        }
+      }
+    })().finally(() => (this.scrubbing = null));
+    return this.scrubbing;
+  }
+
+  close(): void {
+    clearInterval(this.scrubTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private async load(version: number): Promise<boolean> {
+    const started = Date.now();
+    const manifest = manifestPath(version);
+    const keys: string[] = [];
+    const pin = (relative: string) => {
+      const key = this.key(relative);
+      this.cache.pin(key);
+      keys.push(key);
+      return key;
+    };
+    try {
+      const manifestFile = await this.cache.localPath(pin(manifest));
+      if (!manifestFile) throw new Error('its manifest is not in the cache');
+      const { files, unlistedIndexDirs } = versionFiles(await readFile(manifestFile));
+      if (unlistedIndexDirs.length > 0) throw new Error(`index files not listed in the manifest: ${unlistedIndexDirs}`);
+      const targets = await Promise.all(files.map((file) => this.limit(() => this.cache.localPath(pin(file)))));
+      const missing = files.filter((_, i) => !targets[i]);
+      if (missing.length > 0) throw new Error(`${missing.length} files do not fit the cache, such as ${missing[0]}`);
+      await Promise.all(files.map((file, i) => this.link(file, targets[i]!)));
+      // Last: Lance finds the version only once everything it reads is in place.
+      await this.link(manifest, manifestFile);
+      this.synced.set(version, keys);
+      this.logger?.debug({ version, files: files.length, ms: Date.now() - started }, 'version mirrored');
+      this.retireOld();
+      return true;
+    } catch (error) {
+      for (const key of keys) this.cache.unpin(key);
+      this.logger?.warn(
+        { version, reason: (error as Error).message },
+        'version not mirrored; reads of it use the object store',
+      );
+      return false;
+    }
+  }
+
+  private retireOld(): void {
+    const versions = [...this.synced.keys()].sort((a, b) => a - b);
+    for (const version of versions.slice(0, Math.max(0, versions.length - RETAINED))) this.retire(version, GRACE_MS);
+  }
+
+  /** Takes `version` out of the mirror; its files stay pinned `graceMs` more, for the reads still running on it. */
+  private retire(version: number, graceMs: number): void {
+    const keys = this.synced.get(version)!;
+    this.synced.delete(version);
+    this.onRetire(version);
+    void unlink(this.file(manifestPath(version))).catch(() => {});
+    const unpin = () => keys.forEach((key) => this.cache.unpin(key));
+    if (graceMs === 0) return unpin();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      unpin();
+    }, graceMs).unref();
+    this.timers.add(timer);
+  }
+
+  private async link(relative: string, target: string): Promise<void> {
+    const file = this.file(relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    // A file shared by several versions is linked once; the target is a function of the key.
+    await symlink(target, file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+
+  private file(relative: string): string {
+    return path.join(this.root, this.datasetDir, relative);
+  }
+
+  private key(relative: string): string {
+    return `${this.datasetKey}/${relative}`;
+  }
+}
