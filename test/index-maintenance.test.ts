@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
 import type { NewImageRow } from '../src/services/catalog/image-record.js';
+import { FAN_IN, MAX_FOLDED_ROWS, planFold, type TailFragment } from '../src/services/catalog/tail-fold.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { commitRows, execute, graphqlServer, openServices, syntheticRows, testModel } from './support/harness.js';
@@ -84,13 +85,19 @@ describe('automatic index upkeep after commits', () => {
     }
   });
 
-  test('small fragments are compacted once there are more than COMPACT_FRAGMENTS, and every version stays readable', async () => {
+  test('small fragments the fold leaves are compacted once there are more than COMPACT_FRAGMENTS, and every version stays readable', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '1000000', COMPACT_FRAGMENTS: '4' });
     try {
-      for (let i = 0; i < 4; i++) await commitRows(services, rows(3, i * 3));
+      // Sizes of different classes (3 rows, 20 rows): the newest small fragments never make a
+      // run of four of a class, so the fold leaves them, and the table-wide compaction is left.
+      let offset = 0;
+      for (const size of [3, 20, 3, 20]) {
+        await commitRows(services, rows(size, offset));
+        offset += size;
+      }
       assert.equal((await dataset(services)).fragmentCount, 4, 'four fragments: not more than COMPACT_FRAGMENTS');
       const before = await versions(services);
-      await commitRows(services, rows(3, 12));
+      await commitRows(services, rows(3, offset));
       assert.equal((await dataset(services)).fragmentCount, 1);
       const now = await versions(services);
       assert.ok(now.some((v) => v.operation === 'Optimize'));
@@ -99,10 +106,69 @@ describe('automatic index upkeep after commits', () => {
         now.slice(0, before.length).map((v) => [v.version, v.rowCount]),
         before.map((v) => [v.version, v.rowCount]),
       );
-      await assertFindsThemselves(services, rows(15));
+      await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 30)[0]!, rows(1, 48)[0]!]);
     } finally {
       await services.close();
     }
+  });
+
+  test('a burst of single uploads is folded into few fragments: the older rows stay where they are, order and time travel hold', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
+    try {
+      await commitRows(services, rows(500));
+      const rowIdOf = async (id: string) =>
+        (await (await services.catalog.reader()).table.query().where(`id = '${id}'`).withRowId().toArray())[0]!
+          ._rowid as bigint;
+      const firstRow = await rowIdOf(rows(1)[0]!.id);
+      const versionOfFive = await commitRows(services, rows(5, 500));
+      for (let i = 5; i < 60; i++) await commitRows(services, rows(1, 500 + i));
+      const info = await dataset(services);
+      assert.equal(info.rowCount, 560);
+      // 60 single rows: at most three fragments of each size class (1, 4, 16 rows) remain.
+      assert.ok(info.fragmentCount <= 1 + 3 * 3, `${info.fragmentCount} fragments`);
+      assert.ok((await versions(services)).some((v) => v.operation === 'Compact'));
+      assert.equal(await rowIdOf(rows(1)[0]!.id), firstRow, 'the 500-row fragment was not rewritten');
+      // Storage order is upload order (newest-first paging relies on it).
+      const listed = await services.catalog.list(1000, 0, ['id']);
+      assert.deepEqual(
+        listed.map((r) => r.id),
+        rows(560).map((r) => r.id),
+      );
+      const then = await services.catalog.list(1000, 0, ['id'], versionOfFive);
+      assert.equal(then.length, 505);
+      await assertFindsThemselves(services, [rows(1, 530)[0]!, rows(1, 559)[0]!]);
+    } finally {
+      await services.close();
+    }
+  });
+});
+
+describe('the fold plan (size-tiered)', () => {
+  test('10,000 single uploads: each row is rewritten at most six times, and the tail keeps under FAN_IN fragments of each size class', () => {
+    let tail: TailFragment[] = [];
+    const rewrites = new Map<number, number>(); // fragment id → rewrites of its rows so far
+    let next = 0;
+    let worst = 0;
+    for (let upload = 0; upload < 10_000; upload++) {
+      tail.push({ id: next, rows: 1 });
+      rewrites.set(next++, 0);
+      for (let fold = planFold(tail); fold; fold = planFold(tail)) {
+        const times = Math.max(...fold.map((f) => rewrites.get(f.id)!)) + 1;
+        worst = Math.max(worst, times);
+        tail = [...tail.slice(0, tail.length - fold.length), { id: next, rows: fold.reduce((n, f) => n + f.rows, 0) }];
+        rewrites.set(next++, times);
+      }
+      const small = tail.filter((f) => f.rows < MAX_FOLDED_ROWS);
+      for (let below = FAN_IN; below <= MAX_FOLDED_ROWS; below *= FAN_IN) {
+        const inClass = small.filter((f) => f.rows < below && f.rows >= below / FAN_IN).length;
+        assert.ok(inClass < FAN_IN, `upload ${upload}: ${inClass} fragments under ${below} rows`);
+      }
+    }
+    assert.ok(worst <= 6, `a row rewritten ${worst} times`);
+    assert.equal(
+      tail.reduce((n, f) => n + f.rows, 0),
+      10_000,
+    );
   });
 });
 

@@ -34,7 +34,7 @@ export const KNOWN_OPERATIONS: ReadonlySet<string> = new Set([
 const MAX_OPERATION_NAME_LENGTH = 64;
 
 type ObjectStoreOperation = 'put' | 'get' | 'exists' | 'list' | 'delete';
-type CommitOperation = 'append' | 'delete' | 'restore';
+type CommitOperation = 'append' | 'delete' | 'restore' | 'fold';
 export type ModelInput = 'text' | 'image';
 
 /** What a scrape reads from the running services. */

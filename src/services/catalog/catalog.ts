@@ -13,6 +13,7 @@ import type { DatasetMirror } from '../storage/dataset-mirror.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
+import { inFragments, planFold, tailFragments } from './tail-fold.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
@@ -491,6 +492,22 @@ export class ImageCatalog {
 
   async deleteIds(ids: readonly string[]): Promise<number> {
     return this.noted('Delete', (await this.writable.delete(idIn(ids))).version);
+  }
+
+  /**
+   * Folds the newest small fragments into one, as often as the size-tiered plan asks (see
+   * tail-fold.ts). Returns the versions committed, oldest first (none when there was nothing to fold).
+   */
+  async foldTail(): Promise<number[]> {
+    const versions: number[] = [];
+    for (;;) {
+      const { table } = await this.reader(await this.writable.version());
+      const fold = planFold(await tailFragments(table));
+      if (!fold) return versions;
+      const rows = await table.query().where(inFragments(fold)).toArrow();
+      const result = await this.writable.mergeInsert('id').whenMatchedUpdateAll().execute(rows);
+      versions.push(this.noted('Compact', result.version));
+    }
   }
 
   /** Deletes single rows by their Lance row id (the repair of duplicate ids). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageCatalog, DatasetInfo, IndexBuild } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
 import { ImageNotFoundError } from '../search.js';
+import { FAN_IN } from './tail-fold.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
 import {
   DEFAULT_INDEX_TYPE,
@@ -129,7 +130,8 @@ export class DatasetService {
   }
 
   /**
-   * After commits: compact when small fragments pile up and, once the dataset is big enough for
+   * After commits: fold the newest small fragments (tail-fold.ts), compact the whole table when
+   * small fragments pile up all the same and, once the dataset is big enough for
    * scans to cost, build the id, filter and vector indices if missing and optimize when too
    * many rows are unindexed. One pass at a time.
    */
@@ -148,7 +150,11 @@ export class DatasetService {
   }
 
   private async maintainOnce(): Promise<void> {
-    const { table } = await this.catalog.reader();
+    let { table } = await this.catalog.reader();
+    // The newest small fragments first: folding them costs a few rows, not the whole table.
+    if ((await table.stats()).fragmentStats.numFragments > FAN_IN && (await this.writer.fold()) !== null) {
+      ({ table } = await this.catalog.reader());
+    }
     const { numRows: rows, fragmentStats } = await table.stats();
     if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {
       await this.optimize();

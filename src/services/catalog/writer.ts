@@ -9,6 +9,7 @@ type Operation =
   | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
+  | ({ kind: 'fold' } & Pending<number | null>)
   | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
   | ({ kind: 'optimize' } & Pending<OptimizeStats>);
 type Beside = Extract<Operation, { kind: 'index' | 'optimize' }>;
@@ -38,8 +39,8 @@ const MAX_ATTEMPTS = 5;
  * commit beside both (their fragments stay unindexed until the next optimize).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
-  index: ['restore'],
-  optimize: ['delete', 'restore'],
+  index: ['restore', 'fold'],
+  optimize: ['delete', 'restore', 'fold'],
 };
 
 /**
@@ -129,6 +130,14 @@ export class CatalogWriter {
 
   restore(version: number): Promise<number> {
     return this.enqueue((p) => ({ kind: 'restore', version, ...p }));
+  }
+
+  /**
+   * Folds the newest small fragments into one (see tail-fold.ts), in the queue like any commit;
+   * resolves to the version made, or null when there was nothing to fold.
+   */
+  fold(): Promise<number | null> {
+    return this.enqueue((p) => ({ kind: 'fold', ...p }));
   }
 
   /** Builds (or replaces) an index beside the queue; resolves to the version holding it. */
@@ -257,6 +266,13 @@ export class CatalogWriter {
       const version = await this.catalog.restore(first.version);
       first.resolve(version);
       return { version, rows: 0 };
+    }
+    if (first.kind === 'fold') {
+      // Rows move to a new fragment; no id comes or goes.
+      const versions = await this.catalog.foldTail();
+      for (const version of versions) this.account(version);
+      first.resolve(versions.at(-1) ?? null);
+      return { version: versions.at(-1) ?? this.knownVersion, rows: 0 };
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
