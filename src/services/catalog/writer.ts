@@ -39,8 +39,8 @@ const MAX_ATTEMPTS = 5;
  * commit beside both (their fragments stay unindexed until the next optimize).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
-  index: ['restore', 'fold'],
-  optimize: ['delete', 'restore', 'fold'],
+  index: ['restore'],
+  optimize: ['delete', 'restore'],
 };
 
 /**
@@ -134,7 +134,8 @@ export class CatalogWriter {
 
   /**
    * Folds the newest small fragments into one (see tail-fold.ts), in the queue like any commit;
-   * resolves to the version made, or null when there was nothing to fold.
+   * resolves to the version made, or null when there was nothing to fold (or an index build or
+   * optimize was running).
    */
   fold(): Promise<number | null> {
     return this.enqueue((p) => ({ kind: 'fold', ...p }));
@@ -268,8 +269,11 @@ export class CatalogWriter {
       return { version, rows: 0 };
     }
     if (first.kind === 'fold') {
+      // Not beside an index build or an optimize, which may rewrite or index the same fragments;
+      // nor held back until they end, which would hold the appends queued behind it. The next
+      // commit's upkeep asks again.
+      const versions = this.besideRunning > 0 ? [] : await this.catalog.foldTail();
       // Rows move to a new fragment; no id comes or goes.
-      const versions = await this.catalog.foldTail();
       for (const version of versions) this.account(version);
       first.resolve(versions.at(-1) ?? null);
       return { version: versions.at(-1) ?? this.knownVersion, rows: 0 };
