@@ -17,10 +17,10 @@ import { inFragments, planFold, tailFragments } from './tail-fold.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
+export const DATASET_DIR = `${TABLE_NAME}.lance`;
 
 /** Lance errors of a read that a damaged local file can cause (as opposed to a bad query). */
 const MIRROR_FAULT = /LanceError\((IO|Arrow)\)|whole buffer|No such file|unexpected end|checksum|decode/i;
-export const DATASET_DIR = `${TABLE_NAME}.lance`;
 
 export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
@@ -249,7 +249,8 @@ export class ImageCatalog {
    * the mirror cannot hold it.
    */
   private async adopt(version: number): Promise<boolean> {
-    if (!this.mirror || this.mirrored.has(version)) return this.mirrored.has(version);
+    if (!this.mirror) return false;
+    if (this.mirrored.has(version)) return true;
     if (!(await this.mirror.dataset.sync(version))) return false;
     const table = await this.openVersion(version, this.mirror.connection);
     for (const index of await table.listIndices()) {
