@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
 import { thumbnailKey } from '../src/services/images/image-key.js';
-import { COLOURS, distinctImages, solid } from './support/images.js';
+import { COLOURS, distinctImages, noisy, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
 
 type App = Awaited<ReturnType<typeof openApp>>;
@@ -100,6 +100,19 @@ describe('HTTP server', () => {
     assert.equal(await objects.exists(thumbnailKey(id)), true);
     assert.equal((await fetch(`${app.url}/thumbnails/${'0'.repeat(64)}.webp`)).status, 404);
     assert.equal((await fetch(`${app.url}/thumbnails/${id}.png`)).status, 404);
+  });
+
+  test('a JPEG the decoder only warns about (stray bytes before a marker) is stored, and its thumbnail serves', async () => {
+    const clean = await noisy(COLOURS.magenta, 20, 6, 'jpeg');
+    const scan = clean.indexOf(Buffer.from([0xff, 0xda])); // start of scan
+    // libjpeg: "Corrupt JPEG data: 3 extraneous bytes before marker 0xda", a warning, not an error.
+    const bytes = Buffer.concat([clean.subarray(0, scan), Buffer.from([0x12, 0x34, 0x56]), clean.subarray(scan)]);
+    const { body } = await post(app, multipart(UPLOAD_ONE, [{ bytes, name: 'stray.jpg' }]));
+    const id = body.data?.uploadImage.image.id;
+    assert.equal(id?.length, 64, JSON.stringify(body));
+    const served = await fetch(`${app.url}/thumbnails/${id}.webp`);
+    assert.equal(served.status, 200);
+    assert.equal((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).format, 'webp');
   });
 
   test('missing thumbnails of many images at once read at most DECODE_CONCURRENCY (2) originals at a time', async (t) => {
