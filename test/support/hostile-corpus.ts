@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import sharp from 'sharp';
+import { MAX_DEPTH, MAX_DIRECTIVES } from '../../src/limits.js';
 import { COLOURS, distinctImages, noisy, solid } from './images.js';
 
 export interface Answer {
@@ -429,6 +430,19 @@ function costlyOperations(): HostileCase[] {
       /cost/,
     ),
     operation('3,000 tokens', `{ ${'__typename '.repeat(3000)}}`, /token/i),
+    // The schema has no recursive type, so depth comes from nested inline fragments: each counts
+    // as a level, as do the two fields inside them.
+    operation(
+      `a query ${MAX_DEPTH + 2} levels deep`,
+      `{ ${'... on Query { '.repeat(MAX_DEPTH)}dataset { version } ${'} '.repeat(MAX_DEPTH)}}`,
+      new RegExp(`depth limit of ${MAX_DEPTH} exceeded`, 'i'),
+    ),
+    // On separate fields: one field with a directive twice is already invalid GraphQL.
+    operation(
+      `${MAX_DIRECTIVES + 1} directives`,
+      `{ ${'__typename @include(if: true) '.repeat(MAX_DIRECTIVES + 1)}}`,
+      new RegExp(`directives limit of ${MAX_DIRECTIVES} exceeded`, 'i'),
+    ),
   ];
 }
 
