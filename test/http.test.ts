@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
 import { thumbnailKey } from '../src/services/images/image-key.js';
-import { COLOURS, distinctImages, noisy, solid } from './support/images.js';
+import { COLOURS, distinctImages, noisy, oversize, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
 
 type App = Awaited<ReturnType<typeof openApp>>;
@@ -190,14 +190,19 @@ describe('HTTP server', () => {
     const huge = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#000' } })
       .png()
       .toBuffer();
-    const cases: Array<[string, FormData]> = [
+    // A pattern, when given, is what the message must name.
+    const cases: Array<[string, FormData, RegExp?]> = [
       ['not an image', multipart(UPLOAD_ONE, [{ bytes: Buffer.from('hello, not an image'), name: 'a.png' }])],
       [
         'truncated',
         multipart(UPLOAD_ONE, [{ bytes: (await solid(COLOURS.red, 'jpeg', 256)).subarray(0, 400), name: 't.jpg' }]),
       ],
       ['zero bytes', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(), name: 'empty.png' }])],
-      ['over MAX_UPLOAD_BYTES', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(300_000).fill(7), name: 'big.png' }])],
+      [
+        'over MAX_UPLOAD_BYTES',
+        multipart(UPLOAD_ONE, [{ bytes: oversize(png, 200_000), name: 'big.png' }]),
+        /over the limit of 200000 bytes \(MAX_UPLOAD_BYTES\)/,
+      ],
       ['over MAX_IMAGE_PIXELS', multipart(UPLOAD_ONE, [{ bytes: huge, name: 'bomb.png' }])],
       [
         'too many files',
@@ -220,9 +225,10 @@ describe('HTTP server', () => {
       ],
     ];
     const before = await versionOf(app);
-    for (const [name, form] of cases) {
+    for (const [name, form, pattern] of cases) {
       const { body } = await post(app, form);
       assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${name}: ${JSON.stringify(body)}`);
+      if (pattern) assert.match(body.errors[0].message, pattern, name);
     }
     for (const query of [
       '{ search(text: "") { version } }',

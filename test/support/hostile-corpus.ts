@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import sharp from 'sharp';
 import { MAX_DEPTH, MAX_DIRECTIVES } from '../../src/limits.js';
-import { COLOURS, distinctImages, noisy, solid } from './images.js';
+import { COLOURS, distinctImages, noisy, oversize, solid } from './images.js';
 
 export interface Answer {
   status: number;
@@ -444,9 +444,4 @@ function costlyOperations(): HostileCase[] {
       new RegExp(`directives limit of ${MAX_DIRECTIVES} exceeded`, 'i'),
     ),
   ];
-}
-
-/** A PNG's real bytes followed by padding past the limit: only its size is wrong. */
-function oversize(png: Buffer, limit: number): Buffer {
-  return Buffer.concat([png, Buffer.alloc(limit + 1 - png.length, 0)]);
 }
