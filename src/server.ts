@@ -20,6 +20,7 @@ import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
+import { IMAGES_PREFIX, THUMBNAILS_PREFIX } from './services/images/image-key.js';
 import { persistedQueryStore } from './services/cache.js';
 import { ServiceMetrics } from './services/metrics.js';
 
@@ -66,11 +67,11 @@ export async function createApp(
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
   http.get(
-    '/images/:name',
+    `/${IMAGES_PREFIX}:name`,
     serveImages(() => ready),
   );
   http.get(
-    '/thumbnails/:name',
+    `/${THUMBNAILS_PREFIX}:name`,
     serveThumbnails(() => ready),
   );
   http.use(

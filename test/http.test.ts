@@ -1,12 +1,14 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
-import { thumbnailKey } from '../src/services/images/image-key.js';
-import { COLOURS, distinctImages, solid } from './support/images.js';
+import { imageKey, thumbnailKey } from '../src/services/images/image-key.js';
+import { COLOURS, distinctImages, noisy, oversize, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
 
 type App = Awaited<ReturnType<typeof openApp>>;
@@ -102,6 +104,19 @@ describe('HTTP server', () => {
     assert.equal((await fetch(`${app.url}/thumbnails/${id}.png`)).status, 404);
   });
 
+  test('a JPEG the decoder only warns about (stray bytes before a marker) is stored, and its thumbnail serves', async () => {
+    const clean = await noisy(COLOURS.magenta, 20, 6, 'jpeg');
+    const scan = clean.indexOf(Buffer.from([0xff, 0xda])); // start of scan
+    // libjpeg: "Corrupt JPEG data: 3 extraneous bytes before marker 0xda", a warning, not an error.
+    const bytes = Buffer.concat([clean.subarray(0, scan), Buffer.from([0x12, 0x34, 0x56]), clean.subarray(scan)]);
+    const { body } = await post(app, multipart(UPLOAD_ONE, [{ bytes, name: 'stray.jpg' }]));
+    const id = body.data?.uploadImage.image.id;
+    assert.equal(id?.length, 64, JSON.stringify(body));
+    const served = await fetch(`${app.url}/thumbnails/${id}.webp`);
+    assert.equal(served.status, 200);
+    assert.equal((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).format, 'webp');
+  });
+
   test('missing thumbnails of many images at once read at most DECODE_CONCURRENCY (2) originals at a time', async (t) => {
     const images = await distinctImages(4, COLOURS.green, 500); // MAX_UPLOAD_FILES here
     const { body } = await post(
@@ -177,14 +192,19 @@ describe('HTTP server', () => {
     const huge = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#000' } })
       .png()
       .toBuffer();
-    const cases: Array<[string, FormData]> = [
+    // A pattern, when given, is what the message must name.
+    const cases: Array<[string, FormData, RegExp?]> = [
       ['not an image', multipart(UPLOAD_ONE, [{ bytes: Buffer.from('hello, not an image'), name: 'a.png' }])],
       [
         'truncated',
         multipart(UPLOAD_ONE, [{ bytes: (await solid(COLOURS.red, 'jpeg', 256)).subarray(0, 400), name: 't.jpg' }]),
       ],
       ['zero bytes', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(), name: 'empty.png' }])],
-      ['over MAX_UPLOAD_BYTES', multipart(UPLOAD_ONE, [{ bytes: new Uint8Array(300_000).fill(7), name: 'big.png' }])],
+      [
+        'over MAX_UPLOAD_BYTES',
+        multipart(UPLOAD_ONE, [{ bytes: oversize(png, 200_000), name: 'big.png' }]),
+        /over the limit of 200000 bytes \(MAX_UPLOAD_BYTES\)/,
+      ],
       ['over MAX_IMAGE_PIXELS', multipart(UPLOAD_ONE, [{ bytes: huge, name: 'bomb.png' }])],
       [
         'too many files',
@@ -207,9 +227,10 @@ describe('HTTP server', () => {
       ],
     ];
     const before = await versionOf(app);
-    for (const [name, form] of cases) {
+    for (const [name, form, pattern] of cases) {
       const { body } = await post(app, form);
       assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${name}: ${JSON.stringify(body)}`);
+      if (pattern) assert.match(body.errors[0].message, pattern, name);
     }
     for (const query of [
       '{ search(text: "") { version } }',
@@ -249,31 +270,6 @@ describe('HTTP server', () => {
     }
   });
 
-  test('a stalled upload body gets a 408 after UPLOAD_BODY_TIMEOUT_MS and frees its reading slot', async () => {
-    const slow = await openApp({ UPLOAD_BODY_TIMEOUT_MS: '500', UPLOAD_CONCURRENCY: '1' });
-    try {
-      const { port } = new URL(slow.url);
-      const socket = connect(Number(port), '127.0.0.1');
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-      const closed = new Promise((resolve) => socket.once('close', resolve));
-      // Headers and the start of a body that promises far more, then nothing.
-      socket.write(
-        'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
-          'content-type: multipart/form-data; boundary=b\r\ncontent-length: 100000\r\n\r\n--b\r\n',
-      );
-      await closed;
-      assert.match(answer, /^HTTP\/1\.1 408/);
-      assert.match(answer, /"code":"BAD_REQUEST"/);
-      assert.match(answer, /UPLOAD_BODY_TIMEOUT_MS/);
-      // The one slot is free again.
-      const stored = await post(slow, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.red), name: 'r.png' }]));
-      assert.equal(stored.body.data?.uploadImage.created, true);
-    } finally {
-      await slow.close();
-    }
-  });
-
   test('/healthz answers while the model loads; /readyz and /graphql wait for it', async () => {
     let release!: (value: Awaited<ReturnType<typeof testModel>>) => void;
     const slowModel = new Promise<Awaited<ReturnType<typeof testModel>>>((resolve) => (release = resolve));
@@ -299,3 +295,136 @@ describe('HTTP server', () => {
     }
   });
 });
+
+/** The multipart layer's bounds on request bodies (issue 6, finding 4), with the real reader. */
+describe('upload request bounds', () => {
+  const MAX_REQUEST = 150_000;
+  let app: App;
+  before(async () => {
+    app = await openApp({
+      MAX_REQUEST_BYTES: String(MAX_REQUEST),
+      UPLOAD_CONCURRENCY: '1',
+      UPLOAD_BODY_TIMEOUT_MS: '1500',
+    });
+  });
+  after(() => app.close());
+
+  test('files over MAX_REQUEST_BYTES together, each one under MAX_UPLOAD_BYTES, get a 413 and nothing is stored', async () => {
+    // Two real PNGs padded to 80,000 bytes each: 160,000 in all, within the framing slack that the
+    // declared-length check allows, so it is the count of bytes read that must refuse them.
+    const files = [oversize(await solid(COLOURS.orange), 79_999), oversize(await solid(COLOURS.purple), 79_999)];
+    const before = await versionOf(app);
+    const { status, body } = await post(
+      app,
+      multipart(
+        UPLOAD_MANY,
+        files.map((bytes, i) => ({ bytes, name: `${i}.png` })),
+        true,
+      ),
+    );
+    assert.equal(status, 413, JSON.stringify(body));
+    assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(
+      body.errors![0].message,
+      new RegExp(`over the limit of ${MAX_REQUEST} bytes per request \\(MAX_REQUEST_BYTES\\)`),
+    );
+    assert.equal(await versionOf(app), before, 'nothing was committed');
+    const { objects } = await app.services;
+    for (const bytes of files) assert.equal(await objects.exists(imageKey(sha256(bytes), 'png')), false);
+  });
+
+  test('a declared Content-Length far over MAX_REQUEST_BYTES gets a 413 before any of the body is read', async (t) => {
+    const readers = countReaders(t);
+    // Headers only: a server that waited for this body would answer 408 after UPLOAD_BODY_TIMEOUT_MS.
+    const answer = await rawPost(app, 100_000_000, '');
+    assert.equal(answer.status, 413, answer.text);
+    assert.equal(answer.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(
+      answer.body.errors![0].message,
+      new RegExp(`the request is 100000000 bytes, over the limit of ${MAX_REQUEST}\\b`),
+    );
+    assert.equal(readers.started, 0, 'no body was read');
+  });
+
+  test('with UPLOAD_CONCURRENCY=1 an upload waits unread while another stalls; that one gets a 408 after UPLOAD_BODY_TIMEOUT_MS', async (t) => {
+    const red = await solid(COLOURS.red);
+    const readers = countReaders(t);
+    // Headers and the start of a body that promises far more, then nothing.
+    const stalled = rawPost(app, 100_000, '--b\r\n');
+    await until(() => readers.started === 1);
+    const second = post(app, multipart(UPLOAD_ONE, [{ bytes: red, name: 'r.png' }]));
+    const answer = await stalled;
+    assert.equal(answer.status, 408, answer.text);
+    assert.equal(answer.body.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
+    assert.match(answer.body.errors![0].message, /UPLOAD_BODY_TIMEOUT_MS/);
+    // The slot is free again, and the second upload was read only once it was.
+    const stored = await second;
+    assert.equal(stored.body.data?.uploadImage.created, true, JSON.stringify(stored.body));
+    assert.equal(readers.started, 2);
+    assert.equal(readers.most, 1, 'the second body was read while the stalled one held the only slot');
+  });
+});
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/**
+ * Request bodies being read at once, counted where the multipart reader starts one (the request
+ * piped into busboy) until it stops (the request ends, or is unpiped when refused): the slots
+ * that UPLOAD_CONCURRENCY bounds, as the real reader takes and frees them.
+ */
+function countReaders(t: TestContext): { started: number; most: number } {
+  const readers = { started: 0, most: 0 };
+  let now = 0;
+  const pipe = IncomingMessage.prototype.pipe;
+  t.mock.method(
+    IncomingMessage.prototype,
+    'pipe',
+    function (this: IncomingMessage, destination: NodeJS.WritableStream, options?: { end?: boolean }) {
+      readers.started++;
+      readers.most = Math.max(readers.most, ++now);
+      let done = false;
+      const stop = () => {
+        if (!done) now--;
+        done = true;
+      };
+      this.once('end', stop).once('close', stop);
+      destination.once('unpipe', stop);
+      return pipe.call(this, destination, options);
+    },
+  );
+  return readers;
+}
+
+interface RawAnswer {
+  status: number;
+  body: Awaited<ReturnType<typeof post>>['body'];
+  text: string;
+}
+
+/**
+ * A multipart POST sent by hand: headers declaring `contentLength` bytes, then `body` (usually
+ * much less) and nothing more. Resolves with the answer once the server closes the connection.
+ */
+function rawPost(app: App, contentLength: number, body: string): Promise<RawAnswer> {
+  const { port } = new URL(app.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  socket.write(
+    'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
+      `content-type: multipart/form-data; boundary=b\r\ncontent-length: ${contentLength}\r\n\r\n${body}`,
+  );
+  return new Promise<RawAnswer>((resolve) =>
+    socket.once('close', () =>
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]),
+        body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4) || 'null'),
+        text,
+      }),
+    ),
+  );
+}

@@ -155,8 +155,11 @@ describe('process life', () => {
       below = descendants(npm.child.pid!);
       assert.ok(below.length > 0, 'npm runs the service as a child');
       npm.child.kill('SIGTERM');
-      await npm.exited;
+      // Not `npm.exited` ('close'): orphans left behind would hold the pipes open, and the test
+      // would hang instead of failing. npm's own exit, then its children's, each within a bound.
+      await until(() => npm.child.exitCode !== null || npm.child.signalCode !== null, 'npm to exit', 20_000);
       await until(() => below.every((pid) => !alive(pid)), 'every child to exit', 20_000);
+      await npm.exited;
       assert.match(npm.output(), /shutting down/);
     } finally {
       for (const pid of [npm.child.pid!, ...below].filter(alive)) process.kill(pid, 'SIGKILL');

@@ -156,11 +156,11 @@ describe('a damaged file among concurrent uploads', () => {
   });
 });
 
-// b's readers see other processes' commits through LanceDB's read consistency check, which runs in
-// the background: a read schedules it (READ_CONSISTENCY_MS after the last check that found a new
-// version) and does not wait for it, nor hold the next one off. At the default 1000 ms, a's commits
-// showed up on b 130–760 ms after a read, so whether b's readers still lag when b uploads would be
-// luck. With a minute they lag for the whole test, and the test checks that they do.
+// b's readers see other processes' commits through the catalog's own background refresh
+// (catalog.ts, refreshLatest): a timer looks for new versions every READ_CONSISTENCY_MS, off the
+// query path, and no read waits for it. At the default 1000 ms, a's commits would show up on b
+// anywhere up to a second later, wherever the timer stands, so whether b's readers still lag when
+// b uploads would be luck. With a minute they lag for the whole test, and the test checks that they do.
 describe("two service instances on one DATA_URI, one's readers behind the other's commits", () => {
   let a: Services;
   let b: Services;

@@ -2,7 +2,13 @@ import type { RequestHandler } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { respondStarting } from '../errors.js';
 import { CONTENT_TYPES } from '../services/images/image-probe.js';
-import { parseImageKey, parseThumbnailKey, thumbnailKey } from '../services/images/image-key.js';
+import {
+  IMAGES_PREFIX,
+  THUMBNAILS_PREFIX,
+  parseImageKey,
+  parseThumbnailKey,
+  thumbnailKey,
+} from '../services/images/image-key.js';
 import type { Services } from '../services/index.js';
 
 /** An object that GET serves forever under one URL, named by the hash of the image it shows. */
@@ -17,7 +23,7 @@ interface Immutable {
 /** GET /images/{sha256}.{ext}: the bytes, immutable and cacheable forever (the key is their hash). */
 export function serveImages(services: () => Services | undefined): RequestHandler {
   return serveImmutable(services, (name) => {
-    const key = `images/${name}`;
+    const key = `${IMAGES_PREFIX}${name}`;
     const parsed = parseImageKey(key);
     const contentType = parsed && CONTENT_TYPES[parsed.ext];
     return parsed && contentType ? { key, id: parsed.id, contentType } : null;
@@ -30,7 +36,7 @@ export function serveImages(services: () => Services | undefined): RequestHandle
  */
 export function serveThumbnails(services: () => Services | undefined): RequestHandler {
   return serveImmutable(services, (name) => {
-    const id = parseThumbnailKey(`thumbnails/${name}`);
+    const id = parseThumbnailKey(`${THUMBNAILS_PREFIX}${name}`);
     if (!id) return null;
     return { key: thumbnailKey(id), id, contentType: 'image/webp', make: (s) => s.thumbnails.ensure(id) };
   });

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import sharp from 'sharp';
-import { COLOURS, distinctImages, noisy, solid } from './images.js';
+import { MAX_DEPTH, MAX_DIRECTIVES } from '../../src/limits.js';
+import { COLOURS, distinctImages, noisy, oversize, solid } from './images.js';
 
 export interface Answer {
   status: number;
@@ -429,10 +430,18 @@ function costlyOperations(): HostileCase[] {
       /cost/,
     ),
     operation('3,000 tokens', `{ ${'__typename '.repeat(3000)}}`, /token/i),
+    // The schema has no recursive type, so depth comes from nested inline fragments: each counts
+    // as a level, as do the two fields inside them.
+    operation(
+      `a query ${MAX_DEPTH + 2} levels deep`,
+      `{ ${'... on Query { '.repeat(MAX_DEPTH)}dataset { version } ${'} '.repeat(MAX_DEPTH)}}`,
+      new RegExp(`depth limit of ${MAX_DEPTH} exceeded`, 'i'),
+    ),
+    // On separate fields: one field with a directive twice is already invalid GraphQL.
+    operation(
+      `${MAX_DIRECTIVES + 1} directives`,
+      `{ ${'__typename @include(if: true) '.repeat(MAX_DIRECTIVES + 1)}}`,
+      new RegExp(`directives limit of ${MAX_DIRECTIVES} exceeded`, 'i'),
+    ),
   ];
-}
-
-/** A PNG's real bytes followed by padding past the limit: only its size is wrong. */
-function oversize(png: Buffer, limit: number): Buffer {
-  return Buffer.concat([png, Buffer.alloc(limit + 1 - png.length, 0)]);
 }

@@ -49,3 +49,8 @@ export function noisy([r, g, b]: Rgb, amplitude: number, seed: number, format: F
 export function distinctImages(count: number, colour: Rgb = COLOURS.gray, offset = 0): Promise<Buffer[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => noisy(colour, 12, offset + i + 1)));
 }
+
+/** An image's real bytes followed by padding to one byte past `limit`: only its size is wrong. */
+export function oversize(image: Buffer, limit: number): Buffer {
+  return Buffer.concat([image, Buffer.alloc(limit + 1 - image.length, 0)]);
+}

@@ -46,12 +46,12 @@ export interface ProbeLimits {
 }
 
 /**
- * The one decoding policy, for the one decode of an upload. `failOn: 'error'` refuses truncated
- * data and damage the decoder reports as an error (a PNG chunk with a bad CRC), and lets mere
- * warnings pass. The pixel limit is checked by {@link probeImage} from the header instead of by
- * `limitInputPixels`, whose refusal reads like any unreadable file.
+ * The one decoding policy, for the decode of an upload and for every later decode of the same
+ * bytes (its thumbnail). `failOn: 'error'` refuses truncated data and damage the decoder reports
+ * as an error (a PNG chunk with a bad CRC), and lets mere warnings pass (stray bytes between a
+ * JPEG's markers): a file accepted here must not fail its thumbnail on the same bytes.
  */
-const DECODING = { failOn: 'error', limitInputPixels: false, sequentialRead: true } as const;
+export const DECODING = { failOn: 'error', sequentialRead: true } as const;
 
 /**
  * The content address of the bytes. Their size was bounded by the multipart layer, which is
@@ -65,10 +65,13 @@ export function contentId(bytes: Uint8Array): string {
 /**
  * Detects the format from the bytes (never from the client's name or type), checks the pixel
  * count from the header before any pixel is decoded, then decodes once, straight into the
- * model's input. A file that cannot be decoded is refused here, so nothing later decodes it again.
+ * model's input. A file that cannot be decoded is refused here; only its thumbnail decodes it
+ * again, under the same {@link DECODING} policy, so it cannot fail there instead.
  */
 export async function probeImage(bytes: Uint8Array, limits: ProbeLimits, input: ImageInput): Promise<ProbedImage> {
-  const image = sharp(bytes, DECODING);
+  // The pixel limit is checked below from the header instead of by `limitInputPixels`, whose
+  // refusal reads like any unreadable file.
+  const image = sharp(bytes, { ...DECODING, limitInputPixels: false });
   const meta = await image.metadata().catch(() => {
     throw new InvalidImageError('the file is not an image in a supported format (jpeg, png, webp, gif, avif, tiff)');
   });

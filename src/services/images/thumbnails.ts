@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ImageCatalog } from '../catalog/catalog.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { thumbnailKey } from './image-key.js';
+import { DECODING } from './image-probe.js';
 
 /** Long side of a thumbnail, in pixels: sharp in a results grid on a high-density screen. */
 export const THUMBNAIL_SIDE = 320;
@@ -72,9 +73,12 @@ export class ThumbnailService {
   }
 }
 
-/** Upright, within THUMBNAIL_SIDE on its long side (never enlarged), first frame of an animation. */
+/**
+ * Upright, within THUMBNAIL_SIDE on its long side (never enlarged), first frame of an animation;
+ * decoded with the probe's policy, so that an accepted upload always has a thumbnail.
+ */
 function thumbnail(bytes: Uint8Array, maxPixels: number): Promise<Buffer> {
-  return sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true })
+  return sharp(bytes, { ...DECODING, limitInputPixels: maxPixels })
     .autoOrient()
     .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 75 })
