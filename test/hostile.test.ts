@@ -37,9 +37,22 @@ describe('hostile input corpus', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  /**
+   * The version once the upkeep a previous case set off is done: the service folds small
+   * fragments after commits, in the background, and that is not this case's write.
+   */
+  async function settledVersion(): Promise<number> {
+    for (let last = await target.version(); ;) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const now = await target.version();
+      if (now === last) return now;
+      last = now;
+    }
+  }
+
   for (const c of cases) {
     test(`finding ${c.finding}: ${c.name}`, async () => {
-      const before = await target.version();
+      const before = c.writesNothing ? await settledVersion() : await target.version();
       const answers: Answer[] = await c.send(target);
       c.check(answers);
       for (const answer of answers) assert.doesNotMatch(JSON.stringify(answer.body), LEAKS);

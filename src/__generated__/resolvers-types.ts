@@ -104,7 +104,8 @@ export type DatasetIndex = {
 export type DatasetVersion = {
   __typename?: 'DatasetVersion';
   /**
-   * What made it: Create, Append, Delete, Restore, Index or Optimize for commits of this process;
+   * What made it: Create, Append, Delete, Restore, Index, Optimize or Compact (the newest small fragments
+   * folded into one) for commits of this process;
    * for other processes' commits what the manifest's summary tells (Create, Append, Delete, Compact),
    * else null.
    */
