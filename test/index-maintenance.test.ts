@@ -143,6 +143,31 @@ describe('automatic index upkeep after commits', () => {
   });
 });
 
+describe('the fold', () => {
+  test('rewrites only the rows of the fragments it folds: a copy of one of their ids elsewhere stays as it is, where it is', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
+    try {
+      const [outside] = rows(1, 900);
+      await services.catalog.append([{ ...outside!, filename: 'outside.jpg' }]);
+      await services.catalog.append(rows(20));
+      const address = async (filename: string) =>
+        (
+          await (await services.catalog.reader()).table.query().where(`filename = '${filename}'`).withRowId().toArray()
+        )[0]?._rowid as bigint | undefined;
+      const before = await address('outside.jpg');
+      // Four single-row fragments, one of them a second copy of the first row's id.
+      await services.catalog.append([{ ...outside!, filename: 'inside.jpg' }]);
+      for (const row of rows(3, 100)) await services.catalog.append([row]);
+      assert.deepEqual(await services.catalog.foldTail().then((v) => v.length), 1);
+      assert.equal(await address('outside.jpg'), before, 'the copy outside was neither moved nor rewritten');
+      assert.ok(await address('inside.jpg'), 'the copy inside keeps its own values');
+      assert.equal(await (await services.catalog.reader()).table.countRows(), 1 + 20 + 4);
+    } finally {
+      await services.close();
+    }
+  });
+});
+
 describe('the fold plan (size-tiered)', () => {
   test('10,000 single uploads: each row is rewritten at most six times, and the tail keeps under FAN_IN fragments of each size class', () => {
     let tail: TailFragment[] = [];

@@ -203,8 +203,10 @@ describe('GET /metrics', () => {
       const { before, after, bytes } = await uploadAndSearch(app.url);
       assert.equal(grew(before, after, `${M}object_store_requests_total`, { operation: 'put' }), 2, 'image, thumbnail');
       assert.equal(grew(before, after, `${M}object_store_bytes_total`, { operation: 'get' }), bytes.length);
+      // The freshness listing passes through the endpoint; the new version's files are filled
+      // into the cache, for the endpoint or for the mirror (which then serves the searches
+      // itself, so endpoint reads from the cache need not move).
       assert.ok(grew(before, after, `${M}read_endpoint_requests_total`, { source: 'bucket' }) > 0);
-      assert.ok(grew(before, after, `${M}read_endpoint_requests_total`, { source: 'cache' }) > 0);
       assert.ok(grew(before, after, `${M}cache_misses_total`, { cache: 'object' }) > 0);
       assert.ok(sample(after, `${M}object_cache_bytes`)! > 0);
     });

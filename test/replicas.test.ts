@@ -57,6 +57,26 @@ async function freshlyChecked(writer: Services, reader: Services, offset: number
 }
 
 describe('replicas on one dataset', () => {
+  test('two copies of an id: every process keeps the earliest uploaded, wherever a fold or compaction moved it', async () => {
+    const services = await openServices({ READ_CONSISTENCY_MS: '0' });
+    try {
+      const [early, late] = syntheticRows(2, dimension, 0);
+      const id = early!.id;
+      // As two replicas storing the same image at once leave it: the later upload at the lower
+      // address. (A fold moves the copies it takes to the end, so row order alone would keep a
+      // different copy before and after one.)
+      await services.catalog.append([{ ...late!, id, filename: 'late.jpg', createdAt: new Date(2_000) }]);
+      await services.catalog.append([{ ...early!, filename: 'early.jpg', createdAt: new Date(1_000) }]);
+      const { duplicateRowIds } = await services.catalog.scanIds();
+      assert.equal(duplicateRowIds.length, 1);
+      const { table } = await services.catalog.reader(await services.catalog.refresh());
+      const doomed = await table.query().where(`_rowid = ${duplicateRowIds[0]}`).select(['filename']).toArray();
+      assert.equal(doomed[0]?.filename, 'late.jpg', 'the copy uploaded later goes');
+    } finally {
+      await services.close();
+    }
+  });
+
   test('a replica with a stale id set that re-uploads stored bytes adds no second row', async () => {
     const [a, b] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
     try {

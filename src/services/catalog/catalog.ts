@@ -378,25 +378,41 @@ export class ImageCatalog {
   }
 
   /**
-   * Every live id, and the row ids of extra copies of an id (all but the lowest row id, so that
-   * every process that looks picks the same copy to keep). Reads the id column only.
+   * Every live id, and the row ids of extra copies of an id. Reads the id column only, and the
+   * copies' upload time and file name when there are any.
+   *
+   * Every process that looks must pick the same copy to keep, or two repairs could delete one
+   * copy each. Row ids cannot decide: a fold or a compaction moves rows, so two processes that
+   * looked before and after one would see the copies in another order. The kept copy is the
+   * earliest uploaded (then the first file name), which no move changes; only copies equal in
+   * both fall back to the lowest row id.
    */
   async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
     const { table, version } = await this.reader(await this.writable.version());
-    const first = new Map<string, bigint>();
-    const duplicateRowIds: bigint[] = [];
-    for await (const batch of table.query().select(['id']).withRowId()) {
-      const ids = batch.getChild('id')!.toArray() as string[];
-      const rowIds = batch.getChild('_rowid')!.toArray() as BigUint64Array;
-      ids.forEach((id, i) => {
-        const rowId = BigInt(rowIds[i]!);
-        const kept = first.get(id);
-        if (kept === undefined) return void first.set(id, rowId);
-        duplicateRowIds.push(rowId > kept ? rowId : kept);
-        if (rowId < kept) first.set(id, rowId);
-      });
+    const ids = new Set<string>();
+    const duplicated = new Set<string>();
+    for await (const batch of table.query().select(['id'])) {
+      for (const id of batch.getChild('id')!.toArray() as string[]) {
+        if (ids.has(id)) duplicated.add(id);
+        else ids.add(id);
+      }
     }
-    return { ids: new Set(first.keys()), duplicateRowIds, version };
+    if (duplicated.size === 0) return { ids, duplicateRowIds: [], version };
+    const copies = await table
+      .query()
+      .where(idIn([...duplicated]))
+      .select(['id', 'created_at', 'filename'])
+      .withRowId()
+      .toArray();
+    const order = (row: (typeof copies)[number]) =>
+      [Number(row.created_at), String(row.filename ?? ''), BigInt(row._rowid)] as const;
+    const kept = new Map<string, (typeof copies)[number]>();
+    for (const row of copies) {
+      const best = kept.get(row.id);
+      if (!best || compareTuples(order(row), order(best)) < 0) kept.set(row.id, row);
+    }
+    const duplicateRowIds = copies.filter((row) => kept.get(row.id) !== row).map((row) => BigInt(row._rowid));
+    return { ids, duplicateRowIds, version };
   }
 
   versions(): Promise<VersionInfo[]> {
@@ -505,8 +521,13 @@ export class ImageCatalog {
       const { table } = await this.reader(await this.writable.version());
       const fold = planFold(await tailFragments(table));
       if (!fold) return versions;
-      const rows = await table.query().where(inFragments(fold)).toArrow();
-      const result = await this.writable.mergeInsert('id').whenMatchedUpdateAll().execute(rows);
+      const rows = await table.query().where(inFragments(fold, '_rowid')).toArrow();
+      // Only the target rows in those fragments: a copy of an id elsewhere (two replicas stored
+      // the same image at once, until the repair) must not be rewritten, nor moved, with them.
+      const result = await this.writable
+        .mergeInsert('id')
+        .whenMatchedUpdateAll({ where: inFragments(fold, 'target._rowaddr') })
+        .execute(rows);
       versions.push(this.noted('Compact', result.version));
     }
   }
@@ -614,6 +635,11 @@ export class ImageCatalog {
     }
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
+}
+
+function compareTuples(a: readonly (number | string | bigint)[], b: readonly (number | string | bigint)[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
 }
 
 function withId(columns: readonly Column[]): Column[] {

@@ -70,9 +70,12 @@ function sizeClass(rows: number): number {
   return sizeClass;
 }
 
-/** A filter that selects the rows of `fragments` (a row id is the fragment id, then the row's offset). */
-export function inFragments(fragments: readonly TailFragment[]): string {
+/**
+ * A filter that selects the rows of `fragments` by their address in `column` (`_rowid`, or
+ * `target._rowaddr` in a merge-insert): the fragment id, then the row's offset.
+ */
+export function inFragments(fragments: readonly TailFragment[], column: string): string {
   return fragments
-    .map(({ id }) => `(_rowid >= ${BigInt(id) << 32n} AND _rowid < ${BigInt(id + 1) << 32n})`)
+    .map(({ id }) => `(${column} >= ${BigInt(id) << 32n} AND ${column} < ${BigInt(id + 1) << 32n})`)
     .join(' OR ');
 }

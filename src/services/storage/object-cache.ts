@@ -83,9 +83,9 @@ interface Entry {
 }
 
 export interface CacheStats {
-  /** Reads of an entry that was in the cache already. */
+  /** Reads (or {@link ObjectCache.localPath} lookups) of an entry that was in the cache already. */
   hits: number;
-  /** Reads of a key the cache held no entry for: each fills one, joins a fill, or goes to the bucket. */
+  /** Reads or lookups of a key the cache held no entry for: each fills one, joins a fill, or goes to the bucket. */
   misses: number;
   fills: number;
   corrupt: number;
@@ -189,6 +189,7 @@ export class ObjectCache {
    * an eviction may remove the file while it is in use.
    */
   async localPath(key: string): Promise<string | null> {
+    this.counters[this.entries.has(key) ? 'hits' : 'misses']++;
     for (let attempt = 0; attempt < 2; attempt++) {
       const entry = await this.entry(key);
       if (!entry) return null;
