@@ -10,27 +10,14 @@ import assert from 'node:assert/strict';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { ImageCatalog } from '../src/services/catalog/catalog.js';
-import { COLUMNS } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
 import { commitRows, openServices, syntheticRows, tempDir } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
+import { allRows, searchIds } from './support/catalog-answers.js';
 
 const DIM = 512;
-const query = (n: number) => syntheticRows(1, DIM, n)[0]!.vector;
-
-/** What a search answers, as comparable plain data. */
-async function searchIds(services: Services, n: number, version?: number): Promise<string[]> {
-  const { hits } = await services.catalog.search(query(n), { limit: 10, columns: ['id', 'filename'], version });
-  return hits.map((h) => `${h.image.id}:${h.image.filename}`);
-}
-
-/** Every row with every column: reads every page of every data file. */
-async function allRows(services: Services, version?: number): Promise<string> {
-  const rows = await services.catalog.list(10_000, 0, COLUMNS, version);
-  return JSON.stringify(rows.map((r) => ({ ...r, vector: Array.from(r.vector ?? []) })));
-}
 
 async function cacheFiles(dir: string): Promise<Array<{ file: string; size: number }>> {
   const names = await readdir(dir);

@@ -167,10 +167,7 @@ export class ObjectCache {
         this.touch(key, entry);
         return { info: entry.meta, ...range, body };
       } catch (error) {
-        if (!(error instanceof CorruptEntryError)) throw error;
-        this.counters.corrupt++;
-        this.onCorrupt(key, error.message);
-        await this.drop(key, entry);
+        await this.dropCorrupt(key, entry, error);
       }
     }
     return null;
@@ -216,12 +213,17 @@ export class ObjectCache {
       entry.verified = true;
       return true;
     } catch (error) {
-      if (!(error instanceof CorruptEntryError)) throw error;
-      this.counters.corrupt++;
-      this.onCorrupt(key, error.message);
-      await this.drop(key, entry);
+      await this.dropCorrupt(key, entry, error);
       return false;
     }
+  }
+
+  /** Drops an entry a read found corrupt; rethrows any other error. */
+  private async dropCorrupt(key: string, entry: Entry, error: unknown): Promise<void> {
+    if (!(error instanceof CorruptEntryError)) throw error;
+    this.counters.corrupt++;
+    this.onCorrupt(key, error.message);
+    await this.drop(key, entry);
   }
 
   /** Keeps `key` from eviction until as many {@link unpin} calls; a pinned entry can still be dropped as corrupt. */
