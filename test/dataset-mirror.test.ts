@@ -34,7 +34,7 @@ function spyOnEndpointReads(): { count: () => number; reset: () => void; restore
 
 /** The versions whose manifests the mirror links. */
 async function mirroredManifests(cacheDir: string): Promise<number> {
-  const names = await readdir(path.join(cacheDir, 'mirror', 'images.lance', '_versions'));
+  const names = await readdir(path.join(cacheDir, 'mirror', String(process.pid), 'images.lance', '_versions'));
   return names.filter((n) => n.endsWith('.manifest')).length;
 }
 

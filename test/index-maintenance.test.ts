@@ -88,10 +88,10 @@ describe('automatic index upkeep after commits', () => {
   test('small fragments the fold leaves are compacted once there are more than COMPACT_FRAGMENTS, and every version stays readable', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '1000000', COMPACT_FRAGMENTS: '4' });
     try {
-      // Sizes of different classes (3 rows, 20 rows): the newest small fragments never make a
-      // run of four of a class, so the fold leaves them, and the table-wide compaction is left.
+      // Sizes of different classes (20 rows, 3 rows): the newest fragments never make a run of
+      // four of the newest one's class or below, so the fold leaves them to the table-wide compaction.
       let offset = 0;
-      for (const size of [3, 20, 3, 20]) {
+      for (const size of [20, 3, 20, 3]) {
         await commitRows(services, rows(size, offset));
         offset += size;
       }
@@ -106,7 +106,7 @@ describe('automatic index upkeep after commits', () => {
         now.slice(0, before.length).map((v) => [v.version, v.rowCount]),
         before.map((v) => [v.version, v.rowCount]),
       );
-      await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 30)[0]!, rows(1, 48)[0]!]);
+      await assertFindsThemselves(services, [rows(1, 0)[0]!, rows(1, 21)[0]!, rows(1, 48)[0]!]);
     } finally {
       await services.close();
     }
@@ -144,6 +144,22 @@ describe('automatic index upkeep after commits', () => {
 });
 
 describe('the fold', () => {
+  test('keeps upload order over more rows than one record batch (4 × 300)', async () => {
+    const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
+    try {
+      for (let f = 0; f < 4; f++) await services.catalog.append(rows(300, f * 300));
+      assert.equal((await services.catalog.foldTail()).length, 1);
+      assert.equal((await dataset(services)).fragmentCount, 1);
+      const listed = await services.catalog.list(2000, 0, ['id']);
+      assert.deepEqual(
+        listed.map((r) => r.id),
+        rows(1200).map((r) => r.id),
+      );
+    } finally {
+      await services.close();
+    }
+  });
+
   test('rewrites only the rows of the fragments it folds: a copy of one of their ids elsewhere stays as it is, where it is', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
     try {

@@ -91,7 +91,7 @@ export class UnknownVersionError extends Error {}
  * {@link CatalogWriter}'s alone.
  */
 export class ImageCatalog {
-  private readonly pinned = new LRUCache<number, Promise<lancedb.Table>>({ max: 32 });
+  private readonly pinned = new LRUCache<number, Handle>({ max: 32 });
   /** The vector index's build plan at each version read (null: no index, or one built elsewhere). */
   private readonly plans = new LRUCache<number, Promise<IndexPlan | null>>({ max: 32 });
   /** Index builds in progress in this process, by index name. */
@@ -107,13 +107,11 @@ export class ImageCatalog {
   private latestSeen = 0;
   private refreshing: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | undefined;
-  /** Versions whose pinned handle reads the mirror. */
-  private readonly mirrored = new Set<number>();
   /** Indices (by uuid) already loaded into the session's cache through the mirror. */
   private readonly warmInMirror = new Set<string>();
-  /** {@link follow}'s run in progress, and the last version it could not bring into the mirror. */
+  /** {@link follow}'s run in progress, and the last version it could not bring into the mirror, and when. */
   private following: Promise<void> | null = null;
-  private notAdopted = 0;
+  private notAdopted = { version: 0, at: 0 };
 
   private constructor(
     /** Reads: through the object cache when there is one, which refuses writes. */
@@ -136,7 +134,7 @@ export class ImageCatalog {
     if (mirror) {
       // A version that leaves the mirror is read through the object store again from then on.
       mirror.dataset.onRetire = (version) => {
-        if (this.mirrored.delete(version)) this.pinned.delete(version);
+        if (this.pinned.peek(version)?.mirrored) this.pinned.delete(version);
         this.follow(); // the latest version comes back once its files are whole again
       };
     }
@@ -177,7 +175,7 @@ export class ImageCatalog {
       options.mirror && mirrorConnection && { dataset: options.mirror, connection: mirrorConnection },
     );
     catalog.latestSeen = await table.version();
-    if (first) catalog.pinned.set(await first.version(), Promise.resolve(first));
+    if (first) catalog.pinned.set(await first.version(), { table: Promise.resolve(first), mirrored: false });
     if (options.readConsistencyMs > 0) {
       catalog.refreshTimer = setInterval(() => void catalog.refreshLatest(), options.readConsistencyMs).unref();
     }
@@ -211,34 +209,63 @@ export class ImageCatalog {
   /** A read-only handle of `version` (the latest when omitted), shared by all readers of that version. */
   async reader(version?: number): Promise<{ table: lancedb.Table; version: number }> {
     const wanted = version ?? (await this.version());
-    let handle = this.pinned.get(wanted);
+    return { table: await this.handle(wanted).table, version: wanted };
+  }
+
+  /** The pinned handle of `version`, opened on the mirror when it holds that version. */
+  private handle(version: number): Handle {
+    let handle = this.pinned.get(version);
     if (!handle) {
-      const mirrored = this.mirror?.dataset.has(wanted) ?? false;
-      handle = this.openVersion(wanted, mirrored ? this.mirror!.connection : this.connection).catch(
-        (error: unknown) => {
-          this.pinned.delete(wanted);
-          this.mirrored.delete(wanted);
-          throw error;
-        },
-      );
-      this.pinned.set(wanted, handle);
-      if (mirrored) this.mirrored.add(wanted);
+      const mirrored = this.mirror?.dataset.has(version) ?? false;
+      const opened = this.openVersion(version, mirrored ? this.mirror!.connection : this.connection);
+      handle = { table: opened, mirrored };
+      const failed = handle;
+      opened.catch(() => {
+        if (this.pinned.peek(version) === failed) this.pinned.delete(version);
+      });
+      this.pinned.set(version, handle);
     }
-    return { table: await handle, version: wanted };
+    return handle;
+  }
+
+  /**
+   * Runs `read` on the handle of `version`. A read of the mirror that fails on I/O (a file
+   * damaged on disk since it was checked, or a version retired while it opened) runs again
+   * through the object store, and the mirror checks that version's files: a mirror fault never
+   * fails a request.
+   */
+  private async read<T>(
+    version: number | undefined,
+    read: (table: lancedb.Table, version: number) => Promise<T>,
+  ): Promise<T> {
+    const wanted = version ?? (await this.version());
+    const handle = this.handle(wanted);
+    try {
+      return await read(await handle.table, wanted);
+    } catch (error) {
+      const fault = error instanceof UnknownVersionError || MIRROR_FAULT.test((error as Error).message);
+      if (!handle.mirrored || !this.mirror || !fault) throw error;
+      if (this.pinned.peek(wanted) === handle) this.pinned.delete(wanted);
+      // Takes the version out of the mirror at once, so the handle opened next reads the store.
+      void this.mirror.dataset.distrust(wanted);
+      return read(await this.handle(wanted).table, wanted);
+    }
   }
 
   /**
    * Brings the newest version known into the mirror, in the background; versions that come
    * meanwhile are skipped for the newest one. Reads of a version go through the object store
-   * until it is adopted.
+   * until it is adopted. A version that could not be is tried again a minute later.
    */
   private follow(): void {
     if (!this.mirror || this.following) return;
     this.following = (async () => {
       for (;;) {
         const target = Math.max(this.latestSeen, this.lastCommitted);
-        if (this.mirrored.has(target) || target === this.notAdopted) return;
-        if (!(await this.adopt(target).catch(() => false))) this.notAdopted = target;
+        if (this.pinned.peek(target)?.mirrored) return;
+        const { version, at } = this.notAdopted;
+        if (target === version && Date.now() - at < 60_000) return;
+        if (!(await this.adopt(target).catch(() => false))) this.notAdopted = { version: target, at: Date.now() };
       }
     })().finally(() => (this.following = null));
   }
@@ -250,7 +277,7 @@ export class ImageCatalog {
    */
   private async adopt(version: number): Promise<boolean> {
     if (!this.mirror) return false;
-    if (this.mirrored.has(version)) return true;
+    if (this.pinned.peek(version)?.mirrored) return true;
     if (!(await this.mirror.dataset.sync(version))) return false;
     const table = await this.openVersion(version, this.mirror.connection);
     for (const index of await table.listIndices()) {
@@ -260,29 +287,8 @@ export class ImageCatalog {
       if (id) this.warmInMirror.add(id);
     }
     if (!this.mirror.dataset.has(version)) return false; // retired meanwhile
-    this.pinned.set(version, Promise.resolve(table));
-    this.mirrored.add(version);
+    this.pinned.set(version, { table: Promise.resolve(table), mirrored: true });
     return true;
-  }
-
-  /**
-   * Runs `read` on the handle of `version`. A read of the mirror that fails on I/O runs again
-   * through the object store, and the mirror checks its files (one may be damaged on disk since
-   * it was checked): a mirror fault never fails a request.
-   */
-  private async read<T>(
-    version: number | undefined,
-    read: (table: lancedb.Table, version: number) => Promise<T>,
-  ): Promise<T> {
-    const { table, version: wanted } = await this.reader(version);
-    const mirrored = this.mirrored.has(wanted);
-    try {
-      return await read(table, wanted);
-    } catch (error) {
-      if (!mirrored || !this.mirror || !MIRROR_FAULT.test((error as Error).message)) throw error;
-      void this.mirror.dataset.distrust(wanted);
-      return read((await this.reader(wanted)).table, wanted);
-    }
   }
 
   /** Checks every file of the mirrored versions against its CRCs now (the mirror also does every 10 minutes). */
@@ -388,22 +394,27 @@ export class ImageCatalog {
    * both fall back to the lowest row id.
    */
   async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
-    const { table, version } = await this.reader(await this.writable.version());
+    const version = await this.writable.version();
     const ids = new Set<string>();
     const duplicated = new Set<string>();
-    for await (const batch of table.query().select(['id'])) {
-      for (const id of batch.getChild('id')!.toArray() as string[]) {
-        if (ids.has(id)) duplicated.add(id);
-        else ids.add(id);
+    const copies = await this.read(version, async (table) => {
+      ids.clear();
+      duplicated.clear();
+      for await (const batch of table.query().select(['id'])) {
+        for (const id of batch.getChild('id')!.toArray() as string[]) {
+          if (ids.has(id)) duplicated.add(id);
+          else ids.add(id);
+        }
       }
-    }
-    if (duplicated.size === 0) return { ids, duplicateRowIds: [], version };
-    const copies = await table
-      .query()
-      .where(idIn([...duplicated]))
-      .select(['id', 'created_at', 'filename'])
-      .withRowId()
-      .toArray();
+      if (duplicated.size === 0) return [];
+      return table
+        .query()
+        .where(idIn([...duplicated]))
+        .select(['id', 'created_at', 'filename'])
+        .withRowId()
+        .toArray();
+    });
+    if (copies.length === 0) return { ids, duplicateRowIds: [], version };
     const order = (row: (typeof copies)[number]) =>
       [Number(row.created_at), String(row.filename ?? ''), BigInt(row._rowid)] as const;
     const kept = new Map<string, (typeof copies)[number]>();
@@ -493,7 +504,7 @@ export class ImageCatalog {
   async prewarm(): Promise<string[]> {
     const version = await this.version();
     // Through the mirror when it can hold the version: that is where the searches will read.
-    await this.adopt(version);
+    await this.adopt(version).catch(() => false);
     const { table } = await this.reader(version);
     const names = (await table.listIndices()).map((c) => c.name);
     for (const name of names) await table.prewarmIndex(name);
@@ -518,16 +529,23 @@ export class ImageCatalog {
   async foldTail(): Promise<number[]> {
     const versions: number[] = [];
     for (;;) {
-      const { table } = await this.reader(await this.writable.version());
-      const fold = planFold(await tailFragments(table));
+      // On the writable handle, at the version the writer just refreshed to, and from the bucket:
+      // these rows become the stored copy, so they are not read from local files.
+      const fold = planFold(await tailFragments(this.writable));
       if (!fold) return versions;
-      const rows = await table.query().where(inFragments(fold, '_rowid')).toArrow();
+      const rows = await this.writable.query().where(inFragments(fold, '_rowaddr')).toArray();
+      // One record batch: Lance merges a source of several batches in parallel and writes them in
+      // the order they finish, which would scramble upload order.
+      const source = lancedb.makeArrowTable(
+        rows.map((row) => toLanceRow(fromLanceRow(row) as NewImageRow)),
+        { schema: await this.writable.schema() },
+      );
       // Only the target rows in those fragments: a copy of an id elsewhere (two replicas stored
       // the same image at once, until the repair) must not be rewritten, nor moved, with them.
       const result = await this.writable
         .mergeInsert('id')
         .whenMatchedUpdateAll({ where: inFragments(fold, 'target._rowaddr') })
-        .execute(rows);
+        .execute(source);
       versions.push(this.noted('Compact', result.version));
     }
   }
@@ -635,6 +653,12 @@ export class ImageCatalog {
     }
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
+}
+
+/** A pinned read handle, and whether it reads the mirror. */
+interface Handle {
+  table: Promise<lancedb.Table>;
+  mirrored: boolean;
 }
 
 function compareTuples(a: readonly (number | string | bigint)[], b: readonly (number | string | bigint)[]): number {

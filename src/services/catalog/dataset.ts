@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageCatalog, DatasetInfo, IndexBuild } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
 import { ImageNotFoundError } from '../search.js';
-import { FAN_IN } from './tail-fold.js';
+import { planFold, tailFragments } from './tail-fold.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
 import {
   DEFAULT_INDEX_TYPE,
@@ -151,9 +151,16 @@ export class DatasetService {
 
   private async maintainOnce(): Promise<void> {
     let { table } = await this.catalog.reader();
-    // The newest small fragments first: folding them costs a few rows, not the whole table.
-    if ((await table.stats()).fragmentStats.numFragments > FAN_IN && (await this.writer.fold()) !== null) {
-      ({ table } = await this.catalog.reader());
+    // The newest small fragments first: folding them costs a few rows, not the whole table. Planned
+    // here on the reader (local files when mirrored), and again by the writer on the latest version.
+    if (planFold(await tailFragments(table))) {
+      try {
+        if ((await this.writer.fold()) !== null) ({ table } = await this.catalog.reader());
+      } catch (error) {
+        // Such as two copies of an id among the fragments, until the writer's repair: the rest of
+        // the upkeep goes on.
+        this.logger.warn({ err: error }, 'folding the newest fragments failed; the next commit tries again');
+      }
     }
     const { numRows: rows, fragmentStats } = await table.stats();
     if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {

@@ -197,7 +197,9 @@ export class CatalogWriter {
     await this.heldBack.get(first.kind);
     try {
       await this.catchUp();
-      const { version, rows } = await this.withRetry(() => this.commit(group as Commit[]));
+      const committed = await this.withRetry(() => this.commit(group as Commit[]));
+      if (!committed) return; // a fold with nothing to fold
+      const { version, rows } = committed;
       this.commits += 1;
       this.metrics?.committed(first.kind, rows);
       if (first.kind === 'restore') {
@@ -260,8 +262,11 @@ export class CatalogWriter {
     }
   }
 
-  /** Commits one group; returns the version it made (or the current one when nothing was left to do). */
-  private async commit(group: Commit[]): Promise<Committed> {
+  /**
+   * Commits one group; returns the version it made (or the current one when nothing was left to
+   * do), or null for a fold that committed nothing.
+   */
+  private async commit(group: Commit[]): Promise<Committed | null> {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
@@ -276,7 +281,7 @@ export class CatalogWriter {
       // Rows move to a new fragment; no id comes or goes.
       for (const version of versions) this.account(version);
       first.resolve(versions.at(-1) ?? null);
-      return { version: versions.at(-1) ?? this.knownVersion, rows: 0 };
+      return versions.length > 0 ? { version: versions.at(-1)!, rows: 0 } : null;
     }
     if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
     return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);

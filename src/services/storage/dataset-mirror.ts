@@ -17,9 +17,12 @@
  * then open it through the endpoint) and its files are unpinned after {@link GRACE_MS}, so queries
  * already running on it finish.
  *
- * The links live in `<cache dir>/mirror/` and are made again at each start.
+ * The links live in `<cache dir>/mirror/<pid>/` and are made again at each start. Processes that
+ * share a cache directory each keep their own links, but not each other's pins: under pressure on
+ * the byte bound, one may evict a file another one's mirror links. A read that then fails is
+ * answered through the endpoint, and that version is synced again.
  */
-import { mkdir, readFile, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -54,17 +57,26 @@ export class DatasetMirror {
     private readonly logger?: Logger,
   ) {}
 
+  /**
+   * Opens a mirror of its own under `dir`, one per process (several may share a cache directory),
+   * removing those of processes that are gone: their links may name entries evicted since.
+   */
   static async open(options: {
     cache: ObjectCache;
     datasetKey: string;
-    root: string;
+    dir: string;
     datasetDir: string;
     logger?: Logger;
   }): Promise<DatasetMirror> {
-    // Links from an earlier run may name entries evicted since: start empty.
-    await rm(options.root, { recursive: true, force: true });
-    await mkdir(path.join(options.root, options.datasetDir, '_versions'), { recursive: true });
-    return new DatasetMirror(options.cache, options.datasetKey, options.root, options.datasetDir, options.logger);
+    await mkdir(options.dir, { recursive: true });
+    for (const name of await readdir(options.dir)) {
+      if (name === String(process.pid) || !processGone(Number(name))) continue;
+      await rm(path.join(options.dir, name), { recursive: true, force: true });
+    }
+    const root = path.join(options.dir, String(process.pid));
+    await rm(root, { recursive: true, force: true });
+    await mkdir(path.join(root, options.datasetDir, '_versions'), { recursive: true });
+    return new DatasetMirror(options.cache, options.datasetKey, root, options.datasetDir, options.logger);
   }
 
   has(version: number): boolean {
@@ -88,7 +100,12 @@ export class DatasetMirror {
    * corrupt one is dropped from the cache, and the next sync fetches it again.
    */
   distrust(version: number): Promise<void> {
-    if (this.synced.has(version)) this.retire(version, 0);
+    const keys = this.synced.get(version);
+    if (keys) {
+      // Checked whole again before any sync hands them out.
+      for (const key of keys) this.cache.distrust(key);
+      this.retire(version, 0);
+    }
     return this.scrub();
   }
 
@@ -98,14 +115,17 @@ export class DatasetMirror {
       const checked = new Map<string, boolean>();
       for (const [version, keys] of [...this.synced]) {
         for (const key of keys) {
-          if (!checked.has(key)) checked.set(key, await this.cache.recheck(key));
+          // A read that fails (a failing disk) fails the check.
+          if (!checked.has(key)) checked.set(key, await this.cache.recheck(key).catch(() => false));
           if (checked.get(key)) continue;
           this.logger?.warn({ version, key }, 'a mirrored file failed its check; the version leaves the mirror');
           if (this.synced.has(version)) this.retire(version, 0);
           break;
         }
       }
-    })().finally(() => (this.scrubbing = null));
+    })()
+      .catch((error: unknown) => this.logger?.warn({ err: error }, 'checking the mirrored files failed'))
+      .finally(() => (this.scrubbing = null));
     return this.scrubbing;
   }
 
@@ -130,7 +150,9 @@ export class DatasetMirror {
       if (!manifestFile) throw new Error('its manifest is not in the cache');
       const { files, unlistedIndexDirs } = versionFiles(await readFile(manifestFile));
       if (unlistedIndexDirs.length > 0) throw new Error(`index files not listed in the manifest: ${unlistedIndexDirs}`);
-      const targets = await Promise.all(files.map((file) => this.limit(() => this.cache.localPath(pin(file)))));
+      // All pinned before the first fill, so that a failure part-way unpins every one of them.
+      const fileKeys = files.map(pin);
+      const targets = await Promise.all(fileKeys.map((key) => this.limit(() => this.cache.localPath(key))));
       const missing = files.filter((_, i) => !targets[i]);
       if (missing.length > 0) throw new Error(`${missing.length} files do not fit the cache, such as ${missing[0]}`);
       await Promise.all(files.map((file, i) => this.link(file, targets[i]!)));
@@ -142,8 +164,12 @@ export class DatasetMirror {
       return true;
     } catch (error) {
       for (const key of keys) this.cache.unpin(key);
+      // The versions mirrored before it hold their files pinned: a newer version that does not
+      // fit beside them (after a compaction rewrote every file) must not be kept out for good.
+      const older = [...this.synced.keys()].filter((v) => v < version);
+      for (const old of older) this.retire(old, GRACE_MS);
       this.logger?.warn(
-        { version, reason: (error as Error).message },
+        { version, reason: (error as Error).message, retired: older },
         'version not mirrored; reads of it use the object store',
       );
       return false;
@@ -185,5 +211,16 @@ export class DatasetMirror {
 
   private key(relative: string): string {
     return `${this.datasetKey}/${relative}`;
+  }
+}
+
+/** True when no process has this pid (so a mirror directory named after it is left over). */
+function processGone(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -226,6 +226,12 @@ export class ObjectCache {
     await this.drop(key, entry);
   }
 
+  /** Makes the next {@link localPath} of `key` check its whole file again. */
+  distrust(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.verified = false;
+  }
+
   /** Keeps `key` from eviction until as many {@link unpin} calls; a pinned entry can still be dropped as corrupt. */
   pin(key: string): void {
     this.pins.set(key, (this.pins.get(key) ?? 0) + 1);
@@ -398,8 +404,8 @@ export class ObjectCache {
    * concurrent fills never both take the last free bytes.
    */
   private async reserve(bytes: number): Promise<boolean> {
-    // Evict nothing for a fill that could not fit even then.
-    if (this.reserved + bytes > this.maxBytes) return false;
+    // Evict nothing for a fill that could not fit even then: past what is reserved and pinned.
+    if (this.reserved + this.pinnedBytes() + bytes > this.maxBytes) return false;
     for (;;) {
       if (this.used + this.reserved + bytes <= this.maxBytes) {
         this.reserved += bytes;
@@ -410,6 +416,12 @@ export class ObjectCache {
       this.counters.evictions++;
       await this.drop(...victim);
     }
+  }
+
+  private pinnedBytes(): number {
+    let bytes = 0;
+    for (const key of this.pins.keys()) bytes += this.entries.get(key)?.bytes ?? 0;
+    return bytes;
   }
 
   private leastRecentlyUsedUnpinned(): [string, Entry] | undefined {

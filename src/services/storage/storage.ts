@@ -96,8 +96,8 @@ function openS3(settings: Settings): Storage {
       });
       const mirror = await DatasetMirror.open({
         cache: reads.cache,
-        datasetKey: ['', bucket, ...(prefix ? prefix.split('/') : []), datasetDir].map(encodeURIComponent).join('/'),
-        root: path.join(path.resolve(settings.OBJECT_CACHE_DIR), 'mirror'),
+        datasetKey: ['', bucket, ...(prefix ? prefix.split('/') : []), datasetDir].map(pathSegment).join('/'),
+        dir: path.join(path.resolve(settings.OBJECT_CACHE_DIR), 'mirror'),
         datasetDir,
         logger,
       });
@@ -118,6 +118,14 @@ function openS3(settings: Settings): Storage {
       };
     },
   };
+}
+
+/**
+ * A key segment encoded as Lance's S3 client sends it in request paths (object_store's strict
+ * set: all but `A-Za-z0-9-._~`), so that the mirror's cache keys are the read endpoint's.
+ */
+function pathSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function directReads(): Promise<ReadPath> {
