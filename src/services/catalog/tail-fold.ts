@@ -37,7 +37,9 @@ export interface TailFragment {
 /**
  * The fragments among the newest {@link WINDOW} rows, oldest first, with their live rows: only
  * the row ids are read. The oldest may continue before the window, so it is left out unless the
- * window starts at the table's first row.
+ * window starts at the table's first row. A row id is the row's address (fragment id, offset)
+ * because the service never turns on Lance's stable row ids; LanceDB 0.37's query has no
+ * `withRowAddr()`.
  */
 export async function tailFragments(table: lancedb.Table): Promise<TailFragment[]> {
   const total = await table.countRows();
