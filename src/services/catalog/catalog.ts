@@ -503,11 +503,12 @@ export class ImageCatalog {
    */
   async prewarm(): Promise<string[]> {
     const version = await this.version();
-    // Through the mirror when it can hold the version: that is where the searches will read.
-    await this.adopt(version).catch(() => false);
+    // Through the mirror when it can hold the version: that is where the searches will read, and
+    // adopting a version loads its indices already.
+    const mirrored = await this.adopt(version).catch(() => false);
     const { table } = await this.reader(version);
     const names = (await table.listIndices()).map((c) => c.name);
-    for (const name of names) await table.prewarmIndex(name);
+    if (!mirrored) for (const name of names) await table.prewarmIndex(name);
     return names;
   }
 
