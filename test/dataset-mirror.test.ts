@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache } from '../src/services/storage/object-cache.js';
-import { openServices, syntheticRows, tempDir } from './support/harness.js';
+import { openServices, syntheticRows, tempDir, until } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { allRows, searchIds } from './support/catalog-answers.js';
@@ -36,14 +36,6 @@ function spyOnEndpointReads(): { count: () => number; reset: () => void; restore
 async function mirroredManifests(cacheDir: string): Promise<number> {
   const names = await readdir(path.join(cacheDir, 'mirror', String(process.pid), 'images.lance', '_versions'));
   return names.filter((n) => n.endsWith('.manifest')).length;
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    assert.ok(Date.now() - started < ms, `${what}: not after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('dataset mirror', { skip: S3_SKIP }, () => {
@@ -103,15 +95,19 @@ describe('dataset mirror', { skip: S3_SKIP }, () => {
     spy = spyOnEndpointReads();
     let version = 0;
     for (let i = 0; i < 5; i++) version = await writer.catalog.append(syntheticRows(2, DIM, 9000 + 2 * i));
-    await until('the new version seen', async () => (await services.catalog.version()) >= version);
+    await until(async () => (await services.catalog.version()) >= version, 'the new version seen', 10_000);
     const added = syntheticRows(10, DIM, 9000).map((r) => r.id);
     assert.equal((await services.catalog.get(added, ['id'])).size, 10);
-    await until('the new version mirrored', async () => {
-      spy.reset();
-      const found = await services.catalog.get(added, ['id', 'filename']);
-      assert.equal(found.size, 10);
-      return spy.count() === 0;
-    });
+    await until(
+      async () => {
+        spy.reset();
+        const found = await services.catalog.get(added, ['id', 'filename']);
+        assert.equal(found.size, 10);
+        return spy.count() === 0;
+      },
+      'the new version mirrored',
+      10_000,
+    );
     assert.deepEqual(await searchIds(services, 9001), await searchIds(writer, 9001));
     assert.ok((await mirroredManifests(dir)) <= 3, 'at most three versions are linked');
     // An older version reads through the endpoint, and reads right.
@@ -125,11 +121,15 @@ describe('dataset mirror', { skip: S3_SKIP }, () => {
     await services.writer.append(row!);
     assert.equal((await services.catalog.get([row!.id], ['id'])).size, 1);
     spy = spyOnEndpointReads();
-    await until('the committed version mirrored', async () => {
-      spy.reset();
-      assert.equal((await services.catalog.get([row!.id], ['id'])).size, 1);
-      return spy.count() === 0;
-    });
+    await until(
+      async () => {
+        spy.reset();
+        assert.equal((await services.catalog.get([row!.id], ['id'])).size, 1);
+        return spy.count() === 0;
+      },
+      'the committed version mirrored',
+      10_000,
+    );
   });
 
   test('a version whose files do not fit OBJECT_CACHE_BYTES stays out of the mirror and reads right through the endpoint', async () => {

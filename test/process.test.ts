@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir, testModelDir } from './support/harness.js';
+import { tempDir, testModelDir, until } from './support/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,14 +53,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const listeningPort = (output: string) => Number(/"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(output)?.[1] ?? 0);
 

@@ -151,3 +151,12 @@ export async function commitRows(services: Services, rows: readonly NewImageRow[
   await services.dataset.idle();
   return Math.max(...outcomes.map((o) => o.version));
 }
+
+/** Polls `condition` until it holds; fails naming `what` after `ms`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
