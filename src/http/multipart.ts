@@ -42,32 +42,49 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     if (!req.is('multipart/form-data')) return next();
     // Checked before the body is read: a browser can send a multipart form from any site
     // without a preflight (Apollo's CSRF rule), and uploads are mutations (API_KEY).
-    if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
-      res.set('Connection', 'close');
-      return next(new RequestError(400, CSRF_MESSAGE));
-    }
-    if (!authorized(req.headers.authorization, options.apiKey)) {
-      res.set('Connection', 'close');
-      return next(new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED'));
-    }
     const declared = Number(req.headers['content-length'] ?? 0);
     // The files' framing adds a little to their bytes; a declared body far past that is refused unread.
-    if (declared > options.maxRequestBytes + MAX_MULTIPART_FIELD_BYTES * 2) {
+    if (declared > bodyBound(options)) {
       res.set('Connection', 'close');
       return next(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
+    }
+    if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
+      return refuseUnread(req, next, new RequestError(400, CSRF_MESSAGE), bodyBound(options));
+    }
+    if (!authorized(req.headers.authorization, options.apiKey)) {
+      const error = new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED');
+      return refuseUnread(req, next, error, bodyBound(options));
     }
     slots(() => readMultipart(req, options)).then(
       (operations) => {
         req.body = operations;
         next();
       },
-      (error: unknown) => {
-        // The rest of the body is never read: close the connection after the answer.
-        res.set('Connection', 'close');
-        next(error);
-      },
+      (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
     );
   };
+}
+
+/**
+ * Answers a refusal while the body may still be arriving, and discards the rest of that body
+ * (up to what a request may hold) instead of closing on it: a client still writing would see
+ * its connection reset (`EPIPE` in Node's fetch) instead of the answer.
+ */
+function refuseUnread(req: Request, next: (error: unknown) => void, error: RequestError, bound: number): void {
+  discardRest(req, bound);
+  next(error);
+}
+
+/** The most a multipart body may hold: its files and the framing around them. */
+const bodyBound = (options: MultipartOptions) => options.maxRequestBytes + MAX_MULTIPART_FIELD_BYTES * 2;
+
+/** Reads and drops what is left of a body; past `bound` bytes the connection is cut instead. */
+function discardRest(req: Request, bound: number): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > bound) req.socket.destroy();
+  });
 }
 
 function readMultipart(req: Request, options: MultipartOptions): Promise<unknown> {
