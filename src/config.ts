@@ -5,6 +5,8 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 /** Every setting the service reads from the environment, with its default. */
 const SettingsSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** The interface to listen on; by default loopback only while API_KEY is unset, every interface once it is set. */
+  HOST: z.string().min(1).optional(),
   DATA_URI: z.string().min(1).default('./data'),
   EMBEDDING_MODEL: z.string().min(1).default('Xenova/clip-vit-base-patch32'),
   MODEL_CACHE_DIR: z.string().min(1).default('./.model-cache'),
@@ -57,5 +59,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid settings:\n  ${problems.join('\n  ')}`);
   }
-  return parsed.data;
+  const settings = parsed.data;
+  // Unset with an API key: every interface, as Node listens by default.
+  return { ...settings, HOST: settings.HOST ?? (settings.API_KEY ? undefined : '127.0.0.1') };
 }

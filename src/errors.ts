@@ -80,8 +80,8 @@ function errorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
-export function unauthenticated(): GraphQLError {
-  return new GraphQLError('mutations need Authorization: Bearer <API_KEY>', {
+export function unauthenticated(why = 'mutations need Authorization: Bearer <API_KEY>'): GraphQLError {
+  return new GraphQLError(why, {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
   });
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
-import { requireApiKeyForMutations } from './http/auth.js';
+import { guardMutations, isLoopback } from './http/auth.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
@@ -37,8 +37,11 @@ export interface App {
   apollo: ApolloServer<GraphQLContext>;
   /** Resolves once the model is loaded and the dataset open; /readyz answers 200 from then on. */
   services: Promise<Services>;
-  /** Resolves once listening; rejects when the port cannot be had (in use, no permission). */
-  listen(port: number): Promise<Server>;
+  /**
+   * Resolves once listening on `host` (HOST by default); rejects when the port cannot be had
+   * (in use, no permission).
+   */
+  listen(port: number, host?: string): Promise<Server>;
   close(): Promise<void>;
 }
 
@@ -54,9 +57,10 @@ export async function createApp(
   const metrics = new ServiceMetrics({ processMetrics: true });
   const services = startServices(settings, logger, options.model, metrics);
   let ready: Services | undefined;
+  // A failed start is the caller's to report (src/index.ts exits with its message).
   services.then(
     (s) => (ready = s),
-    (error: unknown) => logger.fatal({ err: error }, 'start-up failed'),
+    () => {},
   );
 
   const apollo = await startApollo(settings, logger, metrics);
@@ -86,7 +90,9 @@ export async function createApp(
       bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
     }),
     express.json({ limit: MAX_JSON_BYTES }),
-    expressMiddleware(apollo, { context: async () => createContext(ready!) }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(ready!, { clientIsLocal: isLoopback(req.socket.remoteAddress) }),
+    }),
   );
   http.use(serveWebApp());
   http.use(httpErrorHandler(logger));
@@ -97,10 +103,10 @@ export async function createApp(
     apollo,
     services,
     // Not express's listen: its callback also runs on 'error', so a port in use looked like success.
-    listen: (port) =>
+    listen: (port, host = settings.HOST) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, () => {
+        server.listen(port, host, () => {
           server.off('error', reject);
           resolve(server);
         });
@@ -137,7 +143,7 @@ export async function startApollo(
     formatError: errorFormatter(logger),
     plugins: [
       operationMetrics(metrics),
-      requireApiKeyForMutations(settings.API_KEY),
+      guardMutations(settings.API_KEY),
       ...limits.plugins,
       ...cachePolicy(),
       // The store of persisted queries closes with the server.

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import sharp from 'sharp';
 import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
@@ -297,6 +298,69 @@ describe('HTTP server', () => {
 });
 
 /** The multipart layer's bounds on request bodies (issue 6, finding 4), with the real reader. */
+/** An IPv4 address of this machine that is not loopback, when it has one. */
+const EXTERNAL = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+
+describe('open only to this machine unless API_KEY is set', () => {
+  const reach = (url: string) =>
+    fetch(`${url}/healthz`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+
+  test('with no API_KEY and no HOST the service listens on loopback only', { skip: !EXTERNAL }, async () => {
+    const app = await openApp();
+    try {
+      const port = new URL(app.url).port;
+      assert.equal(await reach(`http://127.0.0.1:${port}`), 200);
+      assert.equal(await reach(`http://${EXTERNAL}:${port}`), 'refused');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test(
+    'HOST=0.0.0.0 without API_KEY: searches and uploads are open, deletes and restores answer only to this machine',
+    { skip: !EXTERNAL },
+    async () => {
+      const app = await openApp({ HOST: '0.0.0.0' });
+      try {
+        const port = new URL(app.url).port;
+        const remote = { ...app, url: `http://${EXTERNAL}:${port}` };
+        const stored = await post(
+          remote,
+          multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.green), name: 'g.png' }]),
+        );
+        assert.equal(stored.body.data?.uploadImage.created, true, JSON.stringify(stored.body));
+        const id = stored.body.data.uploadImage.image.id as string;
+        const before = await versionOf(app);
+        const refused = [
+          'mutation { restoreVersion(version: 1) { version } }',
+          `mutation { deleteImage(id: "${id}") { deleted } }`,
+          // Through a fragment, and beside an allowed field, it is still found.
+          `mutation { ...F } fragment F on Mutation { deleteImage(id: "${id}") { deleted } }`,
+          'mutation { optimizeDataset { version } }',
+        ];
+        for (const query of refused) {
+          const { status, body } = await post(remote, { query });
+          assert.equal(body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', query);
+          assert.equal(status, 401, query);
+        }
+        assert.equal(await versionOf(app), before, 'nothing was committed');
+        const search = await post(remote, { query: '{ search(text: "green") { hits { image { id } } } }' });
+        assert.equal(search.body.data?.search.hits[0]?.image.id, id);
+        // From this machine the same mutation runs.
+        const local = await post(app, { query: `mutation { deleteImage(id: "${id}") { deleted } }` });
+        assert.equal(local.body.data?.deleteImage.deleted, true, JSON.stringify(local.body));
+      } finally {
+        await app.close();
+      }
+    },
+  );
+});
+
 describe('upload request bounds', () => {
   const MAX_REQUEST = 150_000;
   let app: App;

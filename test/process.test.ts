@@ -11,7 +11,7 @@ import { tempDir, testModelDir, until } from './support/harness.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The service as a supervisor runs it, with `env` on top of this process's environment. */
-async function run(command: string, args: string[], env: Record<string, string>) {
+async function run(command: string, args: string[], env: Record<string, string>, { detached = false } = {}) {
   const dataDir = await tempDir();
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -20,7 +20,8 @@ async function run(command: string, args: string[], env: Record<string, string>)
     ...env,
   };
   delete childEnv.NODE_TEST_CONTEXT;
-  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `detached`: a process group of its own, as a terminal gives the command it runs.
+  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -54,7 +55,7 @@ const alive = (pid: number) => {
   }
 };
 
-const listeningPort = (output: string) => Number(/"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(output)?.[1] ?? 0);
+const listeningPort = (output: string) => Number(/"url":"http:\/\/[^"/]+:(\d+)\/graphql"/.exec(output)?.[1] ?? 0);
 
 /** Waits for the service's listening line, then for /readyz to answer 200. */
 async function untilReady(output: () => string): Promise<void> {
@@ -95,6 +96,12 @@ describe('process life', () => {
       assert.equal(await service.exited, 1);
       assert.match(service.output(), /EMBEDDING_MODEL: \.\/no-such-dir is not a directory/);
       assert.doesNotMatch(service.output(), /tokenizer_class/);
+      // One short line a person can read: no stack trace, the message once, nothing after it.
+      const fatal = service.output().split('\n').filter((line) => line.includes('start-up failed'));
+      assert.equal(fatal.length, 1, service.output());
+      assert.ok(fatal[0]!.length < 600, fatal[0]);
+      assert.doesNotMatch(service.output(), /\\n\s+at |"stack"/);
+      assert.doesNotMatch(service.output().slice(service.output().indexOf('start-up failed')), /listening/);
     } finally {
       await service.cleanup();
     }
@@ -136,6 +143,21 @@ describe('process life', () => {
     } finally {
       if (alive(service.child.pid!)) service.child.kill('SIGKILL');
       await service.cleanup();
+    }
+  });
+
+  test('one Ctrl-C on `npm start` (SIGINT to its process group) stops the service gracefully: exit 0', async () => {
+    const npm = await run('npm', ['start', '--silent'], { PORT: '0' }, { detached: true });
+    try {
+      await untilReady(npm.output);
+      // As a terminal does: the signal goes to every process of the group, npm and the service,
+      // and npm forwards its copy to the service too.
+      process.kill(-npm.child.pid!, 'SIGINT');
+      assert.equal(await npm.exited, 0, npm.output());
+      assert.match(npm.output(), /shutting down/);
+    } finally {
+      for (const pid of [npm.child.pid!, ...descendants(npm.child.pid!)].filter(alive)) process.kill(pid, 'SIGKILL');
+      await npm.cleanup();
     }
   });
 

@@ -1,6 +1,20 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { GraphQLContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
+
+/**
+ * Mutations that discard data or rewrite the whole table. Without API_KEY they answer only to
+ * clients on this machine, so a service opened to the network is never one request from empty.
+ */
+export const ADMIN_MUTATIONS: ReadonlySet<string> = new Set([
+  'deleteImage',
+  'restoreVersion',
+  'optimizeDataset',
+  'createVectorIndex',
+]);
 
 /** True when API_KEY is unset, or the Authorization header carries it (compared in constant time). */
 export function authorized(header: string | null | undefined, apiKey: string | undefined): boolean {
@@ -9,16 +23,54 @@ export function authorized(header: string | null | undefined, apiKey: string | u
   return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${apiKey}`));
 }
 
-/** With API_KEY set, mutations need `Authorization: Bearer <key>`; queries stay open. */
-export function requireApiKeyForMutations(apiKey: string | undefined): ApolloServerPlugin {
+/** True for an address of this machine: 127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return address === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
+}
+
+/**
+ * With API_KEY set, every mutation needs `Authorization: Bearer <key>`; queries stay open.
+ * Without it, uploads are open and the administrative mutations answer only to local clients.
+ */
+export function guardMutations(apiKey: string | undefined): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, request }) {
+        async didResolveOperation({ operation, request, document, contextValue }) {
           if (operation?.operation !== 'mutation') return;
-          if (!authorized(request.http?.headers.get('authorization'), apiKey)) throw unauthenticated();
+          if (apiKey) {
+            if (!authorized(request.http?.headers.get('authorization'), apiKey)) throw unauthenticated();
+            return;
+          }
+          if (contextValue.clientIsLocal) return;
+          const admin = rootFields(operation, document).find((name) => ADMIN_MUTATIONS.has(name));
+          if (admin) throw unauthenticated(`${admin} answers only to this machine while API_KEY is unset`);
         },
       };
     },
   };
+}
+
+/** The root fields an operation selects, through its fragments. */
+function rootFields(operation: OperationDefinitionNode, document: DocumentNode): string[] {
+  const fragments = new Map(
+    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+  );
+  const names: string[] = [];
+  const seen = new Set<string>();
+  const walk = (selections: SelectionSetNode) => {
+    for (const selection of selections.selections) {
+      if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return names;
 }
