@@ -97,7 +97,10 @@ describe('process life', () => {
       assert.match(service.output(), /EMBEDDING_MODEL: \.\/no-such-dir is not a directory/);
       assert.doesNotMatch(service.output(), /tokenizer_class/);
       // One short line a person can read: no stack trace, the message once, nothing after it.
-      const fatal = service.output().split('\n').filter((line) => line.includes('start-up failed'));
+      const fatal = service
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('start-up failed'));
       assert.equal(fatal.length, 1, service.output());
       assert.ok(fatal[0]!.length < 600, fatal[0]);
       assert.doesNotMatch(service.output(), /\\n\s+at |"stack"/);
