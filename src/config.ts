@@ -15,6 +15,15 @@ const SettingsSchema = z.object({
   MAX_REQUEST_BYTES: positiveInt(64 * 1024 * 1024),
   UPLOAD_CONCURRENCY: positiveInt(4),
   UPLOAD_BODY_TIMEOUT_MS: positiveInt(120_000),
+  UPLOAD_BUFFER_BYTES: positiveInt(256 * 1024 * 1024),
+  UPLOAD_CLIENT_BODIES: positiveInt(64),
+  /** 0 lets a body arrive as slowly as UPLOAD_BODY_TIMEOUT_MS allows. */
+  UPLOAD_MIN_BYTES_PER_SEC: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(8 * 1024),
+  UPLOAD_RATE_GRACE_MS: positiveInt(10_000),
   MAX_IMAGE_PIXELS: positiveInt(100_000_000),
   DECODE_CONCURRENCY: positiveInt(2),
   API_KEY: z.string().min(1).optional(),

@@ -16,6 +16,8 @@ export class RequestError extends Error {
     readonly status: number,
     message: string,
     readonly code = 'BAD_USER_INPUT',
+    /** Seconds after which the same request may succeed (sent as Retry-After). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -67,7 +69,10 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
     // An error answer is never kept, whatever a route set before it failed.
     res.removeHeader('ETag');
     res.set('Cache-Control', 'no-store');
-    if (error instanceof RequestError) return void res.status(error.status).json(errorBody(error.message, error.code));
+    if (error instanceof RequestError) {
+      if (error.retryAfter !== undefined) res.set('Retry-After', String(error.retryAfter));
+      return void res.status(error.status).json(errorBody(error.message, error.code));
+    }
     // body-parser's errors (bad JSON, too large) carry a status and a message meant for clients.
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error }, 'unexpected error in an HTTP request');

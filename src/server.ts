@@ -13,6 +13,7 @@ import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { multipartUploads } from './http/multipart.js';
+import { UploadAdmission } from './http/upload-admission.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
@@ -65,6 +66,15 @@ export async function createApp(
 
   const apollo = await startApollo(settings, logger, metrics);
 
+  const admission = new UploadAdmission({
+    bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
+    bufferBytes: settings.UPLOAD_BUFFER_BYTES,
+    clientBodies: settings.UPLOAD_CLIENT_BODIES,
+    minBytesPerSecond: settings.UPLOAD_MIN_BYTES_PER_SEC,
+    rateGraceMs: settings.UPLOAD_RATE_GRACE_MS,
+  });
+  metrics.observeUploadBuffer(() => admission.heldBytes);
+
   const http = express();
   http.disable('x-powered-by');
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
@@ -87,7 +97,8 @@ export async function createApp(
       maxFiles: settings.MAX_UPLOAD_FILES,
       maxRequestBytes: settings.MAX_REQUEST_BYTES,
       concurrency: settings.UPLOAD_CONCURRENCY,
-      bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
+      admission,
+      bufferBytes: settings.UPLOAD_BUFFER_BYTES,
     }),
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, {

@@ -10,7 +10,15 @@ import { createLogger } from '../src/logger.js';
 import { createApp } from '../src/server.js';
 import { imageKey, thumbnailKey } from '../src/services/images/image-key.js';
 import { COLOURS, distinctImages, noisy, oversize, solid } from './support/images.js';
-import { UPLOAD_MANY, UPLOAD_ONE, multipart, openApp, testModel, testSettings } from './support/harness.js';
+import {
+  UPLOAD_MANY,
+  UPLOAD_ONE,
+  multipart,
+  openApp,
+  testModel,
+  testSettings,
+  until as poll,
+} from './support/harness.js';
 
 type App = Awaited<ReturnType<typeof openApp>>;
 const PREFLIGHT = { 'apollo-require-preflight': 'true' };
@@ -410,22 +418,95 @@ describe('upload request bounds', () => {
     assert.equal(readers.started, 0, 'no body was read');
   });
 
-  test('with UPLOAD_CONCURRENCY=1 an upload waits unread while another stalls; that one gets a 408 after UPLOAD_BODY_TIMEOUT_MS', async (t) => {
+  test('a stalled body holds no processing slot: with UPLOAD_CONCURRENCY=1 another upload is stored meanwhile, and the stalled one gets a 408 after UPLOAD_BODY_TIMEOUT_MS', async (t) => {
     const red = await solid(COLOURS.red);
     const readers = countReaders(t);
     // Headers and the start of a body that promises far more, then nothing.
-    const stalled = rawPost(app, 100_000, '--b\r\n');
+    let stalledAnswered = false;
+    const stalled = rawPost(app, 100_000, '--b\r\n').finally(() => (stalledAnswered = true));
     await until(() => readers.started === 1);
-    const second = post(app, multipart(UPLOAD_ONE, [{ bytes: red, name: 'r.png' }]));
+    const stored = await post(app, multipart(UPLOAD_ONE, [{ bytes: red, name: 'r.png' }]));
+    assert.equal(stored.body.data?.uploadImage.created, true, JSON.stringify(stored.body));
+    assert.equal(stalledAnswered, false, 'the upload was stored while the stalled body still arrived');
     const answer = await stalled;
     assert.equal(answer.status, 408, answer.text);
     assert.equal(answer.body.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
     assert.match(answer.body.errors![0].message, /UPLOAD_BODY_TIMEOUT_MS/);
-    // The slot is free again, and the second upload was read only once it was.
-    const stored = await second;
-    assert.equal(stored.body.data?.uploadImage.created, true, JSON.stringify(stored.body));
-    assert.equal(readers.started, 2);
-    assert.equal(readers.most, 1, 'the second body was read while the stalled one held the only slot');
+  });
+});
+
+/** Slow bodies, many bodies from one client, and bodies past the shared buffer (issue 13, finding 2). */
+describe('upload bodies that arrive slowly or all at once', () => {
+  let app: App;
+  before(async () => {
+    app = await openApp({
+      UPLOAD_RATE_GRACE_MS: '500',
+      UPLOAD_MIN_BYTES_PER_SEC: '1000',
+      UPLOAD_BODY_TIMEOUT_MS: '600000',
+      UPLOAD_BUFFER_BYTES: '300000',
+      UPLOAD_CLIENT_BODIES: '2',
+    });
+  });
+  after(() => app.close());
+
+  test(
+    'a body trickling under UPLOAD_MIN_BYTES_PER_SEC is refused with a 408 once its grace is over',
+    { timeout: 60_000 },
+    async () => {
+      const body = openBody(app, 100_000, '--b\r\n');
+      // A byte every 100 ms: 10 bytes/s, far under the minimum, long before the body timeout.
+      const trickle = setInterval(() => body.socket.writable && body.socket.write('x'), 100);
+      try {
+        const answer = await body.answer;
+        assert.equal(answer.status, 408, answer.text);
+        assert.match(answer.body.errors![0].message, /under the minimum of 1000 \(UPLOAD_MIN_BYTES_PER_SEC\)/);
+      } finally {
+        clearInterval(trickle);
+      }
+    },
+  );
+
+  test('a client sending more than UPLOAD_CLIENT_BODIES bodies at once gets a 429 with Retry-After; another client is served', async (t) => {
+    const readers = countReaders(t);
+    const held = [openBody(app, 100_000, '--b\r\n'), openBody(app, 100_000, '--b\r\n')];
+    try {
+      await until(() => readers.started === 2);
+      const third = await openBody(app, 100_000, '--b\r\n').answer;
+      assert.equal(third.status, 429, third.text);
+      assert.match(third.text, /\r\nretry-after: 1\r\n/i);
+      assert.equal(third.body.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+      const other = await postFrom(
+        '127.0.0.2',
+        app,
+        multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.cyan), name: 'c.png' }]),
+      );
+      assert.equal(other.status, 200, other.text);
+      assert.match(other.text, /"created":true/);
+    } finally {
+      for (const body of held) body.socket.destroy();
+    }
+  });
+
+  test('a body that would take the upload buffer past UPLOAD_BUFFER_BYTES gets a 503 with Retry-After, and nothing is stored', async () => {
+    // 250,000 bytes held by a body that then stalls (fast enough for the rate: it came at once).
+    const hog = openBody(app, 290_000, startOfUpload(250_000), '127.0.0.3');
+    const before = await versionOf(app);
+    const bytes = oversize(await solid(COLOURS.black), 90_000);
+    const form = () => multipart(UPLOAD_ONE, [{ bytes, name: 'n.png' }]);
+    try {
+      await poll(async () => (await bufferBytes(app)) >= 250_000, 'the body to be held');
+      const refused = await postFrom('127.0.0.2', app, form());
+      assert.equal(refused.status, 503, refused.text);
+      assert.match(refused.text, /\r\nretry-after: 1\r\n/i);
+      assert.match(refused.text, /UPLOAD_BUFFER_BYTES/);
+      assert.equal(await versionOf(app), before, 'nothing was committed');
+    } finally {
+      hog.socket.destroy();
+    }
+    // Its bytes are given back once it is gone.
+    await poll(async () => (await bufferBytes(app)) === 0, 'its bytes to be given back');
+    const stored = await postFrom('127.0.0.2', app, form());
+    assert.equal(stored.status, 200, stored.text);
   });
 });
 
@@ -482,13 +563,61 @@ function rawPost(app: App, contentLength: number, body: string): Promise<RawAnsw
     'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
       `content-type: multipart/form-data; boundary=b\r\ncontent-length: ${contentLength}\r\n\r\n${body}`,
   );
-  return new Promise<RawAnswer>((resolve) =>
-    socket.once('close', () =>
-      resolve({
-        status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]),
-        body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4) || 'null'),
-        text,
-      }),
-    ),
+  return new Promise<RawAnswer>((resolve) => socket.once('close', () => resolve(parseAnswer(text))));
+}
+
+/**
+ * A POST to /graphql sent by hand from `localAddress` (another loopback address is another
+ * client): headers declaring `contentLength` bytes, then `body`. Returns the socket, to send more
+ * or cut it, and the answer once the server closes the connection (`Connection: close`).
+ */
+function openBody(
+  app: App,
+  contentLength: number,
+  body: string | Buffer,
+  localAddress = '127.0.0.1',
+  contentType = 'multipart/form-data; boundary=b',
+) {
+  const { port } = new URL(app.url);
+  const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress });
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  socket.on('error', () => {});
+  socket.write(
+    'POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\napollo-require-preflight: true\r\n' +
+      `content-type: ${contentType}\r\ncontent-length: ${contentLength}\r\n\r\n`,
+  );
+  socket.write(body);
+  const answer = new Promise<RawAnswer>((resolve) => socket.once('close', () => resolve(parseAnswer(text))));
+  return { socket, answer };
+}
+
+/** A whole multipart POST from `localAddress`. */
+async function postFrom(localAddress: string, app: App, form: FormData): Promise<RawAnswer> {
+  const request = new Request(app.url, { method: 'POST', body: form });
+  const payload = Buffer.from(await request.arrayBuffer());
+  return openBody(app, payload.byteLength, payload, localAddress, request.headers.get('content-type')!).answer;
+}
+
+function parseAnswer(text: string): RawAnswer {
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]), body: body ? JSON.parse(body) : null, text };
+}
+
+/** The upload buffer's bytes, as /metrics reports them. */
+async function bufferBytes(app: App): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  return Number(/^lance_image_search_upload_buffer_bytes (\d+)/m.exec(text)?.[1]);
+}
+
+/** The start of a well-formed upload body (boundary b): its operations, map, and `fileBytes` of its file. */
+function startOfUpload(fileBytes: number): string {
+  const part = (headers: string, value: string) => `--b\r\n${headers}\r\n\r\n${value}\r\n`;
+  const operations = JSON.stringify({ query: UPLOAD_ONE, variables: { file: null } });
+  return (
+    part('Content-Disposition: form-data; name="operations"', operations) +
+    part('Content-Disposition: form-data; name="map"', '{"0":["variables.file"]}') +
+    '--b\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n' +
+    'x'.repeat(fileBytes)
   );
 }

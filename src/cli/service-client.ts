@@ -105,7 +105,7 @@ export class ServiceClient {
     const answer = (await response.json().catch(() => ({}))) as GraphQLAnswer<T>;
     const [error] = answer.errors ?? [];
     const code = error?.extensions?.code;
-    if (response.status >= 500 || code === 'SERVICE_UNAVAILABLE') {
+    if (response.status >= 500 || response.status === 429 || code === 'SERVICE_UNAVAILABLE') {
       throw new TransientError(error?.message ?? `HTTP ${response.status}`);
     }
     if (error) throw new RefusedError(error.message, code ?? `HTTP ${response.status}`);

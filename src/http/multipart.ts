@@ -5,12 +5,17 @@ import { RequestError } from '../errors.js';
 import { MAX_MULTIPART_FIELD_BYTES } from '../limits.js';
 import { UploadedFile } from '../services/images/upload-input.js';
 import { authorized } from './auth.js';
+import { bufferFull, type Arrival, type UploadAdmission } from './upload-admission.js';
 
 const CSRF_MESSAGE =
   'multipart requests need an Apollo-Require-Preflight (or X-Apollo-Operation-Name) header, ' +
   'which a cross-site form cannot send (CSRF protection)';
 
 export interface MultipartOptions {
+  /** Who may send a body, and for how long (shared by every multipart route). */
+  admission: UploadAdmission;
+  /** UPLOAD_BUFFER_BYTES, named in the refusal when the buffer is full. */
+  bufferBytes: number;
   /** With API_KEY set, a body is read only from a client that sends it. */
   apiKey: string | undefined;
   /** MAX_UPLOAD_BYTES: one file. */
@@ -19,10 +24,8 @@ export interface MultipartOptions {
   maxFiles: number;
   /** MAX_REQUEST_BYTES: all files of one request together. */
   maxRequestBytes: number;
-  /** UPLOAD_CONCURRENCY: requests whose files are read at once; the others wait unread. */
+  /** UPLOAD_CONCURRENCY: upload requests processed at once, once their bodies are in. */
   concurrency: number;
-  /** UPLOAD_BODY_TIMEOUT_MS: how long a body may take to arrive once its reading starts. */
-  bodyTimeoutMs: number;
 }
 
 /**
@@ -31,23 +34,23 @@ export interface MultipartOptions {
  * where the `map` part says. Any malformed, cut or oversize body is refused with a 4xx before
  * a resolver runs, and the parser's follow-up errors are swallowed rather than left unhandled.
  *
- * Memory: at most `concurrency` requests are read at once, each holding at most
- * `maxRequestBytes`; further requests wait with their bodies unread (TCP pushes back). A body
- * that has not arrived `bodyTimeoutMs` after its reading started is refused with a 408, so a
- * slow or stalled client cannot hold a reading slot for long.
+ * A body is admitted and watched while it arrives (upload-admission.ts: a shared byte budget,
+ * a few bodies per client, a minimum rate), and takes one of `concurrency` processing slots
+ * only once it is all in, until its answer is sent: a slow client holds no slot.
  */
 export function multipartUploads(options: MultipartOptions): RequestHandler {
   const slots = pLimit(options.concurrency);
+  const { admission } = options;
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next();
-    // Checked before the body is read: a browser can send a multipart form from any site
-    // without a preflight (Apollo's CSRF rule), and uploads are mutations (API_KEY).
     const declared = Number(req.headers['content-length'] ?? 0);
     // The files' framing adds a little to their bytes; a declared body far past that is refused unread.
     if (declared > bodyBound(options)) {
       res.set('Connection', 'close');
       return next(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
     }
+    // Checked before the body is read: a browser can send a multipart form from any site
+    // without a preflight (Apollo's CSRF rule), and uploads are mutations (API_KEY).
     if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
       return refuseUnread(req, next, new RequestError(400, CSRF_MESSAGE), bodyBound(options));
     }
@@ -55,10 +58,18 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       const error = new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED');
       return refuseUnread(req, next, error, bodyBound(options));
     }
-    slots(() => readMultipart(req, options)).then(
+    let arrival: Arrival;
+    try {
+      arrival = admission.admit(req);
+    } catch (error) {
+      return refuseUnread(req, next, error as RequestError, bodyBound(options));
+    }
+    // The body's bytes stay held until the answer has gone (or the client has).
+    res.once('close', arrival.release);
+    readMultipart(req, options, arrival, admission).then(
       (operations) => {
         req.body = operations;
-        next();
+        void slots(() => new Promise<void>((done) => (res.once('close', done), next())));
       },
       (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
     );
@@ -87,32 +98,37 @@ function discardRest(req: Request, bound: number): void {
   });
 }
 
-function readMultipart(req: Request, options: MultipartOptions): Promise<unknown> {
+function readMultipart(
+  req: Request,
+  options: MultipartOptions,
+  arrival: Arrival,
+  admission: UploadAdmission,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const fields = new Map<string, string>();
     const files = new Map<string, UploadedFile>();
+    let arrived = 0;
     let received = 0;
     let failed = false;
     let parser: busboy.Busboy;
-    const timer = setTimeout(
-      () =>
-        fail(
-          new RequestError(
-            408,
-            `the request body did not arrive within ${options.bodyTimeoutMs} ms (UPLOAD_BODY_TIMEOUT_MS)`,
-            'BAD_REQUEST',
-          ),
-        ),
-      options.bodyTimeoutMs,
+    const stopWatching = admission.watch(
+      () => arrived,
+      (error) => fail(error),
     );
     const fail = (error: RequestError) => {
       if (failed) return;
       failed = true;
-      clearTimeout(timer);
+      stopWatching();
+      req.off('data', count);
       // Not parser.destroy(): busboy then throws from its own callbacks, uncaught (the crash
       // graphql-upload-minimal had). Unpiped, the parser gets no more input and is dropped.
       req.unpipe(parser);
+      arrival.release();
       reject(error);
+    };
+    const count = (chunk: Buffer) => {
+      arrived += chunk.byteLength;
+      if (!arrival.take(chunk.byteLength)) fail(bufferFull(options.bufferBytes));
     };
     try {
       parser = busboy({
@@ -126,7 +142,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
         },
       });
     } catch (error) {
-      clearTimeout(timer);
+      stopWatching();
       return reject(badRequest(`malformed multipart request: ${(error as Error).message}`));
     }
     // A malformed body can raise several errors; the first one decides.
@@ -169,7 +185,8 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     });
     parser.on('close', () => {
       if (failed) return;
-      clearTimeout(timer);
+      stopWatching();
+      req.off('data', count);
       try {
         resolve(placeFiles(fields, files));
       } catch (error) {
@@ -178,6 +195,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     });
     req.on('aborted', () => fail(badRequest('the request body ended early')));
     req.on('error', () => fail(badRequest('the request body ended early')));
+    req.on('data', count);
     req.pipe(parser);
   });
 }

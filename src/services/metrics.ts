@@ -107,6 +107,18 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  /** The bytes of upload bodies held in memory now (src/http/upload-admission.ts), read at scrape time. */
+  observeUploadBuffer(heldBytes: () => number): void {
+    new Gauge({
+      name: `${PREFIX}upload_buffer_bytes`,
+      help: 'Bytes of upload bodies held in memory now, from their first byte to their answer (UPLOAD_BUFFER_BYTES bounds it)',
+      registers: [this.registry],
+      collect() {
+        this.set(heldBytes());
+      },
+    });
+  }
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
