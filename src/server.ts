@@ -12,7 +12,8 @@ import { requireApiKeyForMutations } from './http/auth.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
-import { multipartUploads } from './http/multipart.js';
+import { fileForm, multipartUploads, readingSlots, type MultipartOptions } from './http/multipart.js';
+import { mvpApi } from './http/mvp-api.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
@@ -22,6 +23,7 @@ import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
 import { IMAGES_PREFIX, THUMBNAILS_PREFIX } from './services/images/image-key.js';
 import { persistedQueryStore } from './services/cache.js';
+import { objectUri } from './services/storage/storage.js';
 import { ServiceMetrics } from './services/metrics.js';
 
 const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schema');
@@ -74,19 +76,30 @@ export async function createApp(
     `/${THUMBNAILS_PREFIX}:name`,
     serveThumbnails(() => ready),
   );
+  const uploads: MultipartOptions = {
+    apiKey: settings.API_KEY,
+    maxFileBytes: settings.MAX_UPLOAD_BYTES,
+    maxFiles: settings.MAX_UPLOAD_FILES,
+    maxRequestBytes: settings.MAX_REQUEST_BYTES,
+    concurrency: settings.UPLOAD_CONCURRENCY,
+    bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
+  };
+  // GraphQL's uploads and the MVP's share one bound on the bodies read at once.
+  const reading = readingSlots(uploads);
   http.use(
     '/graphql',
     (_req, res, next) => (ready ? next() : respondStarting(res)),
-    multipartUploads({
-      apiKey: settings.API_KEY,
-      maxFileBytes: settings.MAX_UPLOAD_BYTES,
-      maxFiles: settings.MAX_UPLOAD_FILES,
-      maxRequestBytes: settings.MAX_REQUEST_BYTES,
-      concurrency: settings.UPLOAD_CONCURRENCY,
-      bodyTimeoutMs: settings.UPLOAD_BODY_TIMEOUT_MS,
-    }),
+    multipartUploads(uploads, reading),
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, { context: async () => createContext(ready!) }),
+  );
+  // Before the web UI, whose fallback would answer these paths with its own 404 page.
+  http.use(
+    mvpApi({
+      services: () => ready,
+      fileForm: fileForm(uploads, reading),
+      objectUri: (key) => objectUri(settings.DATA_URI, key),
+    }),
   );
   http.use(serveWebApp());
   http.use(httpErrorHandler(logger));

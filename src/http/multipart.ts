@@ -1,10 +1,11 @@
 import busboy from 'busboy';
 import type { Request, RequestHandler } from 'express';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { RequestError } from '../errors.js';
 import { MAX_MULTIPART_FIELD_BYTES } from '../limits.js';
 import { UploadedFile } from '../services/images/upload-input.js';
 import { authorized } from './auth.js';
+import { crossSite } from './cross-site.js';
 
 const CSRF_MESSAGE =
   'multipart requests need an Apollo-Require-Preflight (or X-Apollo-Operation-Name) header, ' +
@@ -36,8 +37,7 @@ export interface MultipartOptions {
  * that has not arrived `bodyTimeoutMs` after its reading started is refused with a 408, so a
  * slow or stalled client cannot hold a reading slot for long.
  */
-export function multipartUploads(options: MultipartOptions): RequestHandler {
-  const slots = pLimit(options.concurrency);
+export function multipartUploads(options: MultipartOptions, slots = readingSlots(options)): RequestHandler {
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next();
     // Checked before the body is read: a browser can send a multipart form from any site
@@ -55,12 +55,54 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       const error = new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED');
       return refuseUnread(req, next, error, bodyBound(options));
     }
-    slots(() => readMultipart(req, options)).then(
+    slots(() => readMultipart(req, options, GRAPHQL_FORM)).then(
       (operations) => {
         req.body = operations;
         next();
       },
       (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
+    );
+  };
+}
+
+/**
+ * The bound on bodies read at once (UPLOAD_CONCURRENCY), for routes that are to share it: pass
+ * the same slots to each.
+ */
+export function readingSlots(options: Pick<MultipartOptions, 'concurrency'>): LimitFunction {
+  return pLimit(options.concurrency);
+}
+
+/**
+ * A plain form with one file part named `file`, as `curl -F file=@photo.jpg` or an HTML form
+ * sends it: read into `req.body` as an {@link UploadedFile}, under the same limits and reading
+ * slots as GraphQL's uploads. Such a form needs no preflight, so a request a browser sends for
+ * another site is refused instead (see cross-site.ts), before its body is read.
+ */
+export function fileForm(options: MultipartOptions, slots = readingSlots(options)): RequestHandler {
+  return (req, _res, next) => {
+    const refuse = (error: RequestError) => refuseUnread(req, next, error, bodyBound(options));
+    if (crossSite(req.headers)) {
+      return refuse(
+        new RequestError(403, 'uploads from pages of another site are refused (CSRF protection)', 'FORBIDDEN'),
+      );
+    }
+    if (!req.is('multipart/form-data')) {
+      return refuse(new RequestError(415, `send the image as multipart/form-data, in the field "file" (${CURL_FORM})`));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > bodyBound(options)) {
+      return refuse(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
+    }
+    if (!authorized(req.headers.authorization, options.apiKey)) {
+      return refuse(new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED'));
+    }
+    slots(() => readMultipart(req, options, FILE_FORM)).then(
+      (file) => {
+        req.body = file;
+        next();
+      },
+      (error: unknown) => refuse(error as RequestError),
     );
   };
 }
@@ -87,7 +129,35 @@ function discardRest(req: Request, bound: number): void {
   });
 }
 
-function readMultipart(req: Request, options: MultipartOptions): Promise<unknown> {
+/** What a multipart body may hold besides its files, and what the route gets from its parts. */
+interface Form {
+  /** The text fields, all before the first file. */
+  fields: readonly string[];
+  /** Why a body with other text fields is refused. */
+  otherFields: string;
+  /** The request's body from its parts; throws a RequestError for parts that do not fit. */
+  read(fields: Map<string, string>, files: Map<string, UploadedFile>): unknown;
+}
+
+const GRAPHQL_FORM: Form = {
+  fields: ['operations', 'map'],
+  otherFields: 'only the operations and map fields may precede the files',
+  read: placeFiles,
+};
+
+const CURL_FORM = 'curl -F file=@photo.jpg';
+
+const FILE_FORM: Form = {
+  fields: [],
+  otherFields: `the form must hold only the image, in the field "file" (${CURL_FORM})`,
+  read: (_, files) => {
+    const file = files.get('file');
+    if (!file || files.size > 1) throw badRequest(FILE_FORM.otherFields);
+    return file;
+  },
+};
+
+function readMultipart(req: Request, options: MultipartOptions, form: Form): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const fields = new Map<string, string>();
     const files = new Map<string, UploadedFile>();
@@ -120,7 +190,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
         defParamCharset: 'utf8',
         limits: {
           fieldSize: MAX_MULTIPART_FIELD_BYTES,
-          fields: 2,
+          fields: form.fields.length,
           files: options.maxFiles,
           fileSize: options.maxFileBytes,
         },
@@ -133,17 +203,17 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
     parser.on('error', (error: Error) => fail(badRequest(`malformed multipart request: ${error.message}`)));
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) return fail(tooLarge(`the ${name} part is over ${MAX_MULTIPART_FIELD_BYTES} bytes`));
-      if (name !== 'operations' && name !== 'map') return fail(badRequest(`unexpected field "${name}"`));
+      if (!form.fields.includes(name)) return fail(badRequest(`unexpected field "${name}"`));
       fields.set(name, value);
     });
-    parser.on('fieldsLimit', () => fail(badRequest('only the operations and map fields may precede the files')));
+    parser.on('fieldsLimit', () => fail(badRequest(form.otherFields)));
     parser.on('filesLimit', () =>
       fail(tooLarge(`the request has more than ${options.maxFiles} files (MAX_UPLOAD_FILES)`)),
     );
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('error', () => {}); // the parser reports the cause
-      if (!fields.has('map')) {
+      if (form.fields.some((field) => !fields.has(field))) {
         stream.resume();
         return fail(badRequest('the operations and map parts must come before the files'));
       }
@@ -171,7 +241,7 @@ function readMultipart(req: Request, options: MultipartOptions): Promise<unknown
       if (failed) return;
       clearTimeout(timer);
       try {
-        resolve(placeFiles(fields, files));
+        resolve(form.read(fields, files));
       } catch (error) {
         fail(error as RequestError);
       }
