@@ -6,8 +6,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { crossSite } from '../src/http/cross-site.js';
 import { COLOURS, oversize, solid } from './support/images.js';
 import { openApp, tempDir } from './support/harness.js';
+import { S3_SKIP, s3Env } from './support/s3.js';
 
 type App = Awaited<ReturnType<typeof openApp>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -146,7 +149,7 @@ describe("the MVP's API", () => {
     assert.equal(response.headers.get('cache-control'), 'no-store');
   });
 
-  test('a browser posting from another site is refused before anything is read or stored', async () => {
+  test('a browser posting from another site is refused with 403, and nothing is stored', async () => {
     const bytes = await solid(COLOURS.purple, 'png');
     const file = path.join(photos, 'purple.png');
     await writeFile(file, bytes);
@@ -235,5 +238,58 @@ describe("the MVP's API with API_KEY set", () => {
     const found = await curl(`${app.url}/search?text=cyan`);
     assert.equal(found.status, 200);
     assert.equal(found.body.results[0].id, stored.body.key);
+  });
+});
+
+describe('the cross-site rule', () => {
+  test("refuses what a browser labels as another site's, and passes what no browser sent", () => {
+    const host = 'photos.example:4000';
+    const cases: Array<[Record<string, string>, boolean]> = [
+      [{ host }, false], // curl, scripts
+      [{ host, 'sec-fetch-site': 'same-origin' }, false],
+      [{ host, 'sec-fetch-site': 'none' }, false], // typed into the address bar
+      [{ host, 'sec-fetch-site': 'same-site' }, true],
+      [{ host, 'sec-fetch-site': 'cross-site' }, true],
+      [{ host, origin: 'http://photos.example:4000' }, false],
+      [{ host, origin: 'https://PHOTOS.example:4000' }, false], // behind a TLS proxy
+      [{ host, origin: 'http://evil.example' }, true],
+      [{ host, origin: 'null' }, true], // a sandboxed or file: page
+      [{ origin: 'null' }, true], // and without a Host to compare with
+    ];
+    for (const [headers, refused] of cases) assert.equal(crossSite(headers), refused, JSON.stringify(headers));
+  });
+});
+
+describe("the MVP's API on S3", { skip: S3_SKIP }, () => {
+  let app: App;
+  let file: string;
+  const env = s3Env();
+  before(async () => {
+    app = await openApp({ ...env, OBJECT_CACHE_BYTES: '0' });
+    file = path.join(await tempDir('mvp-s3-'), 'yellow.jpg');
+    await writeFile(file, await solid(COLOURS.yellow, 'jpeg'));
+  });
+  after(async () => {
+    await app.close();
+    await rm(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test("path is the object's s3:// URI in the bucket, under DATA_URI's prefix", async () => {
+    const stored = await curl('-F', `file=@${file}`, `${app.url}/vectorize_and_store`);
+    assert.equal(stored.status, 201);
+    assert.equal(stored.body.path, `${env.DATA_URI}/${stored.body.key}`);
+    const found = await curl(`${app.url}/search?text=yellow&limit=1`);
+    assert.equal(found.body.results[0].path, stored.body.path);
+
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(stored.body.path)!;
+    const client = new S3Client({
+      endpoint: env.S3_ENDPOINT,
+      region: env.AWS_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    assert.deepEqual(Buffer.from(await object.Body!.transformToByteArray()), await readFile(file));
+    client.destroy();
   });
 });
