@@ -33,6 +33,19 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
   [StorageError, 'SERVICE_UNAVAILABLE'],
 ];
 
+/** The HTTP status of each code, for the routes outside GraphQL. */
+const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503 };
+
+/** A service error the client caused, as its code, message and (for invalid input) field; else null. */
+function clientError(error: unknown): { code: string; message: string; field?: string } | null {
+  const match = CODES.find(([type]) => error instanceof type);
+  if (!match) return null;
+  const { message } = error as Error;
+  return error instanceof InvalidInputError
+    ? { code: match[1], message, field: error.field }
+    : { code: match[1], message };
+}
+
 /**
  * Apollo's formatError hook: the one place where service errors become GraphQL error codes.
  * Anything unexpected is logged whole and answered with a reference to the log line only: its
@@ -41,14 +54,10 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
 export function errorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const match = CODES.find(([type]) => original instanceof type);
-    if (match) {
-      const field = original instanceof InvalidInputError ? { field: original.field } : {};
-      return {
-        ...formatted,
-        message: (original as Error).message,
-        extensions: { ...formatted.extensions, code: match[1], ...field },
-      };
+    const known = clientError(original);
+    if (known) {
+      const { message, ...extensions } = known;
+      return { ...formatted, message, extensions: { ...formatted.extensions, ...extensions } };
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
@@ -62,7 +71,10 @@ export function errorFormatter(logger: Logger) {
   };
 }
 
-/** Errors raised before Apollo runs (multipart bodies, bad JSON) still answer in GraphQL's shape. */
+/**
+ * Errors raised outside Apollo (multipart bodies, bad JSON, the MVP's routes) answer in GraphQL's
+ * shape, service errors with the code and an HTTP status that goes with it.
+ */
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: { status?: number; type?: string; message?: string }, _req, res, next) => {
     if (res.headersSent) return next(error);
@@ -73,6 +85,11 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
       if (error.retryAfter !== undefined) res.set('Retry-After', String(error.retryAfter));
       return void res.status(error.status).json(errorBody(error.message, error.code));
     }
+    const known = clientError(error);
+    if (known) {
+      const { message, code, ...more } = known;
+      return void res.status(STATUS[code] ?? 400).json(errorBody(message, code, more));
+    }
     // body-parser's errors (bad JSON, too large) carry a status and a message meant for clients.
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error }, 'unexpected error in an HTTP request');
@@ -81,8 +98,8 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-function errorBody(message: string, code: string) {
-  return { errors: [{ message, extensions: { code } }] };
+function errorBody(message: string, code: string, more: { field?: string } = {}) {
+  return { errors: [{ message, extensions: { code, ...more } }] };
 }
 
 export function unauthenticated(why = 'mutations need Authorization: Bearer <API_KEY>'): GraphQLError {

@@ -1,6 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import pLimit from 'p-limit';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { guardMutations, isLoopback } from './http/auth.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
-import { multipartUploads } from './http/multipart.js';
+import { fileForm, multipartUploads, type MultipartOptions } from './http/multipart.js';
+import { mvpApi } from './http/mvp-api.js';
 import { UploadAdmission } from './http/upload-admission.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
@@ -23,6 +25,7 @@ import type { ClipModel } from './services/embedding/clip-model.js';
 import { startServices, type Services } from './services/index.js';
 import { IMAGES_PREFIX, THUMBNAILS_PREFIX } from './services/images/image-key.js';
 import { persistedQueryStore } from './services/cache.js';
+import { objectUri } from './services/storage/storage.js';
 import { ServiceMetrics } from './services/metrics.js';
 
 const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schema');
@@ -88,21 +91,31 @@ export async function createApp(
     `/${THUMBNAILS_PREFIX}:name`,
     serveThumbnails(() => ready),
   );
+  // GraphQL's uploads and the MVP's share one admission and one bound on uploads processed at once.
+  const uploads: MultipartOptions = {
+    apiKey: settings.API_KEY,
+    maxFileBytes: settings.MAX_UPLOAD_BYTES,
+    maxFiles: settings.MAX_UPLOAD_FILES,
+    maxRequestBytes: settings.MAX_REQUEST_BYTES,
+    admission,
+    bufferBytes: settings.UPLOAD_BUFFER_BYTES,
+    slots: pLimit(settings.UPLOAD_CONCURRENCY),
+  };
   http.use(
     '/graphql',
     (_req, res, next) => (ready ? next() : respondStarting(res)),
-    multipartUploads({
-      apiKey: settings.API_KEY,
-      maxFileBytes: settings.MAX_UPLOAD_BYTES,
-      maxFiles: settings.MAX_UPLOAD_FILES,
-      maxRequestBytes: settings.MAX_REQUEST_BYTES,
-      concurrency: settings.UPLOAD_CONCURRENCY,
-      admission,
-      bufferBytes: settings.UPLOAD_BUFFER_BYTES,
-    }),
+    multipartUploads(uploads),
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) => createContext(ready!, { clientIsLocal: isLoopback(req.socket.remoteAddress) }),
+    }),
+  );
+  // Before the web UI, whose fallback would answer these paths with its own 404 page.
+  http.use(
+    mvpApi({
+      services: () => ready,
+      fileForm: fileForm(uploads),
+      objectUri: (key) => objectUri(settings.DATA_URI, key),
     }),
   );
   http.use(serveWebApp());

@@ -39,6 +39,19 @@ export function limit(value: number | null | undefined, max: number, fallback: n
   return n;
 }
 
+/** A query-string parameter (the MVP's routes): given at most once; undefined when absent. */
+export function queryParameter(value: unknown, name: string): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new InvalidInputError(`give ${name} once`, name);
+}
+
+/** A number in a query string, for the range checks above: NaN unless it is written as a whole number. */
+export function queryInteger(value: unknown, name: string): number | undefined {
+  const text = queryParameter(value, name)?.trim();
+  if (text === undefined) return undefined;
+  return /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+}
+
 export function offset(value: number | null | undefined): number {
   const n = value ?? 0;
   if (!Number.isInteger(n) || n < 0) throw new InvalidInputError('offset must be 0 or more', 'offset');

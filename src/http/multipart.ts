@@ -1,10 +1,11 @@
 import busboy from 'busboy';
-import type { Request, RequestHandler } from 'express';
-import pLimit from 'p-limit';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { LimitFunction } from 'p-limit';
 import { RequestError } from '../errors.js';
 import { MAX_MULTIPART_FIELD_BYTES } from '../limits.js';
 import { UploadedFile } from '../services/images/upload-input.js';
 import { authorized } from './auth.js';
+import { crossSite } from './cross-site.js';
 import { bufferFull, type Arrival, type UploadAdmission } from './upload-admission.js';
 
 const CSRF_MESSAGE =
@@ -12,10 +13,6 @@ const CSRF_MESSAGE =
   'which a cross-site form cannot send (CSRF protection)';
 
 export interface MultipartOptions {
-  /** Who may send a body, and for how long (shared by every multipart route). */
-  admission: UploadAdmission;
-  /** UPLOAD_BUFFER_BYTES, named in the refusal when the buffer is full. */
-  bufferBytes: number;
   /** With API_KEY set, a body is read only from a client that sends it. */
   apiKey: string | undefined;
   /** MAX_UPLOAD_BYTES: one file. */
@@ -24,8 +21,12 @@ export interface MultipartOptions {
   maxFiles: number;
   /** MAX_REQUEST_BYTES: all files of one request together. */
   maxRequestBytes: number;
-  /** UPLOAD_CONCURRENCY: upload requests processed at once, once their bodies are in. */
-  concurrency: number;
+  /** Who may send a body, and for how long; one for every upload route. */
+  admission: UploadAdmission;
+  /** UPLOAD_BUFFER_BYTES, named in the refusal when the buffer is full. */
+  bufferBytes: number;
+  /** UPLOAD_CONCURRENCY: upload requests processed at once, once their bodies are in; one for every upload route. */
+  slots: LimitFunction;
 }
 
 /**
@@ -39,10 +40,9 @@ export interface MultipartOptions {
  * only once it is all in, until its answer is sent: a slow client holds no slot.
  */
 export function multipartUploads(options: MultipartOptions): RequestHandler {
-  const slots = pLimit(options.concurrency);
-  const { admission } = options;
   return (req, res, next) => {
     if (!req.is('multipart/form-data')) return next();
+    const refuse = (error: RequestError) => refuseUnread(req, next, error, bodyBound(options));
     const declared = Number(req.headers['content-length'] ?? 0);
     // The files' framing adds a little to their bytes; a declared body far past that is refused unread.
     if (declared > bodyBound(options)) {
@@ -52,29 +52,61 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     // Checked before the body is read: a browser can send a multipart form from any site
     // without a preflight (Apollo's CSRF rule), and uploads are mutations (API_KEY).
     if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
-      return refuseUnread(req, next, new RequestError(400, CSRF_MESSAGE), bodyBound(options));
+      return refuse(new RequestError(400, CSRF_MESSAGE));
     }
-    if (!authorized(req.headers.authorization, options.apiKey)) {
-      const error = new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED');
-      return refuseUnread(req, next, error, bodyBound(options));
-    }
-    let arrival: Arrival;
-    try {
-      arrival = admission.admit(req);
-    } catch (error) {
-      return refuseUnread(req, next, error as RequestError, bodyBound(options));
-    }
-    // The body's bytes stay held until the answer has gone (or the client has).
-    res.once('close', arrival.release);
-    readMultipart(req, options, arrival, admission).then(
-      (operations) => {
-        req.body = operations;
-        void slots(() => new Promise<void>((done) => (res.once('close', done), next())));
-      },
-      (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
-    );
+    if (!authorized(req.headers.authorization, options.apiKey)) return refuse(unauthorized());
+    receive(req, res, next, options, GRAPHQL_FORM);
   };
 }
+
+/**
+ * A plain form with one file part named `file`, as `curl -F file=@photo.jpg` or an HTML form
+ * sends it: read into `req.body` as an {@link UploadedFile}, under the same limits, admission and
+ * slots as GraphQL's uploads. Such a form needs no preflight, so a request a browser sends for
+ * another site is refused instead (see cross-site.ts), before its body is read.
+ */
+export function fileForm(options: MultipartOptions): RequestHandler {
+  return (req, res, next) => {
+    const refuse = (error: RequestError) => refuseUnread(req, next, error, bodyBound(options));
+    if (crossSite(req.headers)) {
+      return refuse(
+        new RequestError(403, 'uploads from pages of another site are refused (CSRF protection)', 'FORBIDDEN'),
+      );
+    }
+    if (!req.is('multipart/form-data')) {
+      return refuse(new RequestError(415, `send the image as multipart/form-data, in the field "file" (${CURL_FORM})`));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > bodyBound(options)) {
+      return refuse(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
+    }
+    if (!authorized(req.headers.authorization, options.apiKey)) return refuse(unauthorized());
+    receive(req, res, next, options, FILE_FORM);
+  };
+}
+
+/**
+ * Admits the body, reads it, then runs the route in a processing slot held until its answer has
+ * gone. The body's bytes stay counted against the buffer until then too.
+ */
+function receive(req: Request, res: Response, next: NextFunction, options: MultipartOptions, form: Form): void {
+  let arrival: Arrival;
+  try {
+    arrival = options.admission.admit(req);
+  } catch (error) {
+    return refuseUnread(req, next, error as RequestError, bodyBound(options));
+  }
+  res.once('close', arrival.release);
+  readMultipart(req, options, form, arrival).then(
+    (body) => {
+      req.body = body;
+      void options.slots(() => new Promise<void>((done) => (res.once('close', done), next())));
+    },
+    (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
+  );
+}
+
+const unauthorized = () => new RequestError(401, 'uploads need Authorization: Bearer <API_KEY>', 'UNAUTHENTICATED');
 
 /**
  * Answers a refusal while the body may still be arriving, and discards the rest of that body
@@ -98,12 +130,35 @@ function discardRest(req: Request, bound: number): void {
   });
 }
 
-function readMultipart(
-  req: Request,
-  options: MultipartOptions,
-  arrival: Arrival,
-  admission: UploadAdmission,
-): Promise<unknown> {
+/** What a multipart body may hold besides its files, and what the route gets from its parts. */
+interface Form {
+  /** The text fields, all before the first file. */
+  fields: readonly string[];
+  /** Why a body with other text fields is refused. */
+  otherFields: string;
+  /** The request's body from its parts; throws a RequestError for parts that do not fit. */
+  read(fields: Map<string, string>, files: Map<string, UploadedFile>): unknown;
+}
+
+const GRAPHQL_FORM: Form = {
+  fields: ['operations', 'map'],
+  otherFields: 'only the operations and map fields may precede the files',
+  read: placeFiles,
+};
+
+const CURL_FORM = 'curl -F file=@photo.jpg';
+
+const FILE_FORM: Form = {
+  fields: [],
+  otherFields: `the form must hold only the image, in the field "file" (${CURL_FORM})`,
+  read: (_, files) => {
+    const file = files.get('file');
+    if (!file || files.size > 1) throw badRequest(FILE_FORM.otherFields);
+    return file;
+  },
+};
+
+function readMultipart(req: Request, options: MultipartOptions, form: Form, arrival: Arrival): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const fields = new Map<string, string>();
     const files = new Map<string, UploadedFile>();
@@ -111,7 +166,7 @@ function readMultipart(
     let received = 0;
     let failed = false;
     let parser: busboy.Busboy;
-    const stopWatching = admission.watch(
+    const stopWatching = options.admission.watch(
       () => arrived,
       (error) => fail(error),
     );
@@ -136,7 +191,7 @@ function readMultipart(
         defParamCharset: 'utf8',
         limits: {
           fieldSize: MAX_MULTIPART_FIELD_BYTES,
-          fields: 2,
+          fields: form.fields.length,
           files: options.maxFiles,
           fileSize: options.maxFileBytes,
         },
@@ -149,17 +204,17 @@ function readMultipart(
     parser.on('error', (error: Error) => fail(badRequest(`malformed multipart request: ${error.message}`)));
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) return fail(tooLarge(`the ${name} part is over ${MAX_MULTIPART_FIELD_BYTES} bytes`));
-      if (name !== 'operations' && name !== 'map') return fail(badRequest(`unexpected field "${name}"`));
+      if (!form.fields.includes(name)) return fail(badRequest(`unexpected field "${name}"`));
       fields.set(name, value);
     });
-    parser.on('fieldsLimit', () => fail(badRequest('only the operations and map fields may precede the files')));
+    parser.on('fieldsLimit', () => fail(badRequest(form.otherFields)));
     parser.on('filesLimit', () =>
       fail(tooLarge(`the request has more than ${options.maxFiles} files (MAX_UPLOAD_FILES)`)),
     );
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('error', () => {}); // the parser reports the cause
-      if (!fields.has('map')) {
+      if (form.fields.some((field) => !fields.has(field))) {
         stream.resume();
         return fail(badRequest('the operations and map parts must come before the files'));
       }
@@ -188,7 +243,7 @@ function readMultipart(
       stopWatching();
       req.off('data', count);
       try {
-        resolve(placeFiles(fields, files));
+        resolve(form.read(fields, files));
       } catch (error) {
         fail(error as RequestError);
       }

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
 import { DatasetMirror } from './dataset-mirror.js';
@@ -40,16 +41,34 @@ export function openStorage(settings: Settings): Storage {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
     throw new Error(`DATA_URI: unsupported scheme in ${uri}; expected a local path, file:// or s3://bucket/prefix`);
   }
-  const root = path.resolve(uri.replace(/^file:\/\//, ''));
+  const root = localRoot(uri);
   // Local disk is as fast as a cache would be.
   return { objects: new LocalObjectStore(root), lanceUri: root, openReads: directReads };
 }
 
+/**
+ * Where an object lives, as a URI a person or another tool can use: `s3://bucket/prefix/key`,
+ * or a `file:` URL on local disk. (The service serves the bytes itself at `/key`.)
+ */
+export function objectUri(dataUri: string, key: string): string {
+  if (!dataUri.startsWith('s3://')) return pathToFileURL(path.join(localRoot(dataUri), key)).href;
+  const { bucket, prefix } = s3Root(dataUri);
+  return `s3://${bucket}/${prefix ? `${prefix}/` : ''}${key}`;
+}
+
+/** A local DATA_URI's directory. */
+function localRoot(uri: string): string {
+  return path.resolve(uri.replace(/^file:\/\//, ''));
+}
+
+function s3Root(uri: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match?.[1]) throw new Error(`DATA_URI: expected s3://bucket/prefix, got ${uri}`);
+  return { bucket: match[1], prefix: match[2]!.replace(/\/+$/, '') };
+}
+
 function openS3(settings: Settings): Storage {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(settings.DATA_URI);
-  if (!match?.[1]) throw new Error(`DATA_URI: expected s3://bucket/prefix, got ${settings.DATA_URI}`);
-  const bucket = match[1];
-  const prefix = match[2]!.replace(/\/+$/, '');
+  const { bucket, prefix } = s3Root(settings.DATA_URI);
   const express = EXPRESS_BUCKET.test(bucket);
   const endpoint = settings.S3_ENDPOINT;
   const region = settings.AWS_REGION ?? (endpoint ? 'auto' : 'us-east-1');
