@@ -17,6 +17,7 @@ export function recordingModel(model: ClipModel): { model: ClipModel; batches: B
     model: {
       modelId: model.modelId,
       dimension: model.dimension,
+      identity: model.identity,
       imageInput: model.imageInput,
       embedTexts: (texts) => {
         batches.text.push(texts.length);

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
 import { DATASET_DIR, ImageCatalog } from './catalog/catalog.js';
+import { ModelMismatchError } from './catalog/model-record.js';
 import { loadClip, type ClipModel } from './embedding/clip-model.js';
 import { DatasetService } from './catalog/dataset.js';
 import { EmbeddingBatcher } from './embedding/embedding-batcher.js';
@@ -46,10 +48,10 @@ export async function startServices(
   const objects = new MeteredObjectStore(storage.objects, metrics);
   // The model loads while the dataset opens: both take a second or more on a cold start.
   const loading = Promise.resolve(model ?? loadModel(settings, logger));
-  const dimension = loading.then((clip) => clip.dimension);
+  const identity = loading.then((clip) => clip.identity);
   // Both are awaited below; these only keep a failure that comes first from going unhandled.
   loading.catch(() => {});
-  dimension.catch(() => {});
+  identity.catch(() => {});
   const reads = await storage.openReads({
     datasetDir: DATASET_DIR,
     logger: logger.child({ component: 'object-cache' }),
@@ -68,7 +70,7 @@ export async function startServices(
       storageOptions: storage.storageOptions,
       readStorageOptions: reads.storageOptions,
       mirror: reads.mirror,
-      dimension,
+      model: identity,
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
       objects,
     }).catch(async (error: unknown) => {
@@ -77,9 +79,13 @@ export async function startServices(
         () => null,
         (failure: unknown) => failure,
       );
+      if (error instanceof ModelMismatchError) throw new Error(`DATA_URI ${settings.DATA_URI}: ${error.message}`);
       throw modelError ?? datasetUnreachable(settings, error);
     });
     const clip = await loading;
+    if (catalog.modelAdopted) {
+      logger.info({ model: clip.identity }, 'the dataset did not record its embedding model: recorded this one');
+    }
     const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
@@ -113,7 +119,10 @@ export async function startServices(
     // Before readiness: the first searches should not each load index files.
     await dataset.prewarm();
     metrics.observe({ catalog, caches, readEndpoint: reads.stats });
-    logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
+    logger.info(
+      { dataset: catalog.uri, version: await catalog.version(), model: clip.identity.name },
+      'services ready',
+    );
     return {
       settings,
       logger,
@@ -160,7 +169,7 @@ async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel>
   const model = await loadClip({
     model: settings.EMBEDDING_MODEL,
     cacheDir: settings.MODEL_CACHE_DIR,
-    onProgress: progressReporter(log),
+    onProgress: progressReporter(log, existsSync(settings.EMBEDDING_MODEL) ? 'loading' : 'downloading'),
   }).catch((error: Error) => {
     throw new Error(
       `EMBEDDING_MODEL: ${error.message}. Without access to the model hub, point EMBEDDING_MODEL at a local model directory ` +
@@ -173,7 +182,7 @@ async function loadModel(settings: Settings, logger: Logger): Promise<ClipModel>
 }
 
 /** A download progress bar on a terminal, a log line per file and step otherwise. */
-function progressReporter(log: Logger) {
+function progressReporter(log: Logger, verb: 'loading' | 'downloading') {
   const lastStep = new Map<string, number>();
   return (p: { file: string; loaded: number; total: number; status: string }) => {
     if (p.status !== 'progress' || !p.total) return;
@@ -183,7 +192,7 @@ function progressReporter(log: Logger) {
       process.stderr.write(`\r${p.file.padEnd(32)} [${bar}] ${percent}%${percent === 100 ? '\n' : ''}`);
     } else if (percent - (lastStep.get(p.file) ?? -10) >= 10) {
       lastStep.set(p.file, percent);
-      log.info({ file: p.file, percent, bytes: p.total }, 'downloading model file');
+      log.info({ file: p.file, percent, bytes: p.total }, `${verb} model file`);
     }
   };
 }

@@ -68,7 +68,9 @@ export class SearchService {
     const columns = [...options.columns].sort().join(',');
     // The filter as the SQL it becomes: two filters that read the same rows share a key.
     const filter = filterSql(options.filter) ?? '';
-    const key = [this.catalog.uri, version, options.limit, columns, mode, filter, search.key].join('|');
+    // The model too: two models' vectors of one text differ, and so do their nearest images.
+    const model = this.batcher.model.identity.fingerprint;
+    const key = [this.catalog.uri, version, model, options.limit, columns, mode, filter, search.key].join('|');
     const hit = (await this.caches.results.get(key)) as SerialisedHit[] | undefined;
     if (hit) {
       return { query, hits: hit.map(revive), version, tookMs: performance.now() - started, cached: true };
@@ -80,7 +82,7 @@ export class SearchService {
   }
 
   private async textVector(text: string): Promise<ArrayLike<number>> {
-    const key = `${this.batcher.model.modelId}|${text}`;
+    const key = `${this.batcher.model.identity.fingerprint}|${text}`;
     const cached = await this.caches.embeddings.get(key);
     if (cached) return cached;
     const vector = await this.batcher.embedText(text);

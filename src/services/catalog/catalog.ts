@@ -10,6 +10,8 @@ import {
   type NewImageRow,
 } from './image-record.js';
 import type { DatasetMirror } from '../storage/dataset-mirror.js';
+import type { ModelIdentity } from '../embedding/model-identity.js';
+import { checkModel, modelRecord } from './model-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
@@ -29,10 +31,11 @@ export interface CatalogOptions {
   /** Storage options of the read connection, when reads go elsewhere than writes (an object cache); else storageOptions. */
   readStorageOptions?: Record<string, string>;
   /**
-   * Vector size of the embedding model; creates the dataset when it does not exist yet. A promise
-   * lets the dataset open while the model still loads.
+   * The embedding model: creates the dataset when it does not exist yet, and must be the model
+   * the dataset records (model-record.ts). A promise lets the dataset open while the model still
+   * loads. Maintenance tools, which embed nothing, leave it out.
    */
-  dimension?: number | Promise<number>;
+  model?: ModelIdentity | Promise<ModelIdentity>;
   /**
    * How stale this process's view of other processes' commits may get: a background refresh
    * looks for new versions this often, so no read waits for a listing. 0 looks on every read.
@@ -105,6 +108,8 @@ export class ImageCatalog {
   private lastCommitted = 0;
   /** The newest version the background refresh has seen committed by anyone. */
   private latestSeen = 0;
+  /** True when this open recorded the running model in a dataset made before models were recorded. */
+  modelAdopted = false;
   private refreshing: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Indices (by uuid) already loaded into the session's cache through the mirror. */
@@ -160,7 +165,7 @@ export class ImageCatalog {
     // A dataset that does not exist yet is created on the write side first, then opened here.
     const openLatest = () => connection.openTable(TABLE_NAME).catch(() => null);
     const reading = Promise.all([openLatest(), openLatest()]);
-    const writable = await openOrCreate(writeConnection, options.dimension);
+    const { table: writable, modelAdopted } = await openOrCreate(writeConnection, options.model);
     const [following, first] = await reading;
     const table = following ?? (await connection.openTable(TABLE_NAME));
     const uri = `${options.uri.replace(/\/$/, '')}/${DATASET_DIR}`;
@@ -174,6 +179,7 @@ export class ImageCatalog {
       options.readConsistencyMs,
       options.mirror && mirrorConnection && { dataset: options.mirror, connection: mirrorConnection },
     );
+    catalog.modelAdopted = modelAdopted;
     catalog.latestSeen = await table.version();
     if (first) catalog.pinned.set(await first.version(), { table: Promise.resolve(first), mirrored: false });
     if (options.readConsistencyMs > 0) {
@@ -677,29 +683,23 @@ function idIn(ids: readonly string[]): string {
 }
 
 /**
- * The images table, created when it cannot be opened and the model's dimension is known.
- * Opening first costs one request fewer than `createEmptyTable(existOk)` on an existing dataset.
+ * The images table, created when it cannot be opened and the model is known, and checked to be
+ * that model's. Opening first costs one request fewer than `createEmptyTable(existOk)` on an
+ * existing dataset.
  */
 async function openOrCreate(
   connection: lancedb.Connection,
-  dimension?: number | Promise<number>,
-): Promise<lancedb.Table> {
-  // Maintenance tools load no model: without a dimension the dataset must exist already.
-  if (dimension === undefined) return connection.openTable(TABLE_NAME);
+  model?: ModelIdentity | Promise<ModelIdentity>,
+): Promise<{ table: lancedb.Table; modelAdopted: boolean }> {
+  // Maintenance tools load no model: without one the dataset must exist already.
+  if (model === undefined) return { table: await connection.openTable(TABLE_NAME), modelAdopted: false };
   const table = await connection.openTable(TABLE_NAME).catch(async () =>
     // existOk: another process may create it between this one's open and create.
-    connection.createEmptyTable(TABLE_NAME, imageSchema(await dimension), { mode: 'create', existOk: true }),
+    connection.createEmptyTable(TABLE_NAME, imageSchema((await model).dimension, modelRecord(await model)), {
+      mode: 'create',
+      existOk: true,
+    }),
   );
-  await assertDimension(table, await dimension);
-  return table;
-}
-
-async function assertDimension(table: lancedb.Table, dimension: number): Promise<void> {
-  const field = (await table.schema()).fields.find((f) => f.name === 'vector');
-  const stored = (field?.type as { listSize?: number } | undefined)?.listSize;
-  if (stored !== dimension) {
-    throw new Error(
-      `the dataset stores ${stored}-d vectors but EMBEDDING_MODEL produces ${dimension}-d ones: use the model the dataset was built with, or a new DATA_URI`,
-    );
-  }
+  const { adopted } = await checkModel(table, await model);
+  return { table, modelAdopted: adopted };
 }

@@ -36,7 +36,8 @@ export interface ImageRecord {
 /** A complete row, as the writer appends it. */
 export type NewImageRow = Required<ImageRecord>;
 
-export function imageSchema(dimension: number): arrow.Schema {
+/** The table's schema; `vectorMetadata` records the model the vectors come from (model-record.ts). */
+export function imageSchema(dimension: number, vectorMetadata = new Map<string, string>()): arrow.Schema {
   return new arrow.Schema([
     new arrow.Field('id', new arrow.Utf8(), false),
     new arrow.Field('key', new arrow.Utf8(), false),
@@ -50,6 +51,7 @@ export function imageSchema(dimension: number): arrow.Schema {
       'vector',
       new arrow.FixedSizeList(dimension, new arrow.Field('item', new arrow.Float32(), true)),
       false,
+      vectorMetadata,
     ),
   ]);
 }

@@ -14,6 +14,7 @@ import {
   type ProgressInfo,
 } from '@huggingface/transformers';
 import { imageInputFrom, type ImageInput } from '../images/image-decode.js';
+import { identifyModel, type ModelIdentity } from './model-identity.js';
 
 /** A loaded CLIP model: both encoders share one embedding space. */
 export interface ClipModel {
@@ -21,6 +22,8 @@ export interface ClipModel {
   readonly modelId: string;
   /** Length of every embedding vector (the config's `projection_dim`). */
   readonly dimension: number;
+  /** Which model this is, as a dataset records it (model-identity.ts). */
+  readonly identity: ModelIdentity;
   /** One forward pass for all texts; returns L2-normalised vectors, same order. */
   embedTexts(texts: string[]): Promise<Float32Array[]>;
   /** What the image encoder takes, from the model's preprocessor_config.json: decode images to this. */
@@ -98,9 +101,12 @@ export async function loadClip(opts: LoadClipOptions): Promise<ClipModel> {
     return { vectors: rowsNormalised(text_embeds), dimension: text_embeds.dims[1] ?? 0 };
   }
 
+  const identity = await identifyModel(modelId, localDir ?? path.join(opts.cacheDir, modelId), dimension);
+
   return {
     modelId,
     dimension,
+    identity,
     imageInput,
     async embedTexts(texts) {
       if (texts.length === 0) return [];
