@@ -45,6 +45,10 @@ const SettingsSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  /** Lance's in-memory cache of index partitions, shared by every connection. */
+  LANCE_INDEX_CACHE_BYTES: positiveInt(2 * 1024 ** 3),
+  /** Lance's in-memory cache of file and manifest metadata. */
+  LANCE_METADATA_CACHE_BYTES: positiveInt(256 * 1024 ** 2),
   OBJECT_CACHE_DIR: z.string().min(1).default('./.object-cache'),
   /** 0 turns the object cache off: reads then go straight to the bucket. */
   OBJECT_CACHE_BYTES: z.coerce

@@ -71,6 +71,7 @@ export async function startServices(
       readStorageOptions: reads.storageOptions,
       mirror: reads.mirror,
       model: identity,
+      cacheBytes: { index: settings.LANCE_INDEX_CACHE_BYTES, metadata: settings.LANCE_METADATA_CACHE_BYTES },
       readConsistencyMs: settings.READ_CONSISTENCY_MS,
       objects,
     }).catch(async (error: unknown) => {

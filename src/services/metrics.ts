@@ -39,7 +39,7 @@ export type ModelInput = 'text' | 'image';
 
 /** What a scrape reads from the running services. */
 export interface MetricSources {
-  catalog: Pick<ImageCatalog, 'summary'>;
+  catalog: Pick<ImageCatalog, 'summary' | 'cacheBytes'>;
   caches: Caches;
   /** The S3 read endpoint's counts, when reads go through it. */
   readEndpoint?: () => ReadEndpointStats;
@@ -143,6 +143,14 @@ export class ServiceMetrics {
       });
     datasetGauge('version', 'Latest version of the Lance dataset this process sees', (s) => s.version);
     datasetGauge('rows', 'Live rows in the latest version', (s) => s.rowCount);
+    new Gauge({
+      name: `${PREFIX}lance_cache_bytes`,
+      help: "Bytes in Lance's index and metadata caches (LANCE_INDEX_CACHE_BYTES and LANCE_METADATA_CACHE_BYTES bound them)",
+      registers,
+      collect() {
+        this.set(catalog.cacheBytes());
+      },
+    });
     datasetGauge('fragments', 'Fragments in the latest version (compaction merges small ones)', (s) => s.fragmentCount);
 
     const counted = (name: string, help: string, labelNames: string[], read: () => CountsByLabel) =>

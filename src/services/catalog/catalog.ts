@@ -45,7 +45,12 @@ export interface CatalogOptions {
   objects: ObjectStore;
   /** Local links to the cached files of the latest versions, read as a local dataset when they are complete. */
   mirror?: DatasetMirror;
+  /** Bounds of Lance's in-memory caches (LANCE_INDEX_CACHE_BYTES, LANCE_METADATA_CACHE_BYTES). */
+  cacheBytes?: { index: number; metadata: number };
 }
+
+/** Lance's own defaults are 6 GB and 1 GB, past what a small machine has beside the model. */
+const DEFAULT_CACHE_BYTES = { index: 2 * 1024 ** 3, metadata: 256 * 1024 ** 2 };
 
 export interface SearchHitRecord {
   image: ImageRecord;
@@ -108,6 +113,7 @@ export class ImageCatalog {
   private lastCommitted = 0;
   /** The newest version the background refresh has seen committed by anyone. */
   private latestSeen = 0;
+  private session?: lancedb.Session;
   /** True when this open recorded the running model in a dataset made before models were recorded. */
   modelAdopted = false;
   private refreshing: Promise<void> | null = null;
@@ -146,8 +152,11 @@ export class ImageCatalog {
   }
 
   static async open(options: CatalogOptions): Promise<ImageCatalog> {
-    // One session: both connections share the index and metadata caches.
-    const session = lancedb.Session.default();
+    // One session: every connection shares the index and metadata caches, bounded in bytes.
+    const session = new lancedb.Session(
+      BigInt(options.cacheBytes?.index ?? DEFAULT_CACHE_BYTES.index),
+      BigInt(options.cacheBytes?.metadata ?? DEFAULT_CACHE_BYTES.metadata),
+    );
     const { storageOptions } = options;
     // Every connect and open lists the bucket (200 ms or more on R2), so both sides go at once:
     // three round trips to open an existing dataset instead of six.
@@ -180,12 +189,18 @@ export class ImageCatalog {
       options.mirror && mirrorConnection && { dataset: options.mirror, connection: mirrorConnection },
     );
     catalog.modelAdopted = modelAdopted;
+    catalog.session = session;
     catalog.latestSeen = await table.version();
     if (first) catalog.pinned.set(await first.version(), { table: Promise.resolve(first), mirrored: false });
     if (options.readConsistencyMs > 0) {
       catalog.refreshTimer = setInterval(() => void catalog.refreshLatest(), options.readConsistencyMs).unref();
     }
     return catalog;
+  }
+
+  /** Bytes Lance's index and metadata caches hold now. */
+  cacheBytes(): number {
+    return Number(this.session?.sizeBytes() ?? 0);
   }
 
   /** The latest version, as this process currently sees it. */
