@@ -384,6 +384,23 @@ describe('ObjectCache on its own', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('eviction passes over a pinned entry, even the least recently used, and takes an unpinned one', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const objects = new Map(['/b/a', '/b/b', '/b/c'].map((k, i) => [k, Buffer.alloc(100_000, i + 1)]));
+    const { source } = fakeSource(objects);
+    // Room for two entries and their meta files, not three: the third fill must evict one.
+    const cache = await ObjectCache.open(dir, 250_000, source);
+    await cache.read('/b/a', whole);
+    await cache.read('/b/b', whole);
+    cache.pin('/b/a'); // the least recently used, so the first candidate
+    assert.deepEqual((await cache.read('/b/c', whole))?.body, objects.get('/b/c'));
+    assert.equal(cache.stats().evictions, 1, 'the fill evicted an entry');
+    assert.ok(cache.info('/b/a'), 'the pinned entry stays');
+    assert.ok(!cache.info('/b/b'), 'the unpinned one went');
+    assert.deepEqual((await cache.read('/b/a', whole))?.body, objects.get('/b/a'));
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('an object bigger than the bound is not cached, and the caller is told to ask the bucket', async () => {
     const dir = await tempDir('object-cache-unit-');
     const { source, calls } = fakeSource(new Map([['/b/x', Buffer.alloc(300_000)]]));
