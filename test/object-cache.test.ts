@@ -108,12 +108,23 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
   });
 
   test('a restarted instance answers its first query from the cache it left', async () => {
-    const services = await reader(cacheDir);
-    proxy.reset();
-    const got = await searchIds(services, 42);
-    assert.equal(gets(), 0, JSON.stringify(proxy.stats().byMethod));
-    assert.deepEqual(got, await searchIds(writer, 42));
-    await closeReader(services);
+    const dir = await tempDir('object-cache-restart-');
+    const expected = await searchIds(writer, 42);
+    /** Starts an instance on `dir` and runs its first query: the Lance data and index files it fetched from the bucket. */
+    const startAndQuery = async () => {
+      proxy.reset(); // start-up counts too: it prewarms the indices and mirrors the latest version
+      const services = await reader(dir);
+      assert.deepEqual(await searchIds(services, 42), expected);
+      await closeReader(services);
+      return proxy.stats().objectGets.filter((key) => /\/images\.lance\/(data|_indices)\//.test(key));
+    };
+    try {
+      // On an empty cache they are fetched, so the count below can see them.
+      assert.ok((await startAndQuery()).length > 0, 'the first instance filled the cache from the bucket');
+      assert.deepEqual(await startAndQuery(), [], 'files the restarted instance fetched again');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('time travel reads older versions through the cache', async () => {

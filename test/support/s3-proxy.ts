@@ -17,6 +17,8 @@ export interface ProxyStats {
   byMethod: Record<string, { requests: number; bytesOut: number }>;
   /** ListObjectsV2 requests (HTTP GETs with `list-type`), counted apart from GETs of objects */
   lists: number;
+  /** the path of every GET of an object (listings apart), in order: which files a client read */
+  objectGets: string[];
   /** responses by HTTP status, injected faults included; e.g. 412s show Lance's commit retries */
   byStatus: Record<number, number>;
   /** requests answered by an injected fault instead of the upstream */
@@ -154,7 +156,7 @@ function errorXml(code: string, message: string, resource: string, requestId: st
 }
 
 function emptyStats(): ProxyStats {
-  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0 };
+  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0, objectGets: [] };
 }
 
 export async function startS3Proxy(
@@ -209,6 +211,7 @@ export async function startS3Proxy(
     stats.requests++;
     methodStats(method).requests++;
     if (method === 'GET' && /[?&]list-type=/.test(req.url ?? '')) stats.lists++;
+    else if (method === 'GET') stats.objectGets.push((req.url ?? '/').split('?')[0]!);
 
     // sampled now so that a profile change mid-request does not matter
     const lat = latency;
