@@ -6,10 +6,12 @@
 //   source /tmp/s3env.sh && node --import tsx --test test/dataset-mirror.test.ts
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
 import type { Services } from '../src/services/index.js';
-import { ObjectCache } from '../src/services/storage/object-cache.js';
+import { DatasetMirror, GRACE_MS } from '../src/services/storage/dataset-mirror.js';
+import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
 import { openServices, syntheticRows, tempDir, until } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
@@ -138,5 +140,58 @@ describe('dataset mirror', { skip: S3_SKIP }, () => {
     assert.equal(await allRows(services), await allRows(writer));
     assert.deepEqual(await searchIds(services, 42), await searchIds(writer, 42));
     assert.equal(await mirroredManifests(services.settings.OBJECT_CACHE_DIR), 0);
+  });
+});
+
+describe('DatasetMirror on its own, over a local Lance dataset', () => {
+  /** A bucket holding the files under `root`, keyed `/bucket/<path>` as the read endpoint names them. */
+  const localBucket =
+    (root: string): RangeSource =>
+    async (key, start, end) => {
+      const file = path.join(root, key.slice('/bucket/'.length));
+      const { size, mtime } = await stat(file);
+      const body = (await readFile(file)).subarray(start, end + 1);
+      return { info: { size, etag: `"${size}"`, lastModified: mtime.toUTCString() }, body };
+    };
+
+  test('a retired version leaves the mirror at once, and its files stay pinned for the grace, then are released', async (t) => {
+    const root = await tempDir('mirror-unit-bucket-');
+    const cacheDir = await tempDir('mirror-unit-cache-');
+    const db = await lancedb.connect(root);
+    const table = await db.createTable('images', [{ id: 0, label: 'v1' }]);
+    for (let i = 1; i <= 3; i++) await table.add([{ id: i, label: `v${i + 1}` }]);
+    assert.equal(await table.version(), 4);
+    const cache = await ObjectCache.open(cacheDir, 64 * 1024 * 1024, localBucket(root));
+    // Only setTimeout is mocked: the grace's timer fires when the test moves the clock, not before.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const pins = t.mock.method(cache, 'pin');
+    const unpins = t.mock.method(cache, 'unpin');
+    const mirror = await DatasetMirror.open({
+      cache,
+      datasetKey: '/bucket/images.lance',
+      dir: path.join(cacheDir, 'mirror'),
+      datasetDir: 'images.lance',
+    });
+    const retired: number[] = [];
+    mirror.onRetire = (version) => retired.push(version);
+    try {
+      assert.equal(await mirror.sync(1), true);
+      const pinnedByFirst = pins.mock.calls.map((call) => call.arguments[0]).sort();
+      assert.ok(pinnedByFirst.length >= 2, `a manifest and a data file at least: ${pinnedByFirst}`);
+      for (const version of [2, 3, 4]) assert.equal(await mirror.sync(version), true);
+      // Three versions are kept: the fourth retires the first.
+      assert.deepEqual(retired, [1]);
+      assert.equal(mirror.has(1), false, 'the retired version left the mirror at once');
+      t.mock.timers.tick(GRACE_MS - 1);
+      assert.equal(unpins.mock.callCount(), 0, 'no file released before the grace is over');
+      t.mock.timers.tick(1);
+      assert.deepEqual(unpins.mock.calls.map((call) => call.arguments[0]).sort(), pinnedByFirst);
+    } finally {
+      mirror.close();
+      cache.close();
+      table.close();
+      await rm(root, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });

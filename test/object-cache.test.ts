@@ -108,12 +108,23 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
   });
 
   test('a restarted instance answers its first query from the cache it left', async () => {
-    const services = await reader(cacheDir);
-    proxy.reset();
-    const got = await searchIds(services, 42);
-    assert.equal(gets(), 0, JSON.stringify(proxy.stats().byMethod));
-    assert.deepEqual(got, await searchIds(writer, 42));
-    await closeReader(services);
+    const dir = await tempDir('object-cache-restart-');
+    const expected = await searchIds(writer, 42);
+    /** Starts an instance on `dir` and runs its first query: the Lance data and index files it fetched from the bucket. */
+    const startAndQuery = async () => {
+      proxy.reset(); // start-up counts too: it prewarms the indices and mirrors the latest version
+      const services = await reader(dir);
+      assert.deepEqual(await searchIds(services, 42), expected);
+      await closeReader(services);
+      return proxy.stats().objectGets.filter((key) => /\/images\.lance\/(data|_indices)\//.test(key));
+    };
+    try {
+      // On an empty cache they are fetched, so the count below can see them.
+      assert.ok((await startAndQuery()).length > 0, 'the first instance filled the cache from the bucket');
+      assert.deepEqual(await startAndQuery(), [], 'files the restarted instance fetched again');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('time travel reads older versions through the cache', async () => {
@@ -381,6 +392,23 @@ describe('ObjectCache on its own', () => {
     const b = await cache.localPath('/b/b');
     assert.deepEqual(await readFile(b!), objects.get('/b/b'));
     assert.equal(cache.stats().corrupt, 1);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('eviction passes over a pinned entry, even the least recently used, and takes an unpinned one', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const objects = new Map(['/b/a', '/b/b', '/b/c'].map((k, i) => [k, Buffer.alloc(100_000, i + 1)]));
+    const { source } = fakeSource(objects);
+    // Room for two entries and their meta files, not three: the third fill must evict one.
+    const cache = await ObjectCache.open(dir, 250_000, source);
+    await cache.read('/b/a', whole);
+    await cache.read('/b/b', whole);
+    cache.pin('/b/a'); // the least recently used, so the first candidate
+    assert.deepEqual((await cache.read('/b/c', whole))?.body, objects.get('/b/c'));
+    assert.equal(cache.stats().evictions, 1, 'the fill evicted an entry');
+    assert.ok(cache.info('/b/a'), 'the pinned entry stays');
+    assert.ok(!cache.info('/b/b'), 'the unpinned one went');
+    assert.deepEqual((await cache.read('/b/a', whole))?.body, objects.get('/b/a'));
     await rm(dir, { recursive: true, force: true });
   });
 

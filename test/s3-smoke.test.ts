@@ -135,15 +135,20 @@ describe('S3 store through the test proxy', { skip }, () => {
     const key = `${prefix}/slow.bin`;
     const body = randomBytes(2_000_000);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    proxy.setLatency({ name: 'test', firstByteMs: 50, bandwidthMBps: 20, source: 'test' });
+    // The proxy's clock moves only when the proxy sleeps: its reading is the delay the proxy added.
+    let now = 0;
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const latency = { name: 'test', firstByteMs: 50, bandwidthMBps: 20, source: 'test' };
+    const slow = await startS3Proxy(env.S3_ENDPOINT!, { latency, clock });
+    const slowClient = s3(slow.url);
     try {
-      const t0 = performance.now();
-      await getBytes(client, key);
-      const ms = performance.now() - t0;
-      // 50 ms + 2 MB / 20 MB/s = 150 ms
-      assert.ok(ms >= 140 && ms < 1500, `GET took ${ms.toFixed(0)} ms`);
+      assert.deepEqual(await getBytes(slowClient, key), body);
+      // 50 ms to the first byte + 2 MB at 20 MB/s = 150 ms; the throttle lets the last ≤ 4 ms of debt go.
+      const delayed = Math.round(now);
+      assert.ok(delayed >= 146 && delayed <= 150, `the GET was delayed ${now} ms`);
     } finally {
-      proxy.setLatency(null);
+      slowClient.destroy();
+      await slow.close();
     }
   });
 

@@ -1,11 +1,13 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import * as lancedb from '@lancedb/lancedb';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { createLogger } from '../src/logger.js';
+import { TABLE_NAME } from '../src/services/catalog/catalog.js';
 import { startServices } from '../src/services/index.js';
 import {
   UPLOAD_ONE,
@@ -14,9 +16,41 @@ import {
   graphqlServer,
   openServices,
   syntheticRows,
+  tempDir,
   testModel,
   upload,
 } from './support/harness.js';
+
+/** Restores `version` of the dataset at `uri` through a Lance connection of its own, as another process would. */
+async function restoreElsewhere(uri: string, version: number): Promise<void> {
+  const db = await lancedb.connect(uri);
+  const table = await db.openTable(TABLE_NAME);
+  try {
+    await table.checkout(version);
+    await table.restore();
+  } finally {
+    table.close();
+    db.close();
+  }
+}
+
+/** The error Lance gives an append that lost the race to another connection's restore, on a scratch dataset. */
+async function lanceCommitConflict(): Promise<Error> {
+  const dir = await tempDir('commit-conflict-');
+  const db = await lancedb.connect(dir);
+  try {
+    const stale = await db.createTable(TABLE_NAME, [{ id: 1 }]);
+    await stale.add([{ id: 2 }]);
+    await restoreElsewhere(dir, 1);
+    return await stale.add([{ id: 3 }]).then(
+      () => assert.fail('the stale append was committed'),
+      (error: unknown) => error as Error,
+    );
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** The group-commit writer against a real Lance dataset in a temp directory, a fresh one per test. */
 describe('writer', () => {
@@ -146,17 +180,46 @@ describe('writer', () => {
     assert.equal(vector?.unindexedRows, 0, 'the index covers every row');
   });
 
+  test("an append that loses the race to another process's restore is retried on the restored version", async (t) => {
+    const first = await commitRows(services, rows(5));
+    await commitRows(services, rows(3, 5));
+    const append = services.catalog.append.bind(services.catalog);
+    const refused: unknown[] = [];
+    // The other process commits between this writer's look at the latest version and its append.
+    let raced = false;
+    const appends = t.mock.method(services.catalog, 'append', async (batch: Parameters<typeof append>[0]) => {
+      if (!raced) {
+        raced = true;
+        await restoreElsewhere(services.settings.DATA_URI, first);
+      }
+      return append(batch).catch((error: unknown) => {
+        refused.push(error);
+        throw error;
+      });
+    });
+    const [row] = rows(1, 100);
+    const outcome = await services.writer.append(row!);
+    assert.equal(refused.length, 1, 'Lance refused the first append');
+    assert.match(String(refused[0]), /Append transaction is incompatible with concurrent transaction Restore/);
+    assert.equal(appends.mock.callCount(), 2, 'and the writer tried it again');
+    assert.equal(outcome.created, true);
+    const ids = await services.catalog.allIds();
+    assert.deepEqual([...ids].sort(), [...rows(5), row!].map((r) => r.id).sort(), 'the restored rows and the new one');
+  });
+
   test('a conflict while reloading after a restore never restores a second time', async (t) => {
     const first = await commitRows(services, rows(5));
     await commitRows(services, rows(3, 5));
     const restores = t.mock.method(services.catalog, 'restore');
     const scanIds = services.catalog.scanIds.bind(services.catalog);
+    const conflict = await lanceCommitConflict();
     let conflicts = 1;
     t.mock.method(services.catalog, 'scanIds', () => {
-      if (conflicts-- > 0) return Promise.reject(new Error('Commit conflict for version 4: retryable'));
+      if (conflicts-- > 0) return Promise.reject(conflict);
       return scanIds();
     });
     await services.dataset.restore(first).catch(() => {});
+    await services.writer.flush(); // a retry would run after the restore has answered
     assert.equal(restores.mock.callCount(), 1);
     const operations = (await services.catalog.versions()).map((v) => v.operation);
     assert.equal(operations.filter((op) => op === 'Restore').length, 1, operations.join(', '));

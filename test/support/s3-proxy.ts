@@ -17,6 +17,8 @@ export interface ProxyStats {
   byMethod: Record<string, { requests: number; bytesOut: number }>;
   /** ListObjectsV2 requests (HTTP GETs with `list-type`), counted apart from GETs of objects */
   lists: number;
+  /** the path of every GET of an object (listings apart), in order: which files a client read */
+  objectGets: string[];
   /** responses by HTTP status, injected faults included; e.g. 412s show Lance's commit retries */
   byStatus: Record<number, number>;
   /** requests answered by an injected fault instead of the upstream */
@@ -43,6 +45,20 @@ export interface FaultProfile {
   /** only requests with these methods can fail (default: all) */
   methods?: string[];
 }
+
+/**
+ * The proxy's time: the real clock by default. A test passes one whose time moves only when the
+ * proxy sleeps, and reads how long the proxy made a request take without the wall clock.
+ */
+export interface ProxyClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_CLOCK: ProxyClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise<void>((r) => setTimeout(r, ms)),
+};
 
 export interface S3Proxy {
   url: string;
@@ -118,8 +134,6 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -131,15 +145,15 @@ function counter(onBytes: (n: number) => void): Transform {
 
 // Token bucket: pass bytes through as they come and sleep once the debt exceeds a few ms, so
 // timer granularity does not lower the average rate.
-function throttle(bytesPerSec: number): Transform {
+function throttle(bytesPerSec: number, clock: ProxyClock): Transform {
   let freeAt = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      const now = performance.now();
+      const now = clock.now();
       freeAt = Math.max(freeAt, now) + (chunk.length / bytesPerSec) * 1000;
       this.push(chunk);
       const debt = freeAt - now;
-      if (debt > 4) setTimeout(cb, debt);
+      if (debt > 4) void clock.sleep(debt).then(() => cb());
       else cb();
     },
   });
@@ -154,13 +168,14 @@ function errorXml(code: string, message: string, resource: string, requestId: st
 }
 
 function emptyStats(): ProxyStats {
-  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0 };
+  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0, objectGets: [] };
 }
 
 export async function startS3Proxy(
   upstream: string,
-  opts: { port?: number; latency?: LatencyProfile; faults?: FaultProfile } = {},
+  opts: { port?: number; latency?: LatencyProfile; faults?: FaultProfile; clock?: ProxyClock } = {},
 ): Promise<S3Proxy> {
+  const clock = opts.clock ?? REAL_CLOCK;
   const up = new URL(upstream);
   const isHttps = up.protocol === 'https:';
   const transport = isHttps ? https : http;
@@ -203,22 +218,23 @@ export async function startS3Proxy(
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const t0 = performance.now();
+    const t0 = clock.now();
     const method = req.method ?? 'GET';
     const id = `proxy-${++requestSeq}`;
     stats.requests++;
     methodStats(method).requests++;
     if (method === 'GET' && /[?&]list-type=/.test(req.url ?? '')) stats.lists++;
+    else if (method === 'GET') stats.objectGets.push((req.url ?? '/').split('?')[0]!);
 
     // sampled now so that a profile change mid-request does not matter
     const lat = latency;
     const firstByteMs = lat ? Math.max(0, lat.firstByteMs + (lat.jitterMs ?? 0) * (2 * latencyRng() - 1)) : 0;
     // a store answers a PUT once it has the body, so an upload's (throttled) transfer comes first
     let bodyDoneAt = t0;
-    req.once('end', () => (bodyDoneAt = performance.now()));
+    req.once('end', () => (bodyDoneAt = clock.now()));
     const waitFirstByte = async () => {
-      const wait = bodyDoneAt + firstByteMs - performance.now();
-      if (wait > 0) await sleep(wait);
+      const wait = bodyDoneAt + firstByteMs - clock.now();
+      if (wait > 0) await clock.sleep(wait);
     };
 
     const fault = pickFault(method);
@@ -263,7 +279,7 @@ export async function startS3Proxy(
 
     const bps = lat ? lat.bandwidthMBps * 1e6 : 0;
     // pipe(), not pipeline(): an upstream error must not destroy the client socket before the 502 below
-    const body = bps > 0 ? req.pipe(throttle(bps)) : req;
+    const body = bps > 0 ? req.pipe(throttle(bps, clock)) : req;
     body.pipe(counter((n) => (stats.bytesIn += n))).pipe(upReq);
     req.on('error', () => upReq.destroy());
 
@@ -293,7 +309,7 @@ export async function startS3Proxy(
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, outHeaders);
       const resStages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
         upRes,
-        ...(bps > 0 ? [throttle(bps)] : []),
+        ...(bps > 0 ? [throttle(bps, clock)] : []),
         counter(countOut(method)),
         res,
       ];

@@ -30,7 +30,8 @@ import { manifestPath, versionFiles } from './lance-manifest.js';
 import type { ObjectCache } from './object-cache.js';
 
 const RETAINED = 3;
-const GRACE_MS = 60_000;
+/** How long a retired version's files stay pinned, for the queries still running on it. */
+export const GRACE_MS = 60_000;
 /** How often every mirrored file is checked against its CRCs again. */
 const SCRUB_MS = 10 * 60_000;
 /** Files checked or filled at once during a sync. */
