@@ -89,7 +89,14 @@ function openS3(settings: Settings): Storage {
       // directory bucket, reads go straight to the bucket.
       if (!endpoint || !pathStyle || settings.OBJECT_CACHE_BYTES === 0) return directReads();
       const reads = await startReadEndpoint({
-        upstream: { endpoint, region, credentials, timeoutMs: settings.S3_REQUEST_TIMEOUT_MS },
+        // The client's provider: the settings' keys, or the SDK's chain with its refreshes.
+        upstream: {
+          endpoint,
+          region,
+          credentials: () => client.config.credentials(),
+          timeoutMs: settings.S3_REQUEST_TIMEOUT_MS,
+        },
+        scope: { bucket, prefix },
         cacheDir: path.resolve(settings.OBJECT_CACHE_DIR),
         cacheBytes: settings.OBJECT_CACHE_BYTES,
         logger,
