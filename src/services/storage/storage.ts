@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
+import { checkBucket } from './bucket-check.js';
 import { DatasetMirror } from './dataset-mirror.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
 import { startReadEndpoint, type ReadEndpointStats } from './read-endpoint.js';
@@ -13,6 +14,11 @@ export interface Storage {
   /** The root Lance connects to; the dataset is `${lanceUri}/images.lance`. */
   lanceUri: string;
   storageOptions?: Record<string, string>;
+  /**
+   * Fails fast, naming the setting and what happened (no credentials, connection refused, DNS,
+   * TLS, a refusal), when the bucket cannot be listed; before Lance is given the storage options.
+   */
+  check(): Promise<void>;
   /**
    * Starts what the read connection reads through: for s3:// with a cache, a loopback endpoint in
    * front of the object cache (see read-endpoint.ts); otherwise the bucket or disk itself.
@@ -33,6 +39,9 @@ export interface ReadPath {
 /** S3 Express One Zone directory buckets are named `name--azid--x-s3`. */
 const EXPRESS_BUCKET = /--[a-z0-9-]+--x-s3$/;
 
+/** How long the start-up listing may take: long enough for a cold TLS handshake far away. */
+const CHECK_WITHIN_MS = 10_000;
+
 /** Resolves DATA_URI to a storage root: a local directory, or s3://bucket/prefix. */
 export function openStorage(settings: Settings): Storage {
   const uri = settings.DATA_URI;
@@ -42,7 +51,12 @@ export function openStorage(settings: Settings): Storage {
   }
   const root = path.resolve(uri.replace(/^file:\/\//, ''));
   // Local disk is as fast as a cache would be.
-  return { objects: new LocalObjectStore(root), lanceUri: root, openReads: directReads };
+  return {
+    objects: new LocalObjectStore(root),
+    lanceUri: root,
+    check: () => Promise.resolve(),
+    openReads: directReads,
+  };
 }
 
 function openS3(settings: Settings): Storage {
@@ -84,6 +98,12 @@ function openS3(settings: Settings): Storage {
     objects: new S3ObjectStore(client, { bucket, prefix: prefix ? `${prefix}/` : '' }),
     lanceUri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     storageOptions,
+    check: () =>
+      checkBucket(
+        client,
+        { uri: settings.DATA_URI, bucket, prefix, endpoint, region },
+        Math.min(CHECK_WITHIN_MS, settings.S3_REQUEST_TIMEOUT_MS),
+      ),
     openReads: async ({ datasetDir, logger }) => {
       // The endpoint re-signs path-style requests; without an endpoint (AWS itself) or with a
       // directory bucket, reads go straight to the bucket.
