@@ -88,7 +88,7 @@ describe('a start that cannot reach the bucket', () => {
       `S3_ENDPOINT ${endpoint}: cannot reach it for DATA_URI s3://lance-test/unreachable (connection refused).`,
     );
     // Lance never tried the bucket: no retries logged, no answer from the read endpoint.
-    assert.doesNotMatch(result.stderr, /lance|BadGateway|502/i);
+    assert.doesNotMatch(result.stderr, /lance::|BadGateway/);
   });
 
   test('an S3_ENDPOINT whose host does not resolve, or that does not speak TLS, is named with what happened', async () => {
