@@ -12,6 +12,7 @@ import { ServiceMetrics } from './metrics.js';
 import { MeteredObjectStore } from './storage/metered-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
+import { S3_SETTINGS_HINT } from './storage/bucket-check.js';
 import { openStorage } from './storage/storage.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
@@ -52,6 +53,7 @@ export async function startServices(
   // Both are awaited below; these only keep a failure that comes first from going unhandled.
   loading.catch(() => {});
   identity.catch(() => {});
+  await storage.check();
   const reads = await storage.openReads({
     datasetDir: DATASET_DIR,
     logger: logger.child({ component: 'object-cache' }),
@@ -157,9 +159,7 @@ function datasetUnreachable(settings: Settings, error: unknown): Error {
   // From Lance's dump, what the bucket answered: an HTTP status and S3's error code, when it did.
   const answered = [/status: (\d{3})/.exec(text)?.[1], /<Code>([^<]+)<\/Code>/.exec(text)?.[1]].filter(Boolean);
   const cause = answered.length > 0 ? `the bucket answered ${answered.join(' ')}` : text.split('\n')[0]!.slice(0, 200);
-  const how = settings.DATA_URI.startsWith('s3://')
-    ? ' Check S3_ENDPOINT, AWS_REGION, and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the AWS credential chain).'
-    : '';
+  const how = settings.DATA_URI.startsWith('s3://') ? ` ${S3_SETTINGS_HINT}` : '';
   return new Error(`DATA_URI ${settings.DATA_URI}: the dataset cannot be opened (${cause}).${how}`);
 }
 

@@ -41,20 +41,7 @@ export async function startServiceProcess(
   env: Record<string, string>,
   { readyWithinMs = 60_000, built = false } = {},
 ): Promise<ServiceProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
-  delete childEnv.NODE_TEST_CONTEXT; // set by `node --test` for its own children; the service is not one
-  // `built`: the production build (`npm run build`), as deployed, without tsx's compile on start.
-  const args = built ? ['dist/index.js'] : ['--import', 'tsx', 'src/index.ts'];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // A test process that dies must not leave servers behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then(() => process.off('exit', killOnExit));
+  const { child, exited } = spawnService(env, built);
 
   const logs: LogLine[] = [];
   let stderr = '';
@@ -110,6 +97,58 @@ export async function startServiceProcess(
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** What a service that failed to start left: its exit code, its JSON log lines and its whole stderr. */
+export interface FailedStart {
+  code: number | null;
+  logs: LogLine[];
+  stderr: string;
+}
+
+/**
+ * Starts the service with `env` and waits for it to exit by itself; rejects (and kills it) if it
+ * is still running after `exitWithinMs`: a start that succeeded, or one that hangs.
+ */
+export async function startServiceToFailure(env: Record<string, string>, exitWithinMs = 60_000): Promise<FailedStart> {
+  const { child } = spawnService(env, false);
+  // 'close', not 'exit': it waits until the pipes are drained, so every line has been read.
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), exitWithinMs);
+  const code = await closed;
+  clearTimeout(timer);
+  if (child.signalCode === 'SIGKILL') throw new Error(`the service was still running after ${exitWithinMs} ms`);
+  const logs = stdout.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return []; // not pino's
+    }
+  });
+  return { code, logs, stderr };
+}
+
+/** The service's process, with `env` on top of this process's environment and PORT=0. */
+function spawnService(env: Record<string, string>, built: boolean) {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
+  delete childEnv.NODE_TEST_CONTEXT; // set by `node --test` for its own children; the service is not one
+  // `built`: the production build (`npm run build`), as deployed, without tsx's compile on start.
+  const args = built ? ['dist/index.js'] : ['--import', 'tsx', 'src/index.ts'];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // A test process that dies must not leave servers behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => process.off('exit', killOnExit));
+  return { child, exited };
 }
 
 function handle(url: string, pid: number, logs: LogLine[], stop: () => Promise<void>): ServiceProcess {

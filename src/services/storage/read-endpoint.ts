@@ -14,8 +14,10 @@
  *
  * Lance's object_store S3 client sends path-style requests (`/bucket/key`), GETs with a `Range`
  * of `bytes=a-b`, and needs Content-Length, ETag and Last-Modified (and Content-Range on a 206).
- * It signs with a per-process throwaway key, which the endpoint checks so that no other local
- * process borrows the real credentials through it; writes are refused (they go straight to the
+ * It signs with a per-process random key that only this process knows: the endpoint checks each
+ * request's signature with it (request-signature.ts) and serves only the service's own prefix
+ * (read-scope.ts), so that no other local process borrows the real credentials through it, even
+ * one that reads the key id off loopback traffic. Writes are refused (they go straight to the
  * bucket on the write connection).
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,8 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
 import { ObjectCache, type CacheStats, type ObjectInfo } from './object-cache.js';
+import { outOfScope, type ReadScope } from './read-scope.js';
+import { SignatureCheck } from './request-signature.js';
 import { S3Upstream, type UpstreamOptions } from './s3-upstream.js';
 
 /** Keys under a `*.lance/` dataset that Lance never rewrites once written. */
@@ -36,6 +40,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te
 
 export interface ReadEndpointOptions {
   upstream: UpstreamOptions;
+  /** The bucket and prefix the endpoint serves; every other read is refused. */
+  scope: ReadScope;
   cacheDir: string;
   cacheBytes: number;
   logger?: Logger;
@@ -44,7 +50,7 @@ export interface ReadEndpointOptions {
 export interface ReadEndpoint {
   /** `http://127.0.0.1:port`, for `aws_endpoint`. */
   url: string;
-  /** The throwaway credentials Lance signs with. */
+  /** The random per-process credentials Lance signs with, and the endpoint checks. */
   accessKeyId: string;
   secretAccessKey: string;
   cache: ObjectCache;
@@ -64,8 +70,12 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
     fetchRange(upstream, key, start, end, ifMatch),
   );
   cache.onCorrupt = (key, reason) => options.logger?.warn({ key, reason }, 'dropped a corrupt object cache entry');
-  const accessKeyId = `LOOPBACK${randomBytes(8).toString('hex').toUpperCase()}`;
-  const handler = new RequestHandler(upstream, cache, accessKeyId, options.logger);
+  const key = {
+    accessKeyId: `LOOPBACK${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(24).toString('hex'),
+    region: options.upstream.region,
+  };
+  const handler = new RequestHandler(upstream, cache, new SignatureCheck(key), options.scope, options.logger);
   const server = http.createServer((req, res) => {
     handler.handle(req, res).catch((error: unknown) => {
       options.logger?.warn({ err: error, url: req.url }, 'read endpoint request failed');
@@ -84,8 +94,8 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    accessKeyId,
-    secretAccessKey: randomBytes(24).toString('hex'),
+    accessKeyId: key.accessKeyId,
+    secretAccessKey: key.secretAccessKey,
     cache,
     stats: () => ({ served: { ...handler.served }, cache: cache.stats() }),
     close: () =>
@@ -104,23 +114,25 @@ class RequestHandler {
   constructor(
     private readonly upstream: S3Upstream,
     private readonly cache: ObjectCache,
-    private readonly accessKeyId: string,
+    private readonly signatures: SignatureCheck,
+    private readonly scope: ReadScope,
     private readonly logger?: Logger,
   ) {}
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     req.resume(); // reads carry no body
-    if (!req.headers.authorization?.includes(`Credential=${this.accessKeyId}/`)) {
-      return sendError(res, 403, 'AccessDenied', 'not signed with the read endpoint key');
-    }
-    const method = req.method;
+    const method = req.method ?? '';
+    const url = req.url ?? '/';
+    const refusal = await this.signatures.refusal(method, url, req.headers);
+    if (refusal) return sendError(res, 403, refusal.code, refusal.message);
     if (method !== 'GET' && method !== 'HEAD') {
       return sendError(res, 405, 'MethodNotAllowed', 'the read endpoint only reads');
     }
-    const url = req.url ?? '/';
     const at = url.indexOf('?');
     const rawPath = at < 0 ? url : url.slice(0, at);
     const query = at < 0 ? '' : url.slice(at + 1);
+    const outside = outOfScope(rawPath, query, this.scope);
+    if (outside) return sendError(res, 403, 'AccessDenied', outside);
     const conditional = Object.keys(req.headers).some((h) => h.startsWith('if-'));
     // The cache is keyed by the path as sent: one client (Lance) encodes each key one way.
     if (!query && !conditional && IMMUTABLE.test(decodeURIComponent(rawPath))) {

@@ -7,7 +7,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 export interface UpstreamOptions {
   endpoint: string;
   region: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The service's credentials: from the settings, or the AWS SDK's chain (which may refresh them). */
+  credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
   timeoutMs: number;
 }
 
@@ -25,7 +26,7 @@ export interface UpstreamRequest {
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** The hash interface the signer wants, over node:crypto (no extra hashing package). */
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash: Hash | Hmac;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
@@ -51,7 +52,7 @@ function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
  */
 export class S3Upstream {
   private readonly url: URL;
-  private readonly signer: SignatureV4 | null;
+  private readonly signer: SignatureV4;
   private readonly agent: http.Agent;
 
   constructor(private readonly options: UpstreamOptions) {
@@ -59,15 +60,13 @@ export class S3Upstream {
     const transport = this.url.protocol === 'https:' ? https : http;
     this.agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
     // S3 signs the path as sent (already encoded once), hence uriEscapePath: false.
-    this.signer = options.credentials
-      ? new SignatureV4({
-          service: 's3',
-          region: options.region,
-          credentials: options.credentials,
-          sha256: NodeSha256,
-          uriEscapePath: false,
-        })
-      : null;
+    this.signer = new SignatureV4({
+      service: 's3',
+      region: options.region,
+      credentials: options.credentials,
+      sha256: NodeSha256,
+      uriEscapePath: false,
+    });
   }
 
   /** Sends one signed request; the caller reads or pipes the response. */
@@ -117,7 +116,6 @@ export class S3Upstream {
   private async sign(request: UpstreamRequest): Promise<Record<string, string>> {
     const host = this.url.host;
     const headers = { ...request.headers, host, 'x-amz-content-sha256': EMPTY_SHA256 };
-    if (!this.signer) return headers;
     const signed = await this.signer.sign({
       method: request.method,
       protocol: this.url.protocol,
@@ -132,7 +130,7 @@ export class S3Upstream {
 }
 
 /** Decodes a raw query the way S3 does: `%XX` escapes only (a `+` stays a plus). */
-function parseQuery(query: string): Record<string, string> {
+export function parseQuery(query: string): Record<string, string> {
   const parsed: Record<string, string> = {};
   for (const pair of query.split('&')) {
     if (!pair) continue;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config.js';
+import { checkBucket } from './bucket-check.js';
 import { DatasetMirror } from './dataset-mirror.js';
 import { LocalObjectStore, type ObjectStore } from './object-store.js';
 import { startReadEndpoint, type ReadEndpointStats } from './read-endpoint.js';
@@ -14,6 +15,11 @@ export interface Storage {
   /** The root Lance connects to; the dataset is `${lanceUri}/images.lance`. */
   lanceUri: string;
   storageOptions?: Record<string, string>;
+  /**
+   * Fails fast, naming the setting and what happened (no credentials, connection refused, DNS,
+   * TLS, a refusal), when the bucket cannot be listed; before Lance is given the storage options.
+   */
+  check(): Promise<void>;
   /**
    * Starts what the read connection reads through: for s3:// with a cache, a loopback endpoint in
    * front of the object cache (see read-endpoint.ts); otherwise the bucket or disk itself.
@@ -34,6 +40,9 @@ export interface ReadPath {
 /** S3 Express One Zone directory buckets are named `name--azid--x-s3`. */
 const EXPRESS_BUCKET = /--[a-z0-9-]+--x-s3$/;
 
+/** How long the start-up listing may take: long enough for a cold TLS handshake far away. */
+const CHECK_WITHIN_MS = 10_000;
+
 /** Resolves DATA_URI to a storage root: a local directory, or s3://bucket/prefix. */
 export function openStorage(settings: Settings): Storage {
   const uri = settings.DATA_URI;
@@ -43,7 +52,12 @@ export function openStorage(settings: Settings): Storage {
   }
   const root = localRoot(uri);
   // Local disk is as fast as a cache would be.
-  return { objects: new LocalObjectStore(root), lanceUri: root, openReads: directReads };
+  return {
+    objects: new LocalObjectStore(root),
+    lanceUri: root,
+    check: () => Promise.resolve(),
+    openReads: directReads,
+  };
 }
 
 /**
@@ -103,12 +117,25 @@ function openS3(settings: Settings): Storage {
     objects: new S3ObjectStore(client, { bucket, prefix: prefix ? `${prefix}/` : '' }),
     lanceUri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     storageOptions,
+    check: () =>
+      checkBucket(
+        client,
+        { uri: settings.DATA_URI, bucket, prefix, endpoint, region },
+        Math.min(CHECK_WITHIN_MS, settings.S3_REQUEST_TIMEOUT_MS),
+      ),
     openReads: async ({ datasetDir, logger }) => {
       // The endpoint re-signs path-style requests; without an endpoint (AWS itself) or with a
       // directory bucket, reads go straight to the bucket.
       if (!endpoint || !pathStyle || settings.OBJECT_CACHE_BYTES === 0) return directReads();
       const reads = await startReadEndpoint({
-        upstream: { endpoint, region, credentials, timeoutMs: settings.S3_REQUEST_TIMEOUT_MS },
+        // The client's provider: the settings' keys, or the SDK's chain with its refreshes.
+        upstream: {
+          endpoint,
+          region,
+          credentials: () => client.config.credentials(),
+          timeoutMs: settings.S3_REQUEST_TIMEOUT_MS,
+        },
+        scope: { bucket, prefix },
         cacheDir: path.resolve(settings.OBJECT_CACHE_DIR),
         cacheBytes: settings.OBJECT_CACHE_BYTES,
         logger,
