@@ -1,6 +1,7 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
+import type { Table } from '@lancedb/lancedb';
 import type { GraphQLContext } from '../src/context.js';
 import type { NewImageRow } from '../src/services/catalog/image-record.js';
 import { FAN_IN, MAX_FOLDED_ROWS, planFold, type TailFragment } from '../src/services/catalog/tail-fold.js';
@@ -322,6 +323,32 @@ describe('createVectorIndex and optimizeDataset', () => {
     const built = await run(CREATE, { type: 'IVF_PQ' });
     assert.equal(built.errors, undefined, JSON.stringify(built.errors));
     assert.equal(built.data!.createVectorIndex.indexDetails.length, 1);
+  });
+
+  test('six createVectorIndex requests at once share one build, as do six optimizeDataset', async (t) => {
+    await commitRows(services, rows(600));
+    const lanceTable = Object.getPrototypeOf((await services.catalog.reader()).table) as Table;
+    const builds = t.mock.method(lanceTable, 'createIndex');
+    const optimizes = t.mock.method(lanceTable, 'optimize');
+    const six = (query: string, variables?: Record<string, unknown>) =>
+      Promise.all(Array.from({ length: 6 }, () => run(query, variables)));
+    const created = await six(CREATE, { type: 'IVF_FLAT' });
+    assert.deepEqual(
+      created.map((r) => r.errors),
+      Array(6).fill(undefined),
+    );
+    assert.equal(builds.mock.callCount(), 1, 'Lance built the index more than once');
+    assert.equal(new Set(created.map((r) => r.data!.createVectorIndex.version)).size, 1);
+    const optimized = await six('mutation { optimizeDataset { version } }');
+    assert.deepEqual(
+      optimized.map((r) => r.errors),
+      Array(6).fill(undefined),
+    );
+    assert.equal(optimizes.mock.callCount(), 1, 'Lance optimized more than once');
+    assert.deepEqual(
+      (await versions(services)).map((v) => v.operation).filter((op) => op === 'Index' || op === 'Optimize'),
+      ['Index', 'Optimize'],
+    );
   });
 
   test('optimizeDataset folds unindexed rows into the index, compacts, and keeps every version', async () => {
