@@ -227,6 +227,26 @@ describe('writer', () => {
     assert.equal(ids.size, 300);
   });
 
+  test('a fold asked for while an index build runs waits for it, without holding the uploads behind it', async (t) => {
+    await commitRows(services, rows(300));
+    for (const row of rows(4, 300)) await services.catalog.append([row]);
+    const lance = await holdLance(t, 'createIndex');
+    const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
+    const indexed = services.writer.buildIndex({ column: 'vector', config, name: 'vector_held', type: 'IvfFlat' });
+    await lance.entered;
+    const folded = services.writer.fold();
+    const uploaded = services.writer.append(rows(1, 304)[0]!);
+    assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the index build');
+    const [index, fold] = await Promise.all([indexed, folded]);
+    assert.ok(fold !== null && fold > index, `fold ${fold}, index ${index}`);
+    const info = await services.catalog.describe();
+    assert.deepEqual(
+      info.indices.map((i) => i.name),
+      ['vector_held'],
+    );
+    assert.equal(info.rowCount, 305);
+  });
+
   test('a restore requested while an index build runs waits for it: the build is not thrown away', async () => {
     const before = await commitRows(services, rows(300));
     await commitRows(services, rows(1, 300));

@@ -35,12 +35,13 @@ const MAX_ATTEMPTS = 5;
 /**
  * The queued commits set aside while work beside the queue runs: those Lance would not commit
  * beside it. A restore makes an index build's commit fail after all its work; a delete preempts a
- * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"). Appends
- * commit beside both (their fragments stay unindexed until the next optimize).
+ * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"); a fold
+ * rewrites fragments a build may be indexing or a compaction rewriting. Appends commit beside
+ * both (their fragments stay unindexed until the next optimize).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
-  index: ['restore'],
-  optimize: ['delete', 'restore'],
+  index: ['restore', 'fold'],
+  optimize: ['delete', 'restore', 'fold'],
 };
 
 /**
@@ -136,8 +137,7 @@ export class CatalogWriter {
 
   /**
    * Folds the newest small fragments into one (see tail-fold.ts), in the queue like any commit;
-   * resolves to the version made, or null when there was nothing to fold (or an index build or
-   * optimize was running).
+   * resolves to the version made, or null when there was nothing to fold.
    */
   fold(): Promise<number | null> {
     return this.enqueue((p) => ({ kind: 'fold', ...p }));
@@ -289,10 +289,7 @@ export class CatalogWriter {
       return { version, rows: 0 };
     }
     if (first.kind === 'fold') {
-      // Not beside an index build or an optimize, which may rewrite or index the same fragments;
-      // nor held back until they end, which would hold the appends queued behind it. The next
-      // commit's upkeep asks again.
-      const versions = this.besideKinds.length > 0 ? [] : await this.catalog.foldTail();
+      const versions = await this.catalog.foldTail();
       // Rows move to a new fragment; no id comes or goes.
       for (const version of versions) this.account(version);
       first.resolve(versions.at(-1) ?? null);
