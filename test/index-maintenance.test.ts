@@ -1,6 +1,8 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
+import * as lancedb from '@lancedb/lancedb';
+import { loadSettings } from '../src/config.js';
 import type { GraphQLContext } from '../src/context.js';
 import type { IndexBuild } from '../src/services/catalog/catalog.js';
 import type { NewImageRow } from '../src/services/catalog/image-record.js';
@@ -153,6 +155,41 @@ describe('automatic index upkeep after commits', () => {
 });
 
 describe('the fold', () => {
+  test('above INDEX_MIN_ROWS at the default settings, with every index built, a burst of single uploads is folded', async () => {
+    const { INDEX_MIN_ROWS, COMPACT_FRAGMENTS } = loadSettings({});
+    const services = await openServices({
+      INDEX_MIN_ROWS: String(INDEX_MIN_ROWS),
+      COMPACT_FRAGMENTS: String(COMPACT_FRAGMENTS),
+    });
+    try {
+      await commitRows(services, rows(INDEX_MIN_ROWS));
+      const indexed = await dataset(services);
+      assert.deepEqual(indexed.indexDetails.map((i) => i.columns[0]).sort(), [
+        'content_type',
+        'created_at',
+        'id',
+        'size',
+        'vector',
+      ]);
+      for (let i = 0; i < 40; i++) await commitRows(services, rows(1, INDEX_MIN_ROWS + i));
+      const info = await dataset(services);
+      assert.equal(info.rowCount, INDEX_MIN_ROWS + 40);
+      // 40 single rows: at most three fragments of each size class (1, 4, 16 rows) remain; with
+      // no fold, 40 (fewer than COMPACT_FRAGMENTS, so no table-wide compaction either).
+      assert.ok(info.fragmentCount <= 1 + 3 * 3, `${info.fragmentCount} fragments`);
+      const operations = (await versions(services)).map((v) => v.operation);
+      assert.ok(operations.includes('Compact') && !operations.includes('Optimize'), operations.join(', '));
+      const listed = await services.catalog.list(INDEX_MIN_ROWS + 40, 0, ['id']);
+      assert.deepEqual(
+        listed.map((r) => r.id),
+        rows(INDEX_MIN_ROWS + 40).map((r) => r.id),
+        'upload order',
+      );
+    } finally {
+      await services.close();
+    }
+  });
+
   test('keeps upload order over more rows than one record batch (4 × 300)', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
     try {
@@ -169,28 +206,42 @@ describe('the fold', () => {
     }
   });
 
-  test('rewrites only the rows of the fragments it folds: a copy of one of their ids elsewhere stays as it is, where it is', async () => {
-    const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
-    try {
-      const [outside] = rows(1, 900);
-      await services.catalog.append([{ ...outside!, filename: 'outside.jpg' }]);
-      await services.catalog.append(rows(20));
-      const address = async (filename: string) =>
-        (
-          await (await services.catalog.reader()).table.query().where(`filename = '${filename}'`).withRowId().toArray()
-        )[0]?._rowid as bigint | undefined;
-      const before = await address('outside.jpg');
-      // Four single-row fragments, one of them a second copy of the first row's id.
-      await services.catalog.append([{ ...outside!, filename: 'inside.jpg' }]);
-      for (const row of rows(3, 100)) await services.catalog.append([row]);
-      assert.deepEqual(await services.catalog.foldTail().then((v) => v.length), 1);
-      assert.equal(await address('outside.jpg'), before, 'the copy outside was neither moved nor rewritten');
-      assert.ok(await address('inside.jpg'), 'the copy inside keeps its own values');
-      assert.equal(await (await services.catalog.reader()).table.countRows(), 1 + 20 + 4);
-    } finally {
-      await services.close();
-    }
-  });
+  for (const indexed of [false, true])
+    test(`rewrites only the rows of the fragments it folds: a copy of one of their ids elsewhere stays as it is, where it is (${indexed ? 'with' : 'without'} the id index)`, async () => {
+      const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
+      try {
+        const [outside] = rows(1, 900);
+        await services.catalog.append([{ ...outside!, filename: 'outside.jpg' }]);
+        await services.catalog.append(rows(20));
+        if (indexed)
+          await services.catalog.createIndex({
+            column: 'id',
+            config: lancedb.Index.btree(),
+            name: 'id_idx',
+            type: 'BTree',
+          });
+        const address = async (filename: string) =>
+          (
+            await (
+              await services.catalog.reader()
+            ).table
+              .query()
+              .where(`filename = '${filename}'`)
+              .withRowId()
+              .toArray()
+          )[0]?._rowid as bigint | undefined;
+        const before = await address('outside.jpg');
+        // Four single-row fragments, one of them a second copy of the first row's id.
+        await services.catalog.append([{ ...outside!, filename: 'inside.jpg' }]);
+        for (const row of rows(3, 100)) await services.catalog.append([row]);
+        assert.deepEqual(await services.catalog.foldTail().then((v) => v.length), 1);
+        assert.equal(await address('outside.jpg'), before, 'the copy outside was neither moved nor rewritten');
+        assert.ok(await address('inside.jpg'), 'the copy inside keeps its own values');
+        assert.equal(await (await services.catalog.reader()).table.countRows(), 1 + 20 + 4);
+      } finally {
+        await services.close();
+      }
+    });
 });
 
 describe('the fold plan (size-tiered)', () => {
@@ -331,6 +382,32 @@ describe('createVectorIndex and optimizeDataset', () => {
     const built = await run(CREATE, { type: 'IVF_PQ' });
     assert.equal(built.errors, undefined, JSON.stringify(built.errors));
     assert.equal(built.data!.createVectorIndex.indexDetails.length, 1);
+  });
+
+  test('six createVectorIndex requests at once share one build, as do six optimizeDataset', async (t) => {
+    await commitRows(services, rows(600));
+    const lanceTable = Object.getPrototypeOf((await services.catalog.reader()).table) as lancedb.Table;
+    const builds = t.mock.method(lanceTable, 'createIndex');
+    const optimizes = t.mock.method(lanceTable, 'optimize');
+    const six = (query: string, variables?: Record<string, unknown>) =>
+      Promise.all(Array.from({ length: 6 }, () => run(query, variables)));
+    const created = await six(CREATE, { type: 'IVF_FLAT' });
+    assert.deepEqual(
+      created.map((r) => r.errors),
+      Array(6).fill(undefined),
+    );
+    assert.equal(builds.mock.callCount(), 1, 'Lance built the index more than once');
+    assert.equal(new Set(created.map((r) => r.data!.createVectorIndex.version)).size, 1);
+    const optimized = await six('mutation { optimizeDataset { version } }');
+    assert.deepEqual(
+      optimized.map((r) => r.errors),
+      Array(6).fill(undefined),
+    );
+    assert.equal(optimizes.mock.callCount(), 1, 'Lance optimized more than once');
+    assert.deepEqual(
+      (await versions(services)).map((v) => v.operation).filter((op) => op === 'Index' || op === 'Optimize'),
+      ['Index', 'Optimize'],
+    );
   });
 
   test('optimizeDataset folds unindexed rows into the index, compacts, and keeps every version', async () => {

@@ -1,4 +1,4 @@
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import * as lancedb from '@lancedb/lancedb';
@@ -226,6 +226,88 @@ describe('writer', () => {
     // The writer goes on, with the id set of the restored version.
     await commitRows(services, rows(1, 100));
     assert.equal((await services.catalog.allIds()).size, 6);
+  });
+
+  /**
+   * Holds every call of a real Lance table method at its start until released; `entered`
+   * settles at the first call. Restored by the test's mock tracker.
+   */
+  async function holdLance(t: TestContext, method: 'createIndex' | 'optimize') {
+    const lanceTable = Object.getPrototypeOf((await services.catalog.reader()).table) as lancedb.Table;
+    const real = lanceTable[method] as (...args: unknown[]) => Promise<unknown>;
+    let enter!: () => void;
+    let release!: () => void;
+    const entered = new Promise<void>((resolve) => (enter = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    t.mock.method(lanceTable, method, async function (this: lancedb.Table, ...args: unknown[]) {
+      enter();
+      await held;
+      return real.apply(this, args);
+    });
+    return { entered, release };
+  }
+
+  /** True when `upload` commits while the work beside the queue is held; on a writer that holds its queue it never would. */
+  async function commitsWhileHeld(upload: Promise<unknown>, release: () => void): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise((resolve) => (timer = setTimeout(resolve, 20_000, 'stuck')));
+    try {
+      return (await Promise.race([upload, stuck])) !== 'stuck';
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
+  }
+
+  test('an upload queued behind a restore that waits for an index build commits before the build ends', async (t) => {
+    const before = await commitRows(services, rows(300));
+    const lance = await holdLance(t, 'createIndex');
+    const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
+    const indexed = services.writer.buildIndex({ column: 'vector', config, name: 'vector_held', type: 'IvfFlat' });
+    await lance.entered;
+    const restored = services.dataset.restore(before);
+    const uploaded = services.writer.append(rows(1, 300)[0]!);
+    assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the index build');
+    const [upload, index, restore] = await Promise.all([uploaded, indexed, restored]);
+    assert.ok(upload.version < index && index < restore.version, `${upload.version}, ${index}, ${restore.version}`);
+    assert.equal(await (await services.catalog.reader()).table.countRows(), 300, 'the restore landed after both');
+    await services.writer.flush();
+    assert.equal(services.writer.has(rows(1, 300)[0]!.id), false, "the id set is the restored version's");
+  });
+
+  test('an upload queued behind a delete that waits for an optimize commits before the optimize ends', async (t) => {
+    await commitRows(services, rows(300));
+    const lance = await holdLance(t, 'optimize');
+    const optimized = services.writer.optimize();
+    await lance.entered;
+    const deleted = services.dataset.delete(rows(1)[0]!.id);
+    const uploaded = services.writer.append(rows(1, 300)[0]!);
+    assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the optimize');
+    const [upload, deletion] = await Promise.all([uploaded, deleted, optimized]);
+    assert.ok(upload.version < deletion.version);
+    const ids = await services.catalog.allIds();
+    assert.ok(!ids.has(rows(1)[0]!.id) && ids.has(rows(1, 300)[0]!.id));
+    assert.equal(ids.size, 300);
+  });
+
+  test('a fold asked for while an index build runs waits for it, without holding the uploads behind it', async (t) => {
+    await commitRows(services, rows(300));
+    for (const row of rows(4, 300)) await services.catalog.append([row]);
+    const lance = await holdLance(t, 'createIndex');
+    const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
+    const indexed = services.writer.buildIndex({ column: 'vector', config, name: 'vector_held', type: 'IvfFlat' });
+    await lance.entered;
+    const folded = services.writer.fold();
+    const uploaded = services.writer.append(rows(1, 304)[0]!);
+    assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the index build');
+    const [index, fold] = await Promise.all([indexed, folded]);
+    assert.ok(fold !== null && fold > index, `fold ${fold}, index ${index}`);
+    const info = await services.catalog.describe();
+    assert.deepEqual(
+      info.indices.map((i) => i.name),
+      ['vector_held'],
+    );
+    assert.equal(info.rowCount, 305);
   });
 
   test('a restore requested while an index build runs waits for it: the build is not thrown away', async () => {

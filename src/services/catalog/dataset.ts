@@ -58,6 +58,12 @@ export interface IndexPolicy {
  */
 export class DatasetService {
   private maintaining: Promise<void> | null = null;
+  /**
+   * Vector index builds (by index name, which records the plan and so the rows it is for) and
+   * optimizes asked for and not done yet: a request for the same work shares it, whether it is
+   * queued or running, instead of running it again after it.
+   */
+  private readonly inProgress = new Map<string, Promise<DatasetInfo>>();
 
   constructor(
     private readonly catalog: ImageCatalog,
@@ -96,22 +102,36 @@ export class DatasetService {
     const dimension = (await table.schema()).fields.find((f) => f.name === 'vector')!.type.listSize as number;
     const plan = planIndex(type, rows);
     const name = indexName(plan);
-    const build = { column: 'vector', config: indexConfig(plan, dimension), name, type: LANCE_TYPE[type] };
-    this.logger.info({ ...plan, name }, 'vector index build started');
-    const started = Date.now();
-    const version = await this.writer.buildIndex(build);
-    this.logger.info({ ...plan, name, version, ms: Date.now() - started }, 'vector index built');
-    await this.prewarm();
-    return this.catalog.describe();
+    return this.once(name, async () => {
+      const build = { column: 'vector', config: indexConfig(plan, dimension), name, type: LANCE_TYPE[type] };
+      this.logger.info({ ...plan, name }, 'vector index build started');
+      const started = Date.now();
+      const version = await this.writer.buildIndex(build);
+      this.logger.info({ ...plan, name, version, ms: Date.now() - started }, 'vector index built');
+      await this.prewarm();
+      return this.catalog.describe();
+    });
   }
 
   /** Compacts small fragments and adds new rows to the indices. Old versions are kept. */
-  async optimize(): Promise<DatasetInfo> {
-    const started = Date.now();
-    const stats = await this.writer.optimize();
-    this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
-    await this.prewarm();
-    return this.catalog.describe();
+  optimize(): Promise<DatasetInfo> {
+    return this.once('optimize', async () => {
+      const started = Date.now();
+      const stats = await this.writer.optimize();
+      this.logger.info({ ms: Date.now() - started, compaction: stats.compaction }, 'dataset optimized');
+      await this.prewarm();
+      return this.catalog.describe();
+    });
+  }
+
+  /** Runs `work` unless the same work is in progress, and shares it (see {@link inProgress}). */
+  private once(key: string, work: () => Promise<DatasetInfo>): Promise<DatasetInfo> {
+    let pending = this.inProgress.get(key);
+    if (!pending) {
+      pending = work().finally(() => this.inProgress.delete(key));
+      this.inProgress.set(key, pending);
+    }
+    return pending;
   }
 
   /**

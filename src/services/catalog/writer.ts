@@ -33,14 +33,15 @@ interface Committed {
 const MAX_ATTEMPTS = 5;
 
 /**
- * The queued commits that wait while work beside the queue runs: those Lance would not commit
+ * The queued commits set aside while work beside the queue runs: those Lance would not commit
  * beside it. A restore makes an index build's commit fail after all its work; a delete preempts a
- * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"). Appends
- * commit beside both (their fragments stay unindexed until the next optimize).
+ * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"); a fold
+ * rewrites fragments a build may be indexing or a compaction rewriting. Appends commit beside
+ * both (their fragments stay unindexed until the next optimize).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
-  index: ['restore'],
-  optimize: ['delete', 'restore'],
+  index: ['restore', 'fold'],
+  optimize: ['delete', 'restore', 'fold'],
 };
 
 /**
@@ -50,8 +51,9 @@ const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
  * dataset, so dedupe is a set lookup instead of a table scan.
  *
  * Index builds and optimizes take their turn in the queue too, but run beside it: a build takes
- * 7-40 s at 100k rows and uploads must not wait for it. One runs at a time, and only the queued
- * commits Lance would refuse beside it wait ({@link HELD_BACK}).
+ * 7-40 s at 100k rows and uploads must not wait for it. One runs at a time. The queued commits
+ * Lance would refuse beside it ({@link HELD_BACK}) are set aside until it is done, so that they do
+ * not hold the uploads queued behind them either.
  */
 export class CatalogWriter {
   private readonly queue: Operation[] = [];
@@ -61,9 +63,10 @@ export class CatalogWriter {
 
   /** The work beside the queue, one after the other: settles when the last one started is done. */
   private beside: Promise<void> = Promise.resolve();
-  private besideRunning = 0;
-  /** Per kind of queued commit, the work beside the queue it must not commit during. */
-  private readonly heldBack = new Map<Commit['kind'], Promise<void>>();
+  /** The kinds of work started beside the queue and not done yet, oldest first. */
+  private readonly besideKinds: Beside['kind'][] = [];
+  /** Commits set aside until the work beside the queue is done, in queue order. */
+  private readonly setAside: Commit[] = [];
 
   /** Called after every successful commit (index upkeep hooks in here). */
   onCommit: () => void = () => {};
@@ -134,8 +137,7 @@ export class CatalogWriter {
 
   /**
    * Folds the newest small fragments into one (see tail-fold.ts), in the queue like any commit;
-   * resolves to the version made, or null when there was nothing to fold (or an index build or
-   * optimize was running).
+   * resolves to the version made, or null when there was nothing to fold.
    */
   fold(): Promise<number | null> {
     return this.enqueue((p) => ({ kind: 'fold', ...p }));
@@ -156,7 +158,7 @@ export class CatalogWriter {
     await this.pendingIds.get(id)?.catch(() => undefined);
   }
 
-  /** Waits for every queued operation, and for the work beside the queue. */
+  /** Waits for every queued operation (those set aside too), and for the work beside the queue. */
   async flush(): Promise<void> {
     await this.loading;
     do {
@@ -194,7 +196,10 @@ export class CatalogWriter {
       this.startBeside(first);
       return;
     }
-    await this.heldBack.get(first.kind);
+    if (this.besideKinds.some((kind) => HELD_BACK[kind].includes(first.kind))) {
+      this.holdBack(group as Commit[]);
+      return;
+    }
     try {
       await this.catchUp();
       const committed = await this.withRetry(() => this.commit(group as Commit[]));
@@ -212,7 +217,7 @@ export class CatalogWriter {
         // A version no one here accounts for in between means another process committed, and the
         // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
         // may not be known yet: then the catch-up before the next commit decides.
-        if (!this.advance(version) && this.besideRunning === 0) await this.reload();
+        if (!this.advance(version) && this.besideKinds.length === 0) await this.reload();
       }
       this.onCommit();
     } catch (error) {
@@ -231,15 +236,25 @@ export class CatalogWriter {
   }
 
   /**
-   * Starts an index build or optimize once the one before it is done, on a handle of its own, and
-   * holds back the queued commits that must not land meanwhile. Everything queued before it has
-   * committed already.
+   * Starts an index build or optimize once the one before it is done, on a handle of its own.
+   * Everything queued before it has committed already (or is set aside).
    */
   private startBeside(op: Beside): void {
-    this.besideRunning += 1;
-    const done = this.beside.then(() => this.runBeside(op)).finally(() => (this.besideRunning -= 1));
-    this.beside = done;
-    for (const kind of HELD_BACK[op.kind]) this.heldBack.set(kind, done);
+    this.besideKinds.push(op.kind);
+    this.beside = this.beside.then(() => this.runBeside(op)).finally(() => this.besideKinds.shift());
+  }
+
+  /**
+   * Sets a group aside until the work beside the queue is done, then puts it back at the head of
+   * the queue; the commits queued behind it go on meanwhile. It may meet work started after it
+   * was set aside, and wait for that too: a build it let start must not be thrown away.
+   */
+  private holdBack(group: Commit[]): void {
+    this.setAside.push(...group);
+    this.beside = this.beside.then(() => {
+      this.queue.unshift(...this.setAside.splice(0));
+      this.draining ??= this.drain();
+    });
   }
 
   /** Runs one piece of work beside the queue and settles its caller; never rejects. */
@@ -274,10 +289,7 @@ export class CatalogWriter {
       return { version, rows: 0 };
     }
     if (first.kind === 'fold') {
-      // Not beside an index build or an optimize, which may rewrite or index the same fragments;
-      // nor held back until they end, which would hold the appends queued behind it. The next
-      // commit's upkeep asks again.
-      const versions = this.besideRunning > 0 ? [] : await this.catalog.foldTail();
+      const versions = await this.catalog.foldTail();
       // Rows move to a new fragment; no id comes or goes.
       for (const version of versions) this.account(version);
       first.resolve(versions.at(-1) ?? null);
