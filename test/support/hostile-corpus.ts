@@ -303,8 +303,65 @@ export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase
         for (const r of [missing!, bad!]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
       },
     },
+    ...availability(png),
   ];
   return cases;
+}
+
+/** What one client may not take from the others (issue 13). */
+function availability(png: Buffer): HostileCase[] {
+  return [
+    {
+      finding: '13.2',
+      name: 'eight clients trickle upload bodies, a byte every half second, while a normal upload is sent',
+      send: async (t) => {
+        const body = uploadBody([{ bytes: png, filename: 'slow.png' }]);
+        const trickles = Array.from({ length: 8 }, () => trickle(t, body));
+        try {
+          // Past every processing slot (UPLOAD_CONCURRENCY is 4): the upload must not wait for them.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const other = await solid(COLOURS.magenta, 'png', 48);
+          const stored = await post(t, uploadBody([{ bytes: other, filename: 'normal.png' }]));
+          // Had it waited for a slot, a trickle would have been refused (timed out) first.
+          const refusedFirst = trickles.filter((c) => c.answered()).length;
+          return [stored, { status: 0, headers: new Headers(), body: { refusedFirst } }];
+        } finally {
+          for (const c of trickles) c.stop();
+        }
+      },
+      check: ([a, trickles]) => {
+        assert.equal(a!.body?.data?.uploadImage?.image?.id?.length, 64, JSON.stringify(a!.body));
+        assert.equal(trickles!.body.refusedFirst, 0, 'the upload was answered while every trickle still held on');
+      },
+    },
+  ];
+}
+
+/** Sends the head of `body` and then one byte every 500 ms; tells whether it was answered, and how to stop. */
+function trickle(target: Target, body: Buffer): { answered(): boolean; stop(): void } {
+  const req = request(`${target.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${B}`,
+      'content-length': String(body.length),
+      'apollo-require-preflight': 'true',
+    },
+  });
+  req.on('error', () => {});
+  let answered = false;
+  req.on('response', () => (answered = true));
+  let sent = 200;
+  req.write(body.subarray(0, sent));
+  const timer = setInterval(() => {
+    if (sent < body.length - 1) req.write(body.subarray(sent, ++sent));
+  }, 500);
+  return {
+    answered: () => answered,
+    stop: () => {
+      clearInterval(timer);
+      req.destroy();
+    },
+  };
 }
 
 function malformedMultipart(png: Buffer, ops: ReturnType<typeof operationParts>): HostileCase[] {
