@@ -59,3 +59,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   }
   return parsed.data;
 }
+
+/** Introspection follows Apollo's convention (off when NODE_ENV=production) unless INTROSPECTION says otherwise. */
+export function introspectionEnabled(settings: Pick<Settings, 'NODE_ENV' | 'INTROSPECTION'>): boolean {
+  return settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
+}

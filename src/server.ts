@@ -1,14 +1,16 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Settings } from './config.js';
+import { introspectionEnabled, type Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
+import { apolloSandboxCors, serveExplorer } from './http/explorer.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
@@ -74,6 +76,8 @@ export async function createApp(
     `/${THUMBNAILS_PREFIX}:name`,
     serveThumbnails(() => ready),
   );
+  http.use('/graphql', apolloSandboxCors());
+  http.use(serveExplorer({ introspection: introspectionEnabled(settings) }));
   http.use(
     '/graphql',
     (_req, res, next) => (ready ? next() : respondStarting(res)),
@@ -126,7 +130,7 @@ export async function startApollo(
   logger: Logger,
   metrics = new ServiceMetrics(),
 ): Promise<ApolloServer<GraphQLContext>> {
-  const introspection = settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
+  const introspection = introspectionEnabled(settings);
   const limits = queryLimits(introspection);
   const persistedQueries = settings.CACHE_URL
     ? persistedQueryStore(settings.CACHE_URL, settings.CACHE_TTL_MS)
@@ -136,6 +140,8 @@ export async function startApollo(
     resolvers,
     formatError: errorFormatter(logger),
     plugins: [
+      // GET /graphql in a browser is GraphiQL (src/http/explorer.ts), not Apollo's Sandbox from its CDN.
+      ApolloServerPluginLandingPageDisabled(),
       operationMetrics(metrics),
       requireApiKeyForMutations(settings.API_KEY),
       ...limits.plugins,
