@@ -107,6 +107,8 @@ describe('GraphQL explorer', () => {
 
   test('with the network closed, a query typed into the explorer runs and its answer shows; the docs list the schema', async (t) => {
     const { page, problems, elsewhere } = await openOffline(t, service.url);
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(elsewhere, [], 'requests to other hosts while loading');
     await typeAndRun(page, '{ search(text: "red", limit: 1) { hits { image { filename } } } }');
     assert.equal(
       await response(page, 'red.png'),
