@@ -48,8 +48,6 @@ const CONTENT_SECURITY_POLICY = [
  */
 export function serveExplorer({ introspection, dir = EXPLORER_BUILD_DIR }: { introspection: boolean; dir?: string }) {
   const router = Router();
-  // Monaco alone is 2.8 MB of script; compressed, a quarter of that.
-  router.use(['/graphql', EXPLORER_ASSETS], compression());
   // use(), not get(): a route would make the router answer OPTIONS /graphql itself.
   router.use('/graphql', async (req, res, next) => {
     if (req.method !== 'GET' || req.path !== '/' || !prefersHtml(req)) return next();
@@ -66,6 +64,8 @@ export function serveExplorer({ introspection, dir = EXPLORER_BUILD_DIR }: { int
   });
   router.use(
     EXPLORER_ASSETS,
+    // Monaco alone is 2.8 MB of script; compressed, a quarter of that. (GraphQL answers are left as they are.)
+    compression(),
     express.static(path.join(dir, 'assets'), { index: false, immutable: true, maxAge: '1y', fallthrough: false }),
   );
   return router;
