@@ -76,3 +76,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   // Unset with an API key: every interface, as Node listens by default.
   return { ...settings, HOST: settings.HOST ?? (settings.API_KEY ? undefined : '127.0.0.1') };
 }
+
+/** Introspection follows Apollo's convention (off when NODE_ENV=production) unless INTROSPECTION says otherwise. */
+export function introspectionEnabled(settings: Pick<Settings, 'NODE_ENV' | 'INTROSPECTION'>): boolean {
+  return settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
+}

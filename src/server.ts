@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import pLimit from 'p-limit';
@@ -6,10 +7,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Settings } from './config.js';
+import { introspectionEnabled, type Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
 import { guardMutations, isLoopback } from './http/auth.js';
+import { apolloSandboxCors, serveExplorer } from './http/explorer.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
@@ -101,6 +103,8 @@ export async function createApp(
     bufferBytes: settings.UPLOAD_BUFFER_BYTES,
     slots: pLimit(settings.UPLOAD_CONCURRENCY),
   };
+  http.use('/graphql', apolloSandboxCors());
+  http.use(serveExplorer({ introspection: introspectionEnabled(settings) }));
   http.use(
     '/graphql',
     (_req, res, next) => (ready ? next() : respondStarting(res)),
@@ -156,7 +160,7 @@ export async function startApollo(
   logger: Logger,
   metrics = new ServiceMetrics(),
 ): Promise<ApolloServer<GraphQLContext>> {
-  const introspection = settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
+  const introspection = introspectionEnabled(settings);
   const limits = queryLimits(introspection);
   const persistedQueries = settings.CACHE_URL
     ? persistedQueryStore(settings.CACHE_URL, settings.CACHE_TTL_MS)
@@ -166,6 +170,8 @@ export async function startApollo(
     resolvers,
     formatError: errorFormatter(logger),
     plugins: [
+      // GET /graphql in a browser is GraphiQL (src/http/explorer.ts), not Apollo's Sandbox from its CDN.
+      ApolloServerPluginLandingPageDisabled(),
       operationMetrics(metrics),
       guardMutations(settings.API_KEY),
       ...limits.plugins,
