@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ErrorRequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -7,7 +8,7 @@ import { UnknownVersionError } from './services/catalog/catalog.js';
 import { IndexTooSmallError } from './services/catalog/dataset.js';
 import { InvalidImageError } from './services/images/image-probe.js';
 import { ImageNotFoundError } from './services/search.js';
-import { StorageError } from './services/images/uploads.js';
+import { StorageUnavailableError } from './services/storage/storage-failures.js';
 import { InvalidInputError } from './validation.js';
 
 /** A request refused before GraphQL runs (malformed or oversize body), with its HTTP status. */
@@ -28,8 +29,11 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
   [UnknownVersionError, 'NOT_FOUND'],
   [ImageNotFoundError, 'NOT_FOUND'],
   [IndexTooSmallError, 'BAD_USER_INPUT'],
-  [StorageError, 'SERVICE_UNAVAILABLE'],
+  [StorageUnavailableError, 'SERVICE_UNAVAILABLE'],
 ];
+
+/** How long clients are asked to wait before they retry an unavailable service, in seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Apollo's formatError hook: the one place where service errors become GraphQL error codes.
@@ -41,6 +45,10 @@ export function errorFormatter(logger: Logger) {
     const original = unwrapResolverError(error);
     const match = CODES.find(([type]) => original instanceof type);
     if (match) {
+      // No fault of the service's, but the operator needs to know, and what the library said.
+      if (original instanceof StorageUnavailableError) {
+        logger.warn({ err: original, path: formatted.path }, 'storage unavailable');
+      }
       const field = original instanceof InvalidInputError ? { field: original.field } : {};
       return {
         ...formatted,
@@ -62,12 +70,16 @@ export function errorFormatter(logger: Logger) {
 
 /** Errors raised before Apollo runs (multipart bodies, bad JSON) still answer in GraphQL's shape. */
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number; type?: string; message?: string }, _req, res, next) => {
+  return (error: { status?: number; type?: string; message?: string }, req, res, next) => {
     if (res.headersSent) return next(error);
     // An error answer is never kept, whatever a route set before it failed.
     res.removeHeader('ETag');
     res.set('Cache-Control', 'no-store');
     if (error instanceof RequestError) return void res.status(error.status).json(errorBody(error.message, error.code));
+    if (error instanceof StorageUnavailableError) {
+      logger.warn({ err: error, url: req.originalUrl }, 'storage unavailable');
+      return respondUnavailable(res, error.message);
+    }
     // body-parser's errors (bad JSON, too large) carry a status and a message meant for clients.
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error }, 'unexpected error in an HTTP request');
@@ -98,8 +110,27 @@ export function badVariables(error: GraphQLError): GraphQLError {
 
 /** 503 while the model loads: clients should come back shortly. */
 export function respondStarting(res: Response): void {
-  res
-    .status(503)
-    .set('Retry-After', '5')
-    .json(errorBody('the service is starting: the embedding model is loading', 'SERVICE_UNAVAILABLE'));
+  respondUnavailable(res, 'the service is starting: the embedding model is loading');
 }
+
+function respondUnavailable(res: Response, message: string): void {
+  res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json(errorBody(message, 'SERVICE_UNAVAILABLE'));
+}
+
+/**
+ * A GraphQL answer whose every error is SERVICE_UNAVAILABLE is an HTTP 503 with Retry-After, as
+ * on the other routes: HTTP clients and proxies then retry it by themselves.
+ */
+export const unavailableStatus: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        const errors = response.body.singleResult.errors ?? [];
+        if (errors.length === 0 || errors.some((e) => e.extensions?.code !== 'SERVICE_UNAVAILABLE')) return;
+        response.http.status = 503;
+        response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+      },
+    };
+  },
+};

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
-import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
+import { errorFormatter, httpErrorHandler, respondStarting, unavailableStatus } from './errors.js';
 import { requireApiKeyForMutations } from './http/auth.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
@@ -138,6 +138,7 @@ export async function startApollo(
     plugins: [
       operationMetrics(metrics),
       requireApiKeyForMutations(settings.API_KEY),
+      unavailableStatus,
       ...limits.plugins,
       ...cachePolicy(),
       // The store of persisted queries closes with the server.

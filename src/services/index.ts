@@ -11,6 +11,7 @@ import { MeteredObjectStore } from './storage/metered-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { openStorage } from './storage/storage.js';
+import { bucketAnswer } from './storage/storage-failures.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { CatalogWriter } from './catalog/writer.js';
@@ -143,10 +144,9 @@ export async function startServices(
  * names DATA_URI and the settings that decide how the bucket is reached, and what the bucket said.
  */
 function datasetUnreachable(settings: Settings, error: unknown): Error {
+  const answered = bucketAnswer(error);
   const text = String((error as Error)?.message ?? error);
-  // From Lance's dump, what the bucket answered: an HTTP status and S3's error code, when it did.
-  const answered = [/status: (\d{3})/.exec(text)?.[1], /<Code>([^<]+)<\/Code>/.exec(text)?.[1]].filter(Boolean);
-  const cause = answered.length > 0 ? `the bucket answered ${answered.join(' ')}` : text.split('\n')[0]!.slice(0, 200);
+  const cause = answered ? `the bucket answered ${answered}` : text.split('\n')[0]!.slice(0, 200);
   const how = settings.DATA_URI.startsWith('s3://')
     ? ' Check S3_ENDPOINT, AWS_REGION, and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the AWS credential chain).'
     : '';
