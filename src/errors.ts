@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ErrorRequestHandler, Response } from 'express';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
 import { UnknownVersionError } from './services/catalog/catalog.js';
@@ -58,6 +58,13 @@ export function errorFormatter(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    // A request Apollo refused with a 4xx but no code (a persisted query whose hash does not
+    // match its text) is the client's mistake: its message says what, and the log needs no stack.
+    const status = original instanceof GraphQLError ? (original.extensions.http as { status?: number })?.status : 0;
+    if (status && status >= 400 && status < 500) {
+      logger.debug({ message: formatted.message, status }, 'request refused');
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     const reference = randomUUID().slice(0, 8);
     logger.error({ err: original, reference, path: formatted.path }, 'unexpected error in a GraphQL request');
     return {
@@ -106,6 +113,13 @@ export function tooCostly(message: string): GraphQLError {
 /** Variables that do not fit the operation's types, found before graphql-js's own check runs. */
 export function badVariables(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+}
+
+/** An operation of a type the schema does not have: subscriptions, which this API does not serve. */
+export function unsupportedOperation(node: OperationDefinitionNode): GraphQLError {
+  return new GraphQLError(`${node.operation} operations are not supported: this API serves queries and mutations`, {
+    nodes: node,
+  });
 }
 
 /** 503 while the model loads: clients should come back shortly. */

@@ -16,6 +16,7 @@ import { multipartUploads } from './http/multipart.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
+import { knownOperationTypes } from './operation-types.js';
 import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
@@ -145,7 +146,7 @@ export async function startApollo(
       { serverWillStart: async () => ({ serverWillStop: async () => persistedQueries?.close() }) },
     ],
     persistedQueries: persistedQueries && { cache: persistedQueries },
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, knownOperationTypes],
     parseOptions: limits.parseOptions,
     introspection,
     includeStacktraceInErrorResponses: settings.NODE_ENV === 'development',
