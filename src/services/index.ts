@@ -14,6 +14,7 @@ import { openStorage } from './storage/storage.js';
 import { bucketAnswer } from './storage/storage-failures.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
+import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
 import { CatalogWriter } from './catalog/writer.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
@@ -51,6 +52,7 @@ export async function startServices(
   // Both are awaited below; these only keep a failure that comes first from going unhandled.
   loading.catch(() => {});
   dimension.catch(() => {});
+  const sweeping = sweepLeftovers(objects, logger);
   const reads = await storage.openReads({
     datasetDir: DATASET_DIR,
     logger: logger.child({ component: 'object-cache' }),
@@ -114,6 +116,7 @@ export async function startServices(
     // Before readiness: the first searches should not each load index files.
     await dataset.prewarm();
     metrics.observe({ catalog, caches, readEndpoint: reads.stats });
+    await sweeping;
     logger.info({ dataset: catalog.uri, version: await catalog.version(), model: clip.modelId }, 'services ready');
     return {
       settings,
@@ -136,6 +139,22 @@ export async function startServices(
   } catch (error) {
     await closeOpened().catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Removes the temp files that writes cut short by a crash or a full disk left, while the rest of
+ * the start goes on. A failure only leaves them for the next start or reclaim: it is logged.
+ */
+async function sweepLeftovers(objects: ObjectStore, logger: Logger): Promise<void> {
+  try {
+    const removed = await removeLeftovers(objects, { olderThanMs: LEFTOVER_MIN_AGE_MS, dryRun: false });
+    if (removed.length > 0) {
+      const bytes = removed.reduce((sum, file) => sum + file.size, 0);
+      logger.info({ files: removed.length, bytes }, 'removed temp files of interrupted writes');
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'temp files of interrupted writes not removed; the next start or reclaim-images will');
   }
 }
 

@@ -30,8 +30,16 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   /** Every object whose key starts with prefix, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * What interrupted writes left under prefix (by a crash, or a full disk): files that are no
+   * object, which {@link delete} removes by the key given. None on S3, where a PUT is atomic.
+   */
+  leftovers(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
 }
+
+/** A write's temp file: `<key>.<uuid>.tmp`, renamed to the key once whole. */
+const TEMP_FILE = /\.[0-9a-f-]{36}\.tmp$/;
 
 /** Objects as files under a directory. */
 export class LocalObjectStore implements ObjectStore {
@@ -64,15 +72,19 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.files(prefix);
+    return this.files(prefix, (name) => !TEMP_FILE.test(name));
+  }
+
+  leftovers(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.files(prefix, (name) => TEMP_FILE.test(name));
   }
 
   async delete(key: string): Promise<void> {
     await rm(this.resolve(key), { force: true }).catch(throwStorageFailure);
   }
 
-  /** The files under prefix; none when the prefix's directory does not exist (yet). */
-  private async *files(prefix: string): AsyncIterable<ObjectInfo> {
+  /** The files under prefix whose names pass `wanted`; none when the prefix's directory does not exist (yet). */
+  private async *files(prefix: string, wanted: (name: string) => boolean): AsyncIterable<ObjectInfo> {
     const base = this.resolve(prefix);
     const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch((error: unknown) => {
       const failure = storageFailure(error);
@@ -80,7 +92,7 @@ export class LocalObjectStore implements ObjectStore {
       throw failure;
     });
     for (const entry of entries) {
-      if (!entry.isFile()) continue;
+      if (!entry.isFile() || !wanted(entry.name)) continue;
       const full = path.join(entry.parentPath, entry.name);
       const info = await this.stat(full); // null: removed since the listing
       if (!info) continue;

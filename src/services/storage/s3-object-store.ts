@@ -66,6 +66,9 @@ export class S3ObjectStore implements ObjectStore {
     } while (ContinuationToken);
   }
 
+  /** A PUT is atomic: an interrupted one leaves nothing. */
+  async *leftovers(): AsyncIterable<ObjectInfo> {}
+
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand(this.address(key))).catch(throwStorageFailure);
   }
