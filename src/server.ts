@@ -13,6 +13,7 @@ import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { multipartUploads } from './http/multipart.js';
+import { securityHeaders } from './http/security-headers.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
@@ -64,6 +65,7 @@ export async function createApp(
 
   const http = express();
   http.disable('x-powered-by');
+  http.use(securityHeaders());
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
