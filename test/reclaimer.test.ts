@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ImageReclaimer } from '../src/services/images/reclaimer.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
-import { openServices, tempDir } from './support/harness.js';
+import { openServices, tempDir, until } from './support/harness.js';
 
 const orphanKey = `images/${'e'.repeat(64)}.png`;
 const youngOrphanKey = `images/${'d'.repeat(64)}.png`;
@@ -97,6 +97,8 @@ describe('temp files of interrupted writes', () => {
     const root = await plantTemps(await tempDir());
     const services = await openServices({ DATA_URI: root });
     t.after(() => services.close());
+    // Beside the start, which does not wait for it.
+    await until(async () => (await tempFilesUnder(root)).length === 1, 'the stale temp files to go');
     assert.deepEqual(await tempFilesUnder(root), [freshTemp]);
   });
 
