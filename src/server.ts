@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { introspectionEnabled, type Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
-import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
+import { errorFormatter, httpErrorHandler, respondStarting, unavailableStatus } from './errors.js';
 import { guardMutations, isLoopback } from './http/auth.js';
 import { apolloSandboxCors, serveExplorer } from './http/explorer.js';
 import { cachePolicy } from './http/cache-policy.js';
@@ -18,9 +18,11 @@ import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { fileForm, multipartUploads, type MultipartOptions } from './http/multipart.js';
 import { mvpApi } from './http/mvp-api.js';
 import { UploadAdmission } from './http/upload-admission.js';
+import { securityHeaders } from './http/security-headers.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
+import { knownOperationTypes } from './operation-types.js';
 import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
@@ -82,6 +84,7 @@ export async function createApp(
 
   const http = express();
   http.disable('x-powered-by');
+  http.use(securityHeaders());
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
@@ -174,13 +177,14 @@ export async function startApollo(
       ApolloServerPluginLandingPageDisabled(),
       operationMetrics(metrics),
       guardMutations(settings.API_KEY),
+      unavailableStatus,
       ...limits.plugins,
       ...cachePolicy(),
       // The store of persisted queries closes with the server.
       { serverWillStart: async () => ({ serverWillStop: async () => persistedQueries?.close() }) },
     ],
     persistedQueries: persistedQueries && { cache: persistedQueries },
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, knownOperationTypes],
     parseOptions: limits.parseOptions,
     introspection,
     includeStacktraceInErrorResponses: settings.NODE_ENV === 'development',

@@ -186,6 +186,48 @@ describe('HTTP server', () => {
     assert.deepEqual(calls, [`get thumbnails/${'9'.repeat(64)}.webp`]);
   });
 
+  test('no site can frame any page or answer: the UI, the explorer, images, errors', async () => {
+    const { body } = await post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.magenta), name: 'm.png' }]));
+    const { id, key } = body.data.uploadImage.image;
+    const html = { accept: 'text/html' };
+    const answers = {
+      'the UI': await fetch(`${app.url}/`, { headers: html }),
+      'a UI route': await fetch(`${app.url}/search?text=cat`, { headers: html }),
+      'the /graphql page': await fetch(`${app.url}/graphql`, { headers: html }),
+      'a GraphQL answer': await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ dataset { version } }"}',
+      }),
+      'an image': await fetch(`${app.url}/${key}`),
+      'a thumbnail': await fetch(`${app.url}/thumbnails/${id}.webp`),
+      'a missing image': await fetch(`${app.url}/images/${'0'.repeat(64)}.jpg`),
+      '/healthz': await fetch(`${app.url}/healthz`),
+    };
+    for (const [what, response] of Object.entries(answers)) {
+      const headers = Object.fromEntries(
+        ['x-frame-options', 'content-security-policy', 'x-content-type-options', 'referrer-policy'].map((name) => [
+          name,
+          response.headers.get(name),
+        ]),
+      );
+      // The explorer's page has a CSP of its own; every CSP forbids framing.
+      const csp = headers['content-security-policy'] ?? '';
+      assert.match(csp, /(^|; )frame-ancestors 'none'($|;)/, what);
+      assert.deepEqual(
+        { ...headers, 'content-security-policy': undefined },
+        {
+          'x-frame-options': 'DENY',
+          'content-security-policy': undefined,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+        },
+        what,
+      );
+      await response.arrayBuffer();
+    }
+  });
+
   test('multipart requests need the CSRF preflight header', async () => {
     const { status, body } = await post(
       app,

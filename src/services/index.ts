@@ -14,8 +14,10 @@ import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { S3_SETTINGS_HINT } from './storage/bucket-check.js';
 import { openStorage } from './storage/storage.js';
+import { bucketAnswer } from './storage/storage-failures.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
+import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
 import { CatalogWriter } from './catalog/writer.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
@@ -54,6 +56,8 @@ export async function startServices(
   loading.catch(() => {});
   identity.catch(() => {});
   await storage.check();
+  // Housekeeping: readiness does not wait for it (about 1 s per 200k files on local disk).
+  const sweeping = sweepLeftovers(objects, logger);
   const reads = await storage.openReads({
     datasetDir: DATASET_DIR,
     logger: logger.child({ component: 'object-cache' }),
@@ -139,6 +143,7 @@ export async function startServices(
       search,
       dataset,
       close: async () => {
+        await sweeping;
         await writer.flush();
         await dataset.idle();
         await closeOpened();
@@ -151,14 +156,29 @@ export async function startServices(
 }
 
 /**
+ * Removes the temp files that writes cut short by a crash or a full disk left, while the rest of
+ * the start goes on. A failure only leaves them for the next start or reclaim: it is logged.
+ */
+async function sweepLeftovers(objects: ObjectStore, logger: Logger): Promise<void> {
+  try {
+    const removed = await removeLeftovers(objects, { olderThanMs: LEFTOVER_MIN_AGE_MS, dryRun: false });
+    if (removed.length > 0) {
+      const bytes = removed.reduce((sum, file) => sum + file.size, 0);
+      logger.info({ files: removed.length, bytes }, 'removed temp files of interrupted writes');
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'temp files of interrupted writes not removed; the next start or reclaim-images will');
+  }
+}
+
+/**
  * Lance's own error for a bucket it cannot reach is a long dump that names no setting; this one
  * names DATA_URI and the settings that decide how the bucket is reached, and what the bucket said.
  */
 function datasetUnreachable(settings: Settings, error: unknown): Error {
+  const answered = bucketAnswer(error);
   const text = String((error as Error)?.message ?? error);
-  // From Lance's dump, what the bucket answered: an HTTP status and S3's error code, when it did.
-  const answered = [/status: (\d{3})/.exec(text)?.[1], /<Code>([^<]+)<\/Code>/.exec(text)?.[1]].filter(Boolean);
-  const cause = answered.length > 0 ? `the bucket answered ${answered.join(' ')}` : text.split('\n')[0]!.slice(0, 200);
+  const cause = answered ? `the bucket answered ${answered}` : text.split('\n')[0]!.slice(0, 200);
   const how = settings.DATA_URI.startsWith('s3://') ? ` ${S3_SETTINGS_HINT}` : '';
   return new Error(`DATA_URI ${settings.DATA_URI}: the dataset cannot be opened (${cause}).${how}`);
 }

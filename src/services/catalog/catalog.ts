@@ -13,6 +13,13 @@ import type { DatasetMirror } from '../storage/dataset-mirror.js';
 import type { ModelIdentity } from '../embedding/model-identity.js';
 import { checkModel, modelRecord } from './model-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import {
+  DamagedFileError,
+  NotInStorageError,
+  StorageUnavailableError,
+  storageFailure,
+  throwStorageFailure,
+} from '../storage/storage-failures.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { inFragments, planFold, tailFragments } from './tail-fold.js';
@@ -20,9 +27,6 @@ import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
 export const DATASET_DIR = `${TABLE_NAME}.lance`;
-
-/** Lance errors of a read that a damaged local file can cause (as opposed to a bad query). */
-const MIRROR_FAULT = /LanceError\((IO|Arrow)\)|whole buffer|No such file|unexpected end|checksum|decode/i;
 
 export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
@@ -264,12 +268,12 @@ export class ImageCatalog {
     try {
       return await read(await handle.table, wanted);
     } catch (error) {
-      const fault = error instanceof UnknownVersionError || MIRROR_FAULT.test((error as Error).message);
-      if (!handle.mirrored || !this.mirror || !fault) throw error;
+      const failure = storageFailure(error);
+      if (!handle.mirrored || !this.mirror || !MIRROR_FAULTS.some((type) => failure instanceof type)) throw failure;
       if (this.pinned.peek(wanted) === handle) this.pinned.delete(wanted);
       // Takes the version out of the mirror at once, so the handle opened next reads the store.
       void this.mirror.dataset.distrust(wanted);
-      return read(await this.handle(wanted).table, wanted);
+      return read(await this.handle(wanted).table, wanted).catch(throwStorageFailure);
     }
   }
 
@@ -448,12 +452,14 @@ export class ImageCatalog {
   }
 
   versions(): Promise<VersionInfo[]> {
-    return this.table.listVersions().then((versions) => describeVersions(versions, this.operations));
+    return this.table
+      .listVersions()
+      .then((versions) => describeVersions(versions, this.operations), throwStorageFailure);
   }
 
   /** Live rows at each version, one pinned handle per version. */
   rowCounts(versions: readonly number[]): Promise<number[]> {
-    return Promise.all(versions.map(async (v) => (await this.reader(v)).table.countRows()));
+    return Promise.all(versions.map(async (v) => (await this.reader(v)).table.countRows())).catch(throwStorageFailure);
   }
 
   async describe(): Promise<DatasetInfo> {
@@ -462,14 +468,14 @@ export class ImageCatalog {
       this.summaryOf(table, version),
       this.indices(table),
       this.files(),
-    ]);
+    ]).catch(throwStorageFailure);
     return { uri: this.uri, ...summary, files, indices };
   }
 
   /** Version, rows and fragments of the latest version, for metrics scraped every few seconds. */
   async summary(): Promise<DatasetSummary> {
     const { table, version } = await this.reader();
-    return this.summaryOf(table, version);
+    return this.summaryOf(table, version).catch(throwStorageFailure);
   }
 
   private summaryOf(table: lancedb.Table, version: number): Promise<DatasetSummary> {
@@ -664,9 +670,11 @@ export class ImageCatalog {
 
   /** A new handle of `version`; a version that does not exist is an {@link UnknownVersionError}. */
   private openVersion(version: number, connection = this.connection): Promise<lancedb.Table> {
-    return connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
-      // Lance tells a missing manifest apart by its message only (the error's code is GenericFailure).
-      throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
+    return connection.openTable(TABLE_NAME, [], { version }).catch((error: unknown) => {
+      const failure = storageFailure(error);
+      throw failure instanceof NotInStorageError
+        ? new UnknownVersionError(`version ${version} does not exist`)
+        : failure;
     });
   }
 
@@ -679,6 +687,12 @@ export class ImageCatalog {
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
 }
+
+/**
+ * Failures of a read of the mirror that a damaged or missing local file can cause (as opposed to
+ * a bad query): the read goes to the object store instead.
+ */
+const MIRROR_FAULTS = [UnknownVersionError, NotInStorageError, DamagedFileError, StorageUnavailableError];
 
 /** A pinned read handle, and whether it reads the mirror. */
 interface Handle {

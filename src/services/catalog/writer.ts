@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageCatalog, IndexBuild } from './catalog.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
+import { CommitConflictError, StorageUnavailableError, storageFailure } from '../storage/storage-failures.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
 type Operation =
@@ -221,8 +222,9 @@ export class CatalogWriter {
       }
       this.onCommit();
     } catch (error) {
-      this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
-      for (const op of group) op.reject(error);
+      const failure = storageFailure(error);
+      this.logger[level(failure)]({ err: failure, kind: group[0]?.kind, size: group.length }, 'commit failed');
+      for (const op of group) op.reject(failure);
     }
   }
 
@@ -272,8 +274,9 @@ export class CatalogWriter {
         op.resolve((await this.catalog.optimize()).stats);
       }
     } catch (error) {
-      this.logger.error({ err: error, kind: op.kind }, 'dataset maintenance failed');
-      op.reject(error);
+      const failure = storageFailure(error);
+      this.logger[level(failure)]({ err: failure, kind: op.kind }, 'dataset maintenance failed');
+      op.reject(failure);
     }
   }
 
@@ -362,8 +365,9 @@ export class CatalogWriter {
       try {
         return await commit();
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
-        this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
+        const failure = storageFailure(error);
+        if (attempt >= MAX_ATTEMPTS || !(failure instanceof CommitConflictError)) throw failure;
+        this.logger.warn({ attempt, err: failure }, 'commit conflict, retrying on the latest version');
         this.metrics?.commitConflictRetried();
         await this.catchUp();
       }
@@ -371,6 +375,7 @@ export class CatalogWriter {
   }
 }
 
-function isCommitConflict(error: unknown): boolean {
-  return /incompatible transaction|commit conflict|retryable/i.test(String((error as Error)?.message));
+/** An unavailable storage is no fault of the service: a warning, where anything else is an error. */
+function level(failure: Error): 'warn' | 'error' {
+  return failure instanceof StorageUnavailableError ? 'warn' : 'error';
 }

@@ -6,6 +6,7 @@ import { imageKey } from './image-key.js';
 import { COLUMNS, type NewImageRow, type ImageRecord } from '../catalog/image-record.js';
 import { contentId, InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { StorageUnavailableError } from '../storage/storage-failures.js';
 import type { AppendOutcome, CatalogWriter } from '../catalog/writer.js';
 import type { ThumbnailService } from './thumbnails.js';
 
@@ -21,9 +22,6 @@ export interface UploadOutcome {
 }
 
 type NewUpload = { file: IncomingFile; id: string; probe: ProbedImage };
-
-/** The storage (object store or dataset) failed; nothing half-written is visible, and a retry is safe. */
-export class StorageError extends Error {}
 
 /**
  * Stores images: validate and hash, embed, write the bytes under their content address, then
@@ -128,11 +126,14 @@ export class UploadService {
     const vectors = await Promise.all(uploads.map(({ probe }) => this.batcher.embedImage(probe.pixels)));
     const rows = uploads.map((upload, i) => newRow(upload, vectors[i]!));
     const committed = await this.persist(rows, uploads).catch((error: unknown) => {
-      this.logger.error({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
-      // The store's own message (S3, Lance) stays in the log, out of the answer.
-      throw new StorageError('the image could not be stored (the storage failed); uploading it again is safe', {
-        cause: error,
-      });
+      const level = error instanceof StorageUnavailableError ? 'warn' : 'error';
+      this.logger[level]({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
+      // Objects are written before rows, so nothing half-written is visible. The store's own
+      // message (S3, Lance) stays in the log, out of the answer.
+      throw new StorageUnavailableError(
+        'the image could not be stored (the storage failed); uploading it again is safe',
+        { cause: error },
+      );
     });
     const outcomes = new Map<string, UploadOutcome>();
     for (const [i, row] of rows.entries()) {
