@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import * as lancedb from '@lancedb/lancedb';
 import { TABLE_NAME } from '../src/services/catalog/catalog.js';
 import { imageSchema, toLanceRow } from '../src/services/catalog/image-record.js';
@@ -59,10 +60,22 @@ async function targets(): Promise<Target[]> {
       region: env.AWS_REGION!,
       allow_http: 'true',
     },
-    // The bucket's test prefixes are left as the S3 tests leave theirs.
-    cleanup: async () => {},
+    cleanup: () => removePrefix(env),
   };
   return [local, s3];
+}
+
+/** Deletes every object under the target's prefix: each run writes about 2,400. */
+async function removePrefix(env: Record<string, string>): Promise<void> {
+  const { bucket, prefix } = /^s3:\/\/(?<bucket>[^/]+)\/(?<prefix>.+)$/.exec(env.DATA_URI!)!.groups!;
+  const client = new S3Client({ endpoint: env.S3_ENDPOINT, region: env.AWS_REGION, forcePathStyle: true });
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length === 0) break;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+  }
+  client.destroy();
 }
 
 /** `VERSIONS` versions: an empty table, then one-row appends straight through Lance (fast). */
