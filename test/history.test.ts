@@ -2,7 +2,6 @@
 // no Lance table opened per version, and priced by the page it reads.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import type { ApolloServer } from '@apollo/server';
@@ -11,6 +10,7 @@ import { TABLE_NAME } from '../src/services/catalog/catalog.js';
 import { toLanceRow } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { execute, graphqlServer, openServices, syntheticRows, testModel } from './support/harness.js';
+import { S3_SKIP, s3Env } from './support/s3.js';
 
 interface VersionData {
   version: number;
@@ -19,154 +19,191 @@ interface VersionData {
   rowCount: number;
 }
 
-/** Small commits made straight through Lance (as another process would): the manifests differ only in what they record. */
-const APPENDS = 300;
+/** Where the dataset lives, and how many small commits to make there. */
+interface Place {
+  name: string;
+  appends: number;
+  env: Record<string, string>;
+  storageOptions: Record<string, string>;
+  skip: string | false;
+}
 
-describe('dataset history', () => {
-  let server: ApolloServer<GraphQLContext>;
-  let services: Services;
-  /** A connection of the test's own to the same dataset: the commits above, and Lance's answers to compare with. */
-  let connection: lancedb.Connection;
-  let table: lancedb.Table;
-  /** What Lance itself says of every version: its live rows (checked out and counted) and its timestamp. */
-  const truth = new Map<number, { rowCount: number; timestamp: number }>();
-  /** Versions by what committed them. */
-  let firstDelete = 0;
-  let optimized: number[] = [];
+const LOCAL: Place = { name: 'on local disk', appends: 300, env: {}, storageOptions: {}, skip: false };
 
-  const run = (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables);
-  const page = async (args: string) => {
-    const result = await run(`{ versions${args} { version timestamp operation rowCount } }`);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return result.data!.versions as VersionData[];
+function onS3(): Place {
+  const env = S3_SKIP ? {} : s3Env();
+  return {
+    name: 'on the S3 store',
+    // Fewer: each commit is several round trips to the store.
+    appends: 30,
+    env,
+    storageOptions: S3_SKIP
+      ? {}
+      : {
+          aws_endpoint: env.S3_ENDPOINT!,
+          aws_access_key_id: env.AWS_ACCESS_KEY_ID!,
+          aws_secret_access_key: env.AWS_SECRET_ACCESS_KEY!,
+          aws_region: env.AWS_REGION!,
+          allow_http: 'true',
+        },
+    skip: S3_SKIP,
   };
+}
 
-  before(async () => {
-    server = await graphqlServer();
-    services = await openServices();
-    const dimension = (await testModel()).dimension;
-    connection = await lancedb.connect(path.dirname(services.catalog.uri));
-    table = await connection.openTable(TABLE_NAME);
-    for (let i = 0; i < APPENDS; i++) await table.add(syntheticRows(3, dimension, 3 * i).map(toLanceRow));
-    // One row of three out of a few fragments: deletion files, not whole fragments dropped.
-    firstDelete = (await table.version()) + 1;
-    for (const i of [0, 7, 150, 151, 299]) await table.delete(`id = '${syntheticRows(1, dimension, 3 * i)[0]!.id}'`);
-    const beforeOptimize = await table.version();
-    await services.dataset.optimize();
-    await table.checkoutLatest();
-    optimized = Array.from({ length: (await table.version()) - beforeOptimize }, (_, i) => beforeOptimize + 1 + i);
-    for (const { version, timestamp } of await table.listVersions()) {
-      await table.checkout(version);
-      truth.set(version, { rowCount: await table.countRows(), timestamp: timestamp.getTime() });
-    }
-    await table.checkoutLatest();
-  });
-  after(async () => {
-    table?.close();
-    connection?.close();
-    await services?.close();
-    await server?.stop();
-  });
+for (const place of [LOCAL, onS3()]) describeHistory(place);
 
-  /** Counts the Lance tables opened or checked out while `during` runs, on any connection. */
-  async function tablesOpened(t: TestContext, during: () => Promise<unknown>): Promise<number> {
-    const connections = Object.getPrototypeOf(connection) as lancedb.Connection;
-    const tables = Object.getPrototypeOf(table) as lancedb.Table;
-    const opens = t.mock.method(connections, 'openTable');
-    const checkouts = t.mock.method(tables, 'checkout');
-    const counts = t.mock.method(tables, 'countRows');
-    await during();
-    const total = opens.mock.callCount() + checkouts.mock.callCount() + counts.mock.callCount();
-    opens.mock.restore();
-    checkouts.mock.restore();
-    counts.mock.restore();
-    return total;
-  }
+function describeHistory({ name, appends: APPENDS, env, storageOptions, skip }: Place): void {
+  describe(`dataset history ${name}`, { skip }, () => {
+    let server: ApolloServer<GraphQLContext>;
+    let services: Services;
+    /** A connection of the test's own to the same dataset: the commits above, and Lance's answers to compare with. */
+    let connection: lancedb.Connection;
+    let table: lancedb.Table;
+    /** What Lance itself says of every version: its live rows (checked out and counted) and its timestamp. */
+    const truth = new Map<number, { rowCount: number; timestamp: number }>();
+    /** Versions by what committed them. */
+    let firstDelete = 0;
+    let optimized: number[] = [];
 
-  test('a few hundred versions: every row count right after deletes and an optimize, from manifests, no table opened', async (t) => {
-    const latest = await table.version();
-    assert.ok(latest > APPENDS + 5, `${latest} versions`);
-    const deletions = await readdir(path.join(services.catalog.uri, '_deletions'));
-    assert.ok(deletions.length >= 4, 'the deletes wrote deletion files');
+    const run = (query: string, variables?: Record<string, unknown>) => execute(server, services, query, variables);
+    const page = async (args: string) => {
+      const result = await run(`{ versions${args} { version timestamp operation rowCount } }`);
+      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+      return result.data!.versions as VersionData[];
+    };
 
-    const pages: VersionData[][] = [];
-    const opened = await tablesOpened(t, async () => {
-      let before = '';
-      for (;;) {
-        const versions = await page(`(limit: 100${before})`);
-        if (versions.length === 0) break;
-        pages.push(versions);
-        before = `, before: ${versions[0]!.version}`;
+    before(async () => {
+      server = await graphqlServer();
+      services = await openServices(env);
+      const dimension = (await testModel()).dimension;
+      connection = await lancedb.connect(path.dirname(services.catalog.uri), { storageOptions });
+      table = await connection.openTable(TABLE_NAME);
+      // Small commits straight through Lance, as another process would make them: fast, and
+      // nothing in this process knows what made them.
+      for (let i = 0; i < APPENDS; i++) await table.add(syntheticRows(3, dimension, 3 * i).map(toLanceRow));
+      // One row of three out of a few fragments: deletion files, not whole fragments dropped.
+      firstDelete = (await table.version()) + 1;
+      const deleted = [0, 7, Math.floor(APPENDS / 2), Math.floor(APPENDS / 2) + 1, APPENDS - 1];
+      for (const i of deleted) await table.delete(`id = '${syntheticRows(1, dimension, 3 * i)[0]!.id}'`);
+      const beforeOptimize = await table.version();
+      await services.dataset.optimize();
+      await table.checkoutLatest();
+      optimized = Array.from({ length: (await table.version()) - beforeOptimize }, (_, i) => beforeOptimize + 1 + i);
+      for (const { version, timestamp } of await table.listVersions()) {
+        await table.checkout(version);
+        truth.set(version, { rowCount: await table.countRows(), timestamp: timestamp.getTime() });
       }
+      await table.checkoutLatest();
     });
-    assert.equal(opened, 0, 'no Lance table opened, checked out or counted');
-    const all = pages.reverse().flat();
-    assert.deepEqual(
-      all.map((v) => v.version),
-      [...truth.keys()],
-    );
-    for (const v of all) {
-      const expected = truth.get(v.version)!;
-      assert.equal(v.rowCount, expected.rowCount, `rows in version ${v.version}`);
-      assert.equal(Date.parse(v.timestamp), expected.timestamp, `timestamp of version ${v.version}`);
+    after(async () => {
+      table?.close();
+      connection?.close();
+      await services?.close();
+      await server?.stop();
+    });
+
+    /** Counts the Lance tables opened or checked out while `during` runs, on any connection. */
+    async function tablesOpened(t: TestContext, during: () => Promise<unknown>): Promise<number> {
+      const connections = Object.getPrototypeOf(connection) as lancedb.Connection;
+      const tables = Object.getPrototypeOf(table) as lancedb.Table;
+      const opens = t.mock.method(connections, 'openTable');
+      const checkouts = t.mock.method(tables, 'checkout');
+      const counts = t.mock.method(tables, 'countRows');
+      await during();
+      const total = opens.mock.callCount() + checkouts.mock.callCount() + counts.mock.callCount();
+      opens.mock.restore();
+      checkouts.mock.restore();
+      counts.mock.restore();
+      return total;
     }
-    assert.equal(all.at(-1)!.rowCount, 3 * APPENDS - 5);
-  });
 
-  test("every version is named by the transaction its manifest records, an optimize's every version too", async () => {
-    const versions = await page('(limit: 1000)');
-    const named = new Map(versions.map((v) => [v.version, v.operation]));
-    assert.equal(named.get(1), 'Create');
-    for (let v = 2; v <= APPENDS + 1; v++) assert.equal(named.get(v), 'Append', `version ${v}`);
-    for (let v = firstDelete; v < firstDelete + 5; v++) assert.equal(named.get(v), 'Delete', `version ${v}`);
-    assert.ok(optimized.length >= 2, `the optimize committed versions ${optimized.join(', ')}`);
-    assert.deepEqual(
-      optimized.map((v) => named.get(v)),
-      optimized.map(() => 'Optimize'),
-    );
-  });
+    test('many versions: every row count right after deletes and an optimize, from manifests, no table opened', async (t) => {
+      const latest = await table.version();
+      assert.ok(latest > APPENDS + 5, `${latest} versions`);
+      let deletions = 0;
+      for await (const _ of services.objects.list('images.lance/_deletions/')) deletions += 1;
+      assert.ok(deletions >= 4, 'the deletes wrote deletion files');
 
-  test('a page is the newest versions before `before`, oldest first; the default page is the newest 100', async () => {
-    const latest = await table.version();
-    assert.deepEqual(
-      (await page('')).map((v) => v.version),
-      Array.from({ length: 100 }, (_, i) => latest - 99 + i),
-    );
-    assert.deepEqual(
-      (await page('(limit: 3, before: 10)')).map((v) => v.version),
-      [7, 8, 9],
-    );
-    assert.deepEqual(
-      (await page('(limit: 5, before: 3)')).map((v) => v.version),
-      [1, 2],
-    );
-    assert.deepEqual(await page('(before: 1)'), []);
-    assert.deepEqual(
-      (await page(`(limit: 2, before: ${latest + 50})`)).map((v) => v.version),
-      [latest - 1, latest],
-    );
-    const refused = await run('{ versions(limit: 1001) { version } }');
-    assert.equal(refused.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
-    const badCursor = await run('{ versions(before: 0) { version } }');
-    assert.equal(badCursor.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
-  });
+      const pages: VersionData[][] = [];
+      const opened = await tablesOpened(t, async () => {
+        let before = '';
+        for (;;) {
+          const versions = await page(`(limit: 100${before})`);
+          if (versions.length === 0) break;
+          pages.push(versions);
+          before = `, before: ${versions[0]!.version}`;
+        }
+      });
+      assert.equal(opened, 0, 'no Lance table opened, checked out or counted');
+      const all = pages.reverse().flat();
+      assert.deepEqual(
+        all.map((v) => v.version),
+        [...truth.keys()],
+      );
+      for (const v of all) {
+        const expected = truth.get(v.version)!;
+        assert.equal(v.rowCount, expected.rowCount, `rows in version ${v.version}`);
+        assert.equal(Date.parse(v.timestamp), expected.timestamp, `timestamp of version ${v.version}`);
+      }
+      assert.equal(all.at(-1)!.rowCount, 3 * APPENDS - 5);
+    });
 
-  test("a version's manifest is read once: the same page again reads no object", async (t) => {
-    await page('(limit: 40, before: 60)');
-    const reads = t.mock.method(services.objects, 'get');
-    const again = await page('(limit: 40, before: 60)');
-    assert.equal(again.length, 40);
-    assert.equal(reads.mock.callCount(), 0);
-  });
+    test("every version is named by the transaction its manifest records, an optimize's every version too", async () => {
+      const versions = await page('(limit: 1000)');
+      const named = new Map(versions.map((v) => [v.version, v.operation]));
+      assert.equal(named.get(1), 'Create');
+      for (let v = 2; v <= APPENDS + 1; v++) assert.equal(named.get(v), 'Append', `version ${v}`);
+      for (let v = firstDelete; v < firstDelete + 5; v++) assert.equal(named.get(v), 'Delete', `version ${v}`);
+      assert.ok(optimized.length >= 2, `the optimize committed versions ${optimized.join(', ')}`);
+      assert.deepEqual(
+        optimized.map((v) => named.get(v)),
+        optimized.map(() => 'Optimize'),
+      );
+    });
 
-  test('the cost of versions follows its page: one full page fits in an operation, two do not', async () => {
-    const one = await run('{ versions(limit: 1000) { version rowCount } }');
-    assert.equal(one.errors, undefined, JSON.stringify(one.errors));
-    const two = await run('{ a: versions(limit: 1000) { rowCount } b: versions(limit: 1000) { rowCount } }');
-    assert.equal(two.errors?.[0]?.extensions?.code, 'QUERY_TOO_COSTLY');
-    const small = await run(
-      `{ ${Array.from({ length: 15 }, (_, i) => `v${i}: versions(limit: 100) { rowCount }`).join(' ')} }`,
-    );
-    assert.equal(small.errors, undefined, 'fifteen default pages fit');
+    test('a page is the newest versions before `before`, oldest first; the default page is the newest 100', async () => {
+      const latest = await table.version();
+      const newest = Math.min(100, latest);
+      assert.deepEqual(
+        (await page('')).map((v) => v.version),
+        Array.from({ length: newest }, (_, i) => latest - newest + 1 + i),
+      );
+      assert.deepEqual(
+        (await page('(limit: 3, before: 10)')).map((v) => v.version),
+        [7, 8, 9],
+      );
+      assert.deepEqual(
+        (await page('(limit: 5, before: 3)')).map((v) => v.version),
+        [1, 2],
+      );
+      assert.deepEqual(await page('(before: 1)'), []);
+      assert.deepEqual(
+        (await page(`(limit: 2, before: ${latest + 50})`)).map((v) => v.version),
+        [latest - 1, latest],
+      );
+      const refused = await run('{ versions(limit: 1001) { version } }');
+      assert.equal(refused.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+      const badCursor = await run('{ versions(before: 0) { version } }');
+      assert.equal(badCursor.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    });
+
+    test("a version's manifest is read once: the same page again reads no object", async (t) => {
+      await page('(limit: 20, before: 30)');
+      const reads = t.mock.method(services.objects, 'get');
+      const again = await page('(limit: 20, before: 30)');
+      assert.equal(again.length, 20);
+      assert.equal(reads.mock.callCount(), 0);
+    });
+
+    test('the cost of versions follows its page: one full page fits in an operation, two do not', async () => {
+      const one = await run('{ versions(limit: 1000) { version rowCount } }');
+      assert.equal(one.errors, undefined, JSON.stringify(one.errors));
+      const two = await run('{ a: versions(limit: 1000) { rowCount } b: versions(limit: 1000) { rowCount } }');
+      assert.equal(two.errors?.[0]?.extensions?.code, 'QUERY_TOO_COSTLY');
+      const small = await run(
+        `{ ${Array.from({ length: 15 }, (_, i) => `v${i}: versions(limit: 100) { rowCount }`).join(' ')} }`,
+      );
+      assert.equal(small.errors, undefined, 'fifteen default pages fit');
+    });
   });
-});
+}
