@@ -2,14 +2,19 @@
 // no Lance table opened per version, and priced by the page it reads.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
+import protobuf from 'protobufjs';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
 import { TABLE_NAME } from '../src/services/catalog/catalog.js';
+import { DatasetHistory } from '../src/services/catalog/dataset-history.js';
 import { toLanceRow } from '../src/services/catalog/image-record.js';
+import { manifestPath } from '../src/services/storage/lance-manifest.js';
+import { LocalObjectStore } from '../src/services/storage/object-store.js';
 import type { Services } from '../src/services/index.js';
-import { execute, graphqlServer, openServices, syntheticRows, testModel } from './support/harness.js';
+import { execute, graphqlServer, openServices, syntheticRows, tempDir, testModel } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 
 interface VersionData {
@@ -207,3 +212,80 @@ function describeHistory({ name, appends: APPENDS, env, storageOptions, skip }: 
     });
   });
 }
+
+/**
+ * Manifests as Lance wrote them before it kept the transaction inline (1.0), and before it
+ * recorded row counts (0.8): built here from Lance's field numbers in protos/table.proto and
+ * transaction.proto, since no such version of Lance can be installed beside the current one.
+ */
+describe('manifests older Lance wrote', () => {
+  const PROTO = protobuf.parse(
+    `
+    syntax = "proto3";
+    message DeletionFile { uint64 id = 3; uint64 num_deleted_rows = 4; }
+    message DataFragment { uint64 id = 1; DeletionFile deletion_file = 3; uint64 physical_rows = 4; }
+    message Timestamp { int64 seconds = 1; int32 nanos = 2; }
+    message Manifest {
+      repeated DataFragment fragments = 2;
+      uint64 version = 3;
+      Timestamp timestamp = 7;
+      string transaction_file = 12;
+    }
+    message Delete { string predicate = 3; }
+    message Transaction { uint64 read_version = 1; Delete delete = 101; }
+  `,
+    { keepCase: true },
+  ).root;
+
+  /** A manifest file: the message after its u32 length, then the footer that points at it. */
+  function manifestFile(manifest: Record<string, unknown>): Buffer {
+    const message = PROTO.lookupType('Manifest').encode(manifest).finish();
+    const footer = Buffer.alloc(16);
+    footer.writeBigUInt64LE(0n, 0);
+    footer.writeUInt16LE(0, 8);
+    footer.writeUInt16LE(2, 10);
+    footer.write('LANC', 12, 'latin1');
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(message.length);
+    return Buffer.concat([length, message, footer]);
+  }
+
+  test('the operation comes from the transaction file; rows Lance did not record are counted by Lance', async (t) => {
+    const dir = await tempDir();
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const objects = new LocalObjectStore(dir);
+    const seconds = 1_700_000_000;
+    await objects.put(
+      `images.lance/${manifestPath(1)}`,
+      manifestFile({
+        version: 1,
+        timestamp: { seconds, nanos: 250_000_000 },
+        transaction_file: '0-one.txn',
+        fragments: [
+          { id: 0, physical_rows: 10, deletion_file: { id: 1, num_deleted_rows: 3 } },
+          { id: 1, physical_rows: 5 },
+        ],
+      }),
+    );
+    const transaction = PROTO.lookupType('Transaction')
+      .encode({ read_version: 0, delete: Buffer.from([]) })
+      .finish();
+    await objects.put('images.lance/_transactions/0-one.txn', transaction);
+    // A deletion file that does not say how many rows it deletes.
+    await objects.put(
+      `images.lance/${manifestPath(2)}`,
+      manifestFile({ version: 2, fragments: [{ id: 0, physical_rows: 10, deletion_file: { id: 2 } }] }),
+    );
+    const counted: number[] = [];
+    const history = new DatasetHistory(objects, 'images.lance', (version) => {
+      counted.push(version);
+      return Promise.resolve(8);
+    });
+    const versions = await history.range(1, 3);
+    assert.deepEqual(versions, [
+      { version: 1, timestamp: new Date(seconds * 1000 + 250), operation: 'Delete', rowCount: 12 },
+      { version: 2, timestamp: new Date(0), operation: null, rowCount: 8 },
+    ]);
+    assert.deepEqual(counted, [2], 'only the version whose manifest lacks a count');
+  });
+});
