@@ -431,7 +431,10 @@ describe('createVectorIndex and optimizeDataset', () => {
       now.slice(0, history.length).map((v) => [v.version, v.rowCount]),
       history.map((v) => [v.version, v.rowCount]),
     );
-    assert.equal(now.at(-1)!.operation, 'Optimize');
+    // Its compaction (fragment ids reserved, then rewritten), then each index brought up to date.
+    const made = now.slice(history.length).map((v) => v.operation);
+    assert.deepEqual(made.slice(0, 2), ['Optimize', 'Optimize'], made.join(', '));
+    assert.ok(made.slice(2).length > 0 && made.slice(2).every((op) => op === 'Index'), made.join(', '));
     await assertFindsThemselves(services, rows(3, 600).concat(rows(2, 657), rows(2, 0)));
   });
 });

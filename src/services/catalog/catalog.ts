@@ -20,7 +20,7 @@ import {
   storageFailure,
   throwStorageFailure,
 } from '../storage/storage-failures.js';
-import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
+import { DatasetHistory, fileKind, type VersionInfo } from './dataset-history.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { inFragments, planFold, tailFragments } from './tail-fold.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
@@ -108,8 +108,8 @@ export class ImageCatalog {
   private readonly plans = new LRUCache<number, Promise<IndexPlan | null>>({ max: 32 });
   /** Index builds in progress in this process, by index name. */
   private readonly builds = new Map<string, IndexInfo>();
-  /** The operation behind each version this process committed (others' are inferred). */
-  private readonly operations = new Map<number, string>();
+  /** Every version's time, operation and rows, read from its manifest. */
+  private readonly history: DatasetHistory;
   /** The summary of the latest version read: a version never changes, so it is worked out once. */
   private lastSummary: { version: number; summary: Promise<DatasetSummary> } | undefined;
 
@@ -146,6 +146,7 @@ export class ImageCatalog {
     private readonly readConsistencyMs: number,
     private readonly mirror?: { dataset: DatasetMirror; connection: lancedb.Connection },
   ) {
+    this.history = new DatasetHistory(objects, DATASET_DIR, (version) => this.read(version, (t) => t.countRows()));
     if (mirror) {
       // A version that leaves the mirror is read through the object store again from then on.
       mirror.dataset.onRetire = (version) => {
@@ -451,15 +452,23 @@ export class ImageCatalog {
     return { ids, duplicateRowIds, version };
   }
 
-  versions(): Promise<VersionInfo[]> {
-    return this.table
-      .listVersions()
-      .then((versions) => describeVersions(versions, this.operations), throwStorageFailure);
+  /**
+   * The newest `limit` versions before `before` (every one up to the latest by default), oldest
+   * first. Versions are numbered from 1 without gaps (this service cleans none up), so the page is
+   * known without listing the bucket: it costs one manifest read per version not read before.
+   */
+  async versions({ limit = Infinity, before = Infinity }: { limit?: number; before?: number } = {}): Promise<
+    VersionInfo[]
+  > {
+    const to = Math.min(before - 1, await this.version());
+    return this.history.range(Math.max(1, to - limit + 1), to).catch(throwStorageFailure);
   }
 
-  /** Live rows at each version, one pinned handle per version. */
-  rowCounts(versions: readonly number[]): Promise<number[]> {
-    return Promise.all(versions.map(async (v) => (await this.reader(v)).table.countRows())).catch(throwStorageFailure);
+  /** One version's time, operation and rows; an {@link UnknownVersionError} when it does not exist. */
+  async versionInfo(version: number): Promise<VersionInfo> {
+    const info = await this.history.version(version).catch(throwStorageFailure);
+    if (!info) throw new UnknownVersionError(`version ${version} does not exist`);
+    return info;
   }
 
   async describe(): Promise<DatasetInfo> {
@@ -543,11 +552,11 @@ export class ImageCatalog {
 
   async append(rows: readonly NewImageRow[]): Promise<number> {
     const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.writable.schema() });
-    return this.noted('Append', (await this.writable.add(table)).version);
+    return this.committed((await this.writable.add(table)).version);
   }
 
   async deleteIds(ids: readonly string[]): Promise<number> {
-    return this.noted('Delete', (await this.writable.delete(idIn(ids))).version);
+    return this.committed((await this.writable.delete(idIn(ids))).version);
   }
 
   /**
@@ -577,13 +586,13 @@ export class ImageCatalog {
         .whenMatchedUpdateAll({ where: inFragments(fold, 'target._rowaddr') })
         .useIndex(false)
         .execute(source);
-      versions.push(this.noted('Compact', result.version));
+      versions.push(this.committed(result.version));
     }
   }
 
   /** Deletes single rows by their Lance row id (the repair of duplicate ids). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
-    return this.noted('Delete', (await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
+    return this.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
 
   /**
@@ -605,11 +614,11 @@ export class ImageCatalog {
     const handle = await this.writeConnection.openTable(TABLE_NAME);
     try {
       await handle.createIndex(column, { config, name, replace: true });
-      const versions = [this.noted('Index', await handle.version())];
+      const versions = [this.committed(await handle.version())];
       for (const old of await handle.listIndices()) {
         if (old.name === name || !old.columns.includes(column)) continue;
         await handle.dropIndex(old.name);
-        versions.push(this.noted('Index', await handle.version()));
+        versions.push(this.committed(await handle.version()));
       }
       return versions;
     } finally {
@@ -627,15 +636,14 @@ export class ImageCatalog {
     try {
       // cleanupOlderThan in the distant past: time travel keeps every version.
       const stats = await handle.optimize({ cleanupOlderThan: new Date(0) });
-      return { version: this.noted('Optimize', await handle.version()), stats };
+      return { version: this.committed(await handle.version()), stats };
     } finally {
       handle.close();
     }
   }
 
-  /** Records what made `version`, for {@link versions}. */
-  private noted(operation: string, version: number): number {
-    this.operations.set(version, operation);
+  /** Records a version this process committed: its readers see it from now on. */
+  private committed(version: number): number {
     this.lastCommitted = Math.max(this.lastCommitted, version);
     this.follow();
     return version;
@@ -647,7 +655,7 @@ export class ImageCatalog {
     // readers are shared), and it commits.
     const handle = await this.openVersion(version, this.writeConnection);
     await handle.restore();
-    const restored = this.noted('Restore', await handle.version());
+    const restored = this.committed(await handle.version());
     handle.close();
     return restored;
   }
