@@ -313,6 +313,27 @@ describe('lance-image-search command line', () => {
     }
   });
 
+  test('`npx lance-image-search` in the project runs the command without building the web UI', async () => {
+    // npx installs this folder into its cache to link the command, which runs the `prepare` script.
+    const cache = await tempDir('npx-cache-');
+    try {
+      const child = spawn(
+        'npm',
+        ['exec', '--offline', `--cache=${cache}`, '--foreground-scripts', '--', 'lance-image-search', '--help'],
+        { cwd: ROOT, env: cliEnv() },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 0, output);
+      assert.match(output, /Usage: lance-image-search <command>/);
+      assert.doesNotMatch(output, /build:web|vite build/, 'the UI build did not start');
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
   test('a folder with no image files names what it skipped and exits 1', async () => {
     const dir = await folder({
       'a.heic': Buffer.from('x'),
