@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { COLOURS, COLOUR_NAMES, noisy, solid } from './support/images.js';
 import * as lancedb from '@lancedb/lancedb';
 import { TABLE_NAME } from '../src/services/catalog/catalog.js';
+import { modelRecord } from '../src/services/catalog/model-record.js';
 import { imageSchema, toLanceRow } from '../src/services/catalog/image-record.js';
 import { syntheticRows, tempDir, testModel, testModelDir } from './support/harness.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
@@ -359,9 +360,11 @@ describe('web UI', () => {
 
 /** A dataset at `dir` made of `count` - 1 one-row appends, straight through Lance (fast); returns its number of versions. */
 async function commitSingleRows(dir: string, count: number): Promise<number> {
-  const dimension = (await testModel()).dimension;
+  const model = await testModel();
+  const dimension = model.dimension;
   const connection = await lancedb.connect(dir);
-  const table = await connection.createEmptyTable(TABLE_NAME, imageSchema(dimension));
+  // Made by the model the service will run with, as the service itself records it.
+  const table = await connection.createEmptyTable(TABLE_NAME, imageSchema(dimension, modelRecord(model.identity)));
   for (let i = 1; i < count; i++) await table.add(syntheticRows(1, dimension, i).map(toLanceRow));
   const versions = await table.version();
   connection.close();
