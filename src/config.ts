@@ -15,6 +15,12 @@ const SettingsSchema = z.object({
   UPLOAD_BODY_TIMEOUT_MS: positiveInt(120_000),
   MAX_IMAGE_PIXELS: positiveInt(100_000_000),
   DECODE_CONCURRENCY: positiveInt(2),
+  /**
+   * Estimated memory of the images decoded at once (benchmarks/results/decode-memory.md); a file
+   * whose decode alone would take more is refused. 1 GiB decodes a 100-megapixel JPEG, PNG or
+   * WebP, and an 8-bit AVIF of up to 55 megapixels.
+   */
+  DECODE_MEMORY_BYTES: positiveInt(1024 * 1024 * 1024),
   API_KEY: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(1).optional(),
   CACHE_URL: z

@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
@@ -11,6 +10,7 @@ import { MeteredObjectStore } from './storage/metered-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { openStorage } from './storage/storage.js';
+import { DecodeBudget } from './images/decode-budget.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { CatalogWriter } from './catalog/writer.js';
@@ -83,13 +83,14 @@ export async function startServices(
     const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-    // One bound on the images decoded at once, for uploads and thumbnails alike.
-    const decoding = pLimit(settings.DECODE_CONCURRENCY);
+    // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.
+    const decoding = new DecodeBudget(settings.DECODE_MEMORY_BYTES, settings.DECODE_CONCURRENCY);
+    const limits = { maxPixels: settings.MAX_IMAGE_PIXELS, maxDecodeBytes: settings.DECODE_MEMORY_BYTES };
     const thumbnails = new ThumbnailService(
       objects,
       catalog,
       decoding,
-      settings.MAX_IMAGE_PIXELS,
+      limits,
       logger.child({ component: 'thumbnails' }),
     );
     const uploads = new UploadService(
@@ -98,7 +99,7 @@ export async function startServices(
       writer,
       batcher,
       thumbnails,
-      { maxPixels: settings.MAX_IMAGE_PIXELS },
+      limits,
       decoding,
       logger.child({ component: 'uploads' }),
     );

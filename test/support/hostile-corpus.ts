@@ -3,6 +3,7 @@
 // limits; benchmarks/hostile.ts runs it again and records the process's peak memory.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { MAX_DEPTH, MAX_DIRECTIVES } from '../../src/limits.js';
 import { COLOURS, distinctImages, noisy, oversize, solid } from './images.js';
@@ -110,16 +111,17 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   // One IDAT chunk, cut short: libvips refuses a PNG without one before it reports the size.
-  const idat = chunk('IDAT', Buffer.from('789c', 'hex'));
+  const idat = pngChunk('IDAT', Buffer.from('789c', 'hex'));
   return Buffer.concat([
     Buffer.from('89504e470d0a1a0a', 'hex'),
-    chunk('IHDR', ihdr),
+    pngChunk('IHDR', ihdr),
     idat,
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** A PNG chunk: length, type, data and CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'ascii');
@@ -135,6 +137,22 @@ function crc32(bytes: Buffer): number {
     for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
   }
   return ~c >>> 0;
+}
+
+/**
+ * A 32×32 PNG carrying `count` zTXt chunks of 8 MB of text each, the most libpng inflates per
+ * chunk, compressed about 1000:1: 8 KB on the wire for every 8 MB.
+ */
+export async function zTxtBombPng(count: number): Promise<Buffer> {
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#369' } })
+    .png()
+    .toBuffer();
+  const text = deflateSync(Buffer.alloc(8_000_000, 'A'), { level: 9 });
+  const chunks = Array.from({ length: count }, (_, i) =>
+    pngChunk('zTXt', Buffer.concat([Buffer.from(`note${i}\0\0`, 'latin1'), text])),
+  );
+  // After IHDR (signature 8 bytes, IHDR 25), where libpng reads them with the header.
+  return Buffer.concat([png.subarray(0, 33), ...chunks, png.subarray(33)]);
 }
 
 /** A valid PNG with the CRC of its first IDAT chunk broken. */
