@@ -200,6 +200,12 @@ export interface CorpusOptions {
   maxFiles: number;
   /** How many 100-megapixel PNGs to send in separate requests at once, and in one request. */
   bigImages: { atOnce: number; inOneRequest: number };
+  /**
+   * Issue 13's costly images: 'real' encodes 10000×10000 AVIFs and progressive JPEGs (about 15 s
+   * each, for the benchmark); 'headers' makes a small AVIF whose header says 10000×10000, which
+   * the service must refuse all the same, since it decides from the header.
+   */
+  costlyImages: 'real' | 'headers';
 }
 
 export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase[]> {
@@ -231,6 +237,7 @@ export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase
       check: ([a]) => refused(a!, 'BAD_USER_INPUT', /MAX_UPLOAD_FILES/),
     },
     ...extremeImages(options),
+    ...(await decompressionBombs(options)),
     {
       finding: '5',
       name: 'a PNG with a bad CRC among 40 concurrent valid uploads',
@@ -416,6 +423,66 @@ function extremeImages(options: CorpusOptions): HostileCase[] {
       },
     },
   ];
+}
+
+/** Issue 13, finding 1: files within MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS that cost far more to decode. */
+async function decompressionBombs({ costlyImages }: CorpusOptions): Promise<HostileCase[]> {
+  const small = await solid(COLOURS.blue);
+  const costlyAvif = costlyImages === 'real' ? await flatAvif(10_000) : claiming(await flatAvif(64), 10_000);
+  const stored = (a: Answer) => assert.ok(a.body?.data?.uploadImage?.image?.id, JSON.stringify(a.body).slice(0, 300));
+  const cases: HostileCase[] = [
+    {
+      finding: '13.1',
+      name: 'a 32×32 PNG of 478 KB whose zTXt chunks inflate to 480 MB',
+      send: async (t) => [await post(t, uploadBody([{ bytes: await zTxtBombPng(60), filename: 'text.png' }]))],
+      check: ([a]) => assert.equal(a!.body?.data?.uploadImage?.image?.width, 32, JSON.stringify(a!.body)),
+    },
+    {
+      finding: '13.1',
+      name: `four ${costlyAvif.byteLength}-byte 10000×10000 AVIFs at once, and a 1 KB PNG beside them`,
+      send: async (t) =>
+        Promise.all([
+          ...[0, 1, 2, 3].map((i) => post(t, uploadBody([{ bytes: costlyAvif, filename: `huge${i}.avif` }]))),
+          post(t, uploadBody([{ bytes: small, filename: 'small.png' }])),
+        ]),
+      check: (answers) => {
+        for (const a of answers.slice(0, 4)) rejected(a, 'BAD_USER_INPUT', /DECODE_MEMORY_BYTES/);
+        stored(answers[4]!);
+      },
+    },
+  ];
+  if (costlyImages === 'real') {
+    const jpegs = await Promise.all(
+      [0, 1].map((i) =>
+        sharp({ create: { width: 10_000, height: 10_000 + i, channels: 3, background: '#3a6ea5' } })
+          .jpeg({ progressive: true, chromaSubsampling: '4:4:4' })
+          .toBuffer(),
+      ),
+    );
+    cases.push({
+      finding: '13.1',
+      name: 'two 10000×10000 progressive JPEGs (4:4:4) at once, and a 1 KB PNG beside them',
+      send: async (t) =>
+        Promise.all([...jpegs, small].map((bytes, i) => post(t, uploadBody([{ bytes, filename: `p${i}.jpg` }])))),
+      check: (answers) => answers.forEach(stored),
+    });
+  }
+  return cases;
+}
+
+/** A flat AVIF of side × side: a few KB, however large. */
+const flatAvif = (side: number) =>
+  sharp({ create: { width: side, height: side, channels: 3, background: '#3a6ea5' }, limitInputPixels: false })
+    .avif({ effort: 0 })
+    .toBuffer();
+
+/** The AVIF with the size in its header (the `ispe` property) changed to side × side. */
+function claiming(avif: Buffer, side: number): Buffer {
+  const ispe = avif.indexOf('ispe');
+  const copy = Buffer.from(avif);
+  copy.writeUInt32BE(side, ispe + 8);
+  copy.writeUInt32BE(side, ispe + 12);
+  return copy;
 }
 
 function costlyOperations(): HostileCase[] {

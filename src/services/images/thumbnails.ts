@@ -97,7 +97,7 @@ export class ThumbnailService {
  * Upright, within THUMBNAIL_SIDE on its long side (never enlarged), first frame of an animation;
  * decoded with the probe's policy, so that an accepted upload always has a thumbnail.
  */
-function thumbnail({ decodable }: ImageHeader, maxPixels: number): Promise<Buffer> {
+export function thumbnail({ decodable }: ImageHeader, maxPixels: number): Promise<Buffer> {
   return sharp(decodable, { ...DECODING, limitInputPixels: maxPixels })
     .autoOrient()
     .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true })
