@@ -102,7 +102,8 @@ try {
     await writeFile(file, bytes);
     const upload = await decodeInChild(file, 'upload').catch((error: { stderr?: string }) => {
       // libvips refuses some files from their header (TIFF tiles larger than it allows): nothing to measure.
-      const refusal = /InvalidImageError: (.*)/.exec(error.stderr ?? '')?.[1] ?? String(error);
+      const refusal = /InvalidImageError: (.*)/.exec(error.stderr ?? '')?.[1];
+      if (!refusal) throw error;
       rows.push({ variant, width, height, fileBytes: bytes.byteLength, refused: refusal });
       log(`${variant} ${width}×${height}: refused: ${refusal}`);
       return null;

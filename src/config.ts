@@ -17,8 +17,8 @@ const SettingsSchema = z.object({
   DECODE_CONCURRENCY: positiveInt(2),
   /**
    * Estimated memory of the images decoded at once (benchmarks/results/decode-memory.md); a file
-   * whose decode alone would take more is refused. 1 GiB decodes a 100-megapixel JPEG, PNG or
-   * WebP, and an 8-bit AVIF of up to 55 megapixels.
+   * whose decode alone would take more is refused. 1 GiB decodes any 100-megapixel JPEG, PNG,
+   * WebP or GIF, and AVIFs of up to about 50 megapixels (8-bit) or 35 (10- and 12-bit).
    */
   DECODE_MEMORY_BYTES: positiveInt(1024 * 1024 * 1024),
   API_KEY: z.string().min(1).optional(),

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { DecodeBudget } from '../src/services/images/decode-budget.js';
-import { InvalidImageError } from '../src/services/images/image-probe.js';
+import { InvalidImageError, readHeader } from '../src/services/images/image-probe.js';
+import { tiffBlockRowPixels } from '../src/services/images/tiff-layout.js';
 import { withoutPngText } from '../src/services/images/png-text.js';
 import type { Services } from '../src/services/index.js';
 import { pngChunk, zTxtBombPng } from './support/hostile-corpus.js';
@@ -114,6 +115,20 @@ describe("a PNG's text chunks", () => {
   });
 });
 
+describe("a TIFF's layout", () => {
+  test('a row of large tiles is charged, where strips of a few hundred rows are not', async () => {
+    const image = () => sharp({ create: { width: 2000, height: 2000, channels: 4, background: '#3a6ea5' } });
+    const tiled = await image().tiff({ tile: true, tileWidth: 4096, tileHeight: 4096 }).toBuffer();
+    const strips = await image().tiff().toBuffer();
+    assert.equal(tiffBlockRowPixels(tiled, 2000, 2000), 4096 * 4096);
+    assert.ok(tiffBlockRowPixels(strips, 2000, 2000)! < (2000 * 2000) / 4);
+    const limits = { maxPixels: 1e8, maxDecodeBytes: 1e12 };
+    const [tiledCost, stripsCost] = await Promise.all([tiled, strips].map((b) => readHeader(b, limits)));
+    // Measured: 69 MiB for the tiles, 14 MiB for the strips (benchmarks/results/decode-memory.md).
+    assert.ok(tiledCost!.cost > 69 * MiB && stripsCost!.cost < tiledCost!.cost / 2);
+  });
+});
+
 describe('decodes over DECODE_MEMORY_BYTES', () => {
   let services: Services;
   before(async () => {
@@ -155,7 +170,7 @@ describe('decodes over DECODE_MEMORY_BYTES', () => {
   });
 
   test('a small upload is decoded while a costly decode holds the budget and another waits', async (t) => {
-    // 159 MiB each (estimated): one at a time in 300 MiB; the PNG is small (at most 300/16 MiB).
+    // 168 MiB each (estimated): one at a time in 300 MiB; the PNG is small (at most 300/16 MiB).
     const local = await openServices({ DECODE_MEMORY_BYTES: String(300 * MiB) });
     try {
       const costly = await Promise.all(

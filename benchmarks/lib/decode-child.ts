@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { decodeHeader, DECODING, readHeader } from '../../src/services/images/image-probe.js';
+import { decodeForModel, DECODING, readHeader } from '../../src/services/images/image-probe.js';
 import { modelPixels, type ImageInput } from '../../src/services/images/image-decode.js';
 import { thumbnail } from '../../src/services/images/thumbnails.js';
 
@@ -48,7 +48,7 @@ if (mode === 'unguarded') {
   const header = await measure(() => readHeader(bytes, NO_LIMITS));
   const decode = await measure(async () => {
     if (mode === 'thumbnail') await thumbnail(header.result, Number.MAX_SAFE_INTEGER);
-    else await decodeHeader(header.result, CLIP_INPUT);
+    else await decodeForModel(header.result, CLIP_INPUT);
   });
   const { cost: estimate } = header.result;
   measured = { estimate, header: header.bytes, headerMs: header.ms, decode: decode.bytes, ms: decode.ms };

@@ -61,11 +61,6 @@ export class DecodeBudget {
     return this.running + (this.laneBusy ? 1 : 0);
   }
 
-  /** Estimated bytes held by running decodes. */
-  get heldBytes(): number {
-    return this.held;
-  }
-
   private dispatch(): void {
     for (let head = this.waiting[0]; head; head = this.waiting[0]) {
       if (this.running >= this.concurrency || this.held + head.cost > this.bytes) break;

@@ -14,9 +14,10 @@ const SETUP = 16 * MiB;
 
 /**
  * Rows that libvips holds at once while it streams an image through the crop and the shrink
- * (measured: up to 1,800), or twice a short image.
+ * (measured: up to 1,800), or, of a short image, up to three copies of it (measured at 50000×200).
  */
 const WINDOW_ROWS = 2048;
+const SHORT_IMAGE_COPIES = 4;
 
 /** The parts of sharp's metadata that decide the cost. */
 export interface DecodeHeader {
@@ -32,14 +33,16 @@ export interface DecodeHeader {
   isProgressive?: boolean;
   /** JPEG only: libvips says 4:2:0 for any subsampling, 4:4:4 for none (4:2:0:4, 4:4:4:4 for CMYK). */
   chromaSubsampling?: string;
+  /** TIFF only: pixels in one row of tiles, or in one strip (tiff-layout.ts), when known. */
+  blockRowPixels?: number;
 }
 
 /** Estimated peak bytes of one decode of this image. */
 export function decodeCost(header: DecodeHeader): number {
   const { width, height } = header;
   const pixelBytes = header.channels * sampleBytes(header.depth);
-  const window = pixelBytes * width * Math.min(WINDOW_ROWS, 2 * height);
-  return Math.ceil(SETUP + window + wholeImageBytesPerPixel(header, pixelBytes) * width * height);
+  const window = pixelBytes * width * Math.min(WINDOW_ROWS, SHORT_IMAGE_COPIES * height);
+  return Math.ceil(SETUP + window + heldWhole(header, pixelBytes));
 }
 
 /**
@@ -63,28 +66,32 @@ function worstUpright(format: string, width: number, height: number): number {
   return decodeCost({ format, width, height, ...variant, isProgressive: true, chromaSubsampling: '4:4:4:4' });
 }
 
-/** Bytes per pixel that a format holds for the whole image at once, beyond the streamed rows. */
-function wholeImageBytesPerPixel(header: DecodeHeader, pixelBytes: number): number {
+/** Bytes that a format holds for the whole image (or a block of it) at once, beyond the streamed rows. */
+function heldWhole(header: DecodeHeader, pixelBytes: number): number {
+  const pixels = header.width * header.height;
   switch (header.format) {
     case 'jpeg':
-      // libjpeg keeps every DCT coefficient (2 bytes a sample) until a progressive image's last scan.
-      return header.isProgressive ? 2 * jpegSamplesPerPixel(header) : 0;
+      // libjpeg keeps every DCT coefficient (2 bytes a sample) until a progressive image's last
+      // scan, and libvips a row buffer beside them (measured 6.5 bytes a pixel at 4:4:4).
+      return header.isProgressive ? (2 * jpegSamplesPerPixel(header) + 0.5) * pixels : 0;
     case 'png':
       // Adam7: the last pass fills every row, so the whole image is decoded first.
-      return header.isProgressive ? pixelBytes : 0;
+      return header.isProgressive ? pixelBytes * pixels : 0;
     case 'webp':
       // libwebp decodes the whole image to RGBA, and libvips copies it (measured 8.4 bytes a pixel).
-      return 8;
+      return 8 * pixels;
     case 'gif':
       // One RGBA frame (measured 4.8 bytes a pixel).
-      return 4;
+      return 4 * pixels;
     case 'heif':
-      // The AV1 decoder's frame buffers and libheif's planes (measured 18.4, and 24.6 above 8 bits).
-      return (header.bitsPerSample ?? 8) > 8 ? 24 : 18;
+      // The AV1 decoder's frame buffers and libheif's planes (measured 18.4 bytes a pixel, and
+      // 25.6 above 8 bits).
+      return ((header.bitsPerSample ?? 8) > 8 ? 27 : 19.5) * pixels;
     default:
-      // TIFF strips and tiles can be as large as the image, and libvips caches a row of tiles
-      // (measured 9.2 bytes a pixel for 4096×4096 RGBA tiles): twice the image.
-      return 2 * pixelBytes;
+      // TIFF: libtiff decodes a strip or tile whole, and libvips caches a row of tiles, twice
+      // over (measured). libvips refuses tiles over twice the image's side, so a row of tiles
+      // is at most four times the image when the layout is not known.
+      return 2 * pixelBytes * (header.blockRowPixels ?? 4 * pixels);
   }
 }
 

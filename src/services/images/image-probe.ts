@@ -3,6 +3,7 @@ import sharp, { type Metadata } from 'sharp';
 import { decodeCost } from './decode-cost.js';
 import { modelPixels, type ImageInput } from './image-decode.js';
 import { withoutPngText } from './png-text.js';
+import { tiffBlockRowPixels } from './tiff-layout.js';
 
 /** What a file is and what decoding it costs, read from its header before any pixel is decoded. */
 export interface ImageHeader {
@@ -111,7 +112,8 @@ export async function readHeader(bytes: Uint8Array, limits: ProbeLimits): Promis
   if (width * height > limits.maxPixels) {
     throw new InvalidImageError(`the image is ${width}×${height} pixels, over the limit of ${limits.maxPixels}`);
   }
-  const cost = decodeCost({ ...meta, format: meta.format!, width, height });
+  const blockRowPixels = meta.format === 'tiff' ? tiffBlockRowPixels(decodable, width, height) : undefined;
+  const cost = decodeCost({ ...meta, width, height, blockRowPixels });
   if (cost > limits.maxDecodeBytes) {
     throw new InvalidImageError(
       `decoding this ${width}×${height} ${variantName(meta)} would take about ${mebibytes(cost)} MiB of memory, ` +
@@ -126,7 +128,7 @@ export async function readHeader(bytes: Uint8Array, limits: ProbeLimits): Promis
  * only its thumbnail decodes it again, under the same {@link DECODING} policy, so it cannot fail
  * there instead.
  */
-export async function decodeHeader(header: ImageHeader, input: ImageInput): Promise<ProbedImage> {
+export async function decodeForModel(header: ImageHeader, input: ImageInput): Promise<ProbedImage> {
   const image = sharp(header.decodable, { ...DECODING, limitInputPixels: false });
   const pixels = await modelPixels(image, header, input).catch((error: Error) => {
     // The decoder's own words (libvips, libpng...) stay in the cause, out of the answer.
@@ -136,9 +138,9 @@ export async function decodeHeader(header: ImageHeader, input: ImageInput): Prom
   return { ext, contentType, ...displayed, pixels, header };
 }
 
-/** {@link readHeader}, then {@link decodeHeader}, with no decode budget to wait for. */
+/** {@link readHeader}, then {@link decodeForModel}, with no decode budget to wait for. */
 export async function probeImage(bytes: Uint8Array, limits: ProbeLimits, input: ImageInput): Promise<ProbedImage> {
-  return decodeHeader(await readHeader(bytes, limits), input);
+  return decodeForModel(await readHeader(bytes, limits), input);
 }
 
 /** The variant that decides the cost, in the client's words: "progressive JPEG", "16-bit AVIF". */

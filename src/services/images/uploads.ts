@@ -6,7 +6,7 @@ import { COLUMNS, type NewImageRow, type ImageRecord } from '../catalog/image-re
 import type { DecodeBudget } from './decode-budget.js';
 import {
   contentId,
-  decodeHeader,
+  decodeForModel,
   InvalidImageError,
   readHeader,
   type ProbeLimits,
@@ -129,7 +129,7 @@ export class UploadService {
   private async probe(file: IncomingFile, index: number, count: number): Promise<ProbedImage> {
     try {
       const header = await readHeader(file.bytes, this.limits);
-      return await this.decoding.run(header.cost, () => decodeHeader(header, this.batcher.imageInput));
+      return await this.decoding.run(header.cost, () => decodeForModel(header, this.batcher.imageInput));
     } catch (error) {
       throw naming(error, file, index, count);
     }
