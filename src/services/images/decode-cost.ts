@@ -4,7 +4,8 @@
  * The figures are peak RSS measured around the decode of an upload (the model's input) and of
  * its thumbnail, in a child process per format, variant and size (`npm run bench:decode`,
  * benchmarks/results/decode-memory.md). Each estimate is above every measurement. The pixel count
- * alone says little: a 10000×10000 AVIF takes 1.8 GB, a baseline JPEG of the same size 40 MB.
+ * alone says little: a 10000×10000 AVIF took 1.8 GB, a progressive JPEG of that size 650 MB,
+ * and a baseline JPEG of 6000×6000 30 MB.
  */
 
 const MiB = 1024 * 1024;
@@ -14,7 +15,7 @@ const SETUP = 16 * MiB;
 
 /**
  * Rows that libvips holds at once while it streams an image through the crop and the shrink
- * (measured: up to 1,800), or, of a short image, up to three copies of it (measured at 50000×200).
+ * (measured: up to 1,800), or, of a short image, copies of it (three measured at 50000×200).
  */
 const WINDOW_ROWS = 2048;
 const SHORT_IMAGE_COPIES = 4;
