@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { DecodeBudget } from '../src/services/images/decode-budget.js';
@@ -167,6 +168,18 @@ describe('decodes over DECODE_MEMORY_BYTES', () => {
       const [outcome] = await services.uploads.uploadAll([file(bytes)]);
       assert.equal(outcome!.image.width, side);
     }
+  });
+
+  test('a costly decode leaves no memory behind once it is done (no libvips operation cache)', async () => {
+    const bytes = await flat(5000, 5000, (i) => i.jpeg({ progressive: true, chromaSubsampling: '4:4:4' }));
+    const rss = async () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]) * 1024;
+    const before = await rss();
+    const [outcome] = await services.uploads.uploadAll([file(bytes)]);
+    assert.equal(outcome!.created, true);
+    // Two decodes of about 165 MiB each (the upload's and its thumbnail's): with the cache, their
+    // coefficients stayed resident (about 330 MiB more).
+    const kept = (await rss()) - before;
+    assert.ok(kept < 100 * MiB, `${Math.round(kept / MiB)} MiB still resident`);
   });
 
   test('a small upload is decoded while a costly decode holds the budget and another waits', async (t) => {

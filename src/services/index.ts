@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import sharp from 'sharp';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
 import { DATASET_DIR, ImageCatalog } from './catalog/catalog.js';
@@ -84,6 +85,11 @@ export async function startServices(
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.
+    // libvips' operation cache would keep each decoder alive after its decode, with memory the
+    // cache does not count (its 50 MB bound is of libvips' own buffers): a progressive JPEG's
+    // coefficients (370 MB at 8000×8000) stayed resident after every decode, and the next added
+    // to them. Nothing here decodes the same bytes with the same operations twice.
+    sharp.cache(false);
     const decoding = new DecodeBudget(settings.DECODE_MEMORY_BYTES, settings.DECODE_CONCURRENCY);
     const limits = { maxPixels: settings.MAX_IMAGE_PIXELS, maxDecodeBytes: settings.DECODE_MEMORY_BYTES };
     const thumbnails = new ThumbnailService(

@@ -454,7 +454,7 @@ async function decompressionBombs({ costlyImages }: CorpusOptions): Promise<Host
   if (costlyImages === 'real') {
     const jpegs = await Promise.all(
       [0, 1].map((i) =>
-        sharp({ create: { width: 10_000, height: 10_000 + i, channels: 3, background: '#3a6ea5' } })
+        sharp({ create: { width: 10_000, height: 10_000 - i, channels: 3, background: '#3a6ea5' } })
           .jpeg({ progressive: true, chromaSubsampling: '4:4:4' })
           .toBuffer(),
       ),
