@@ -126,7 +126,7 @@ describe('HTTP server', () => {
     assert.equal((await sharp(Buffer.from(await served.arrayBuffer())).metadata()).format, 'webp');
   });
 
-  test('missing thumbnails of many images at once read at most DECODE_CONCURRENCY (2) originals at a time', async (t) => {
+  test('missing thumbnails of many images at once read at most DECODE_CONCURRENCY (2) originals at a time, plus one small', async (t) => {
     const images = await distinctImages(4, COLOURS.green, 500); // MAX_UPLOAD_FILES here
     const { body } = await post(
       app,
@@ -156,7 +156,8 @@ describe('HTTP server', () => {
       served.map((r) => r.status),
       ids.map(() => 200),
     );
-    assert.ok(most <= 2, `${most} originals read at once`);
+    // Small decodes also have a lane of their own beside the budget (decode-budget.ts).
+    assert.ok(most <= 3, `${most} originals read at once`);
   });
 
   test('a thumbnail that cannot be made answers 500 with no-store, never an immutable error', async (t) => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import sharp from 'sharp';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
 import { DATASET_DIR, ImageCatalog } from './catalog/catalog.js';
@@ -15,6 +15,7 @@ import { SearchService } from './search.js';
 import { S3_SETTINGS_HINT } from './storage/bucket-check.js';
 import { openStorage } from './storage/storage.js';
 import { bucketAnswer } from './storage/storage-failures.js';
+import { DecodeBudget } from './images/decode-budget.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
@@ -96,13 +97,19 @@ export async function startServices(
     const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-    // One bound on the images decoded at once, for uploads and thumbnails alike.
-    const decoding = pLimit(settings.DECODE_CONCURRENCY);
+    // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.
+    // libvips' operation cache would keep each decoder alive after its decode, with memory the
+    // cache does not count (its 50 MB bound is of libvips' own buffers): a progressive JPEG's
+    // coefficients (370 MB at 8000×8000) stayed resident after every decode, and the next added
+    // to them. Nothing here decodes the same bytes with the same operations twice.
+    sharp.cache(false);
+    const decoding = new DecodeBudget(settings.DECODE_MEMORY_BYTES, settings.DECODE_CONCURRENCY);
+    const limits = { maxPixels: settings.MAX_IMAGE_PIXELS, maxDecodeBytes: settings.DECODE_MEMORY_BYTES };
     const thumbnails = new ThumbnailService(
       objects,
       catalog,
       decoding,
-      settings.MAX_IMAGE_PIXELS,
+      limits,
       logger.child({ component: 'thumbnails' }),
     );
     const uploads = new UploadService(
@@ -111,7 +118,7 @@ export async function startServices(
       writer,
       batcher,
       thumbnails,
-      { maxPixels: settings.MAX_IMAGE_PIXELS },
+      limits,
       decoding,
       logger.child({ component: 'uploads' }),
     );

@@ -1,6 +1,6 @@
 import type { ApolloServer } from '@apollo/server';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -183,4 +183,18 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Starts this process's peak resident memory again from its current size (Linux only), so that a
+ * test measures its own peak and not one an earlier test reached.
+ */
+export async function resetPeakRss(): Promise<void> {
+  if (process.platform === 'linux') await writeFile('/proc/self/clear_refs', '5');
+}
+
+/** Peak resident memory of this process in bytes: since resetPeakRss() on Linux, else since it started. */
+export async function peakRss(): Promise<number> {
+  if (process.platform !== 'linux') return process.resourceUsage().maxRSS * 1024;
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]) * 1024;
 }
