@@ -60,7 +60,7 @@ export const reclaimImages: Command = {
       );
       return 0;
     } finally {
-      catalog.close();
+      await catalog.close();
     }
   },
 };

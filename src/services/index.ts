@@ -68,7 +68,7 @@ export async function startServices(
   let caches: Caches | undefined;
   const closeOpened = async () => {
     await caches?.close();
-    catalog?.close();
+    await catalog?.close();
     await reads.close();
   };
   try {

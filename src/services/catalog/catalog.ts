@@ -666,8 +666,13 @@ export class ImageCatalog {
     return this.writable.version();
   }
 
-  close(): void {
+  /**
+   * Closes every handle, once a refresh in flight has ended: closing a native table while a call
+   * holds it fails ("cannot be borrowed mutably while another borrow is active").
+   */
+  async close(): Promise<void> {
     clearInterval(this.refreshTimer);
+    await this.refreshing;
     this.pinned.clear();
     this.writable.close();
     this.table.close();
