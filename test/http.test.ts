@@ -476,6 +476,36 @@ describe('upload request bounds', () => {
     assert.equal(answer.body.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
     assert.match(answer.body.errors![0].message, /UPLOAD_BODY_TIMEOUT_MS/);
   });
+  test('a client that leaves while its upload waits for the processing slot frees it: later uploads are served', async (t) => {
+    const { uploads } = await app.services;
+    const uploadAll = uploads.uploadAll.bind(uploads);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const calls = t.mock.method(uploads, 'uploadAll', async (...args: Parameters<typeof uploadAll>) => {
+      if (calls.mock.callCount() === 1) await held;
+      return uploadAll(...args);
+    });
+    const first = post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.blue), name: 'b.png' }]));
+    await until(() => calls.mock.callCount() === 1);
+    // A whole second upload, whose client then hangs up while it waits for the only slot.
+    const request = new Request(app.url, {
+      method: 'POST',
+      body: multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.green), name: 'g.png' }]),
+    });
+    const payload = Buffer.from(await request.arrayBuffer());
+    const before = await bufferBytes(app);
+    const gone = openBody(app, payload.byteLength, payload, '127.0.0.1', request.headers.get('content-type')!);
+    await poll(async () => (await bufferBytes(app)) >= before + payload.byteLength, 'the second body to be in');
+    gone.socket.destroy();
+    await gone.answer;
+    release();
+    assert.equal((await first).body.data?.uploadImage.created, true);
+    const third = post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.orange), name: 'o.png' }]));
+    const stuck = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 20_000).unref());
+    const answer = await Promise.race([third, stuck]);
+    assert.notEqual(answer, 'stuck', 'the slot the departed client held was never given back');
+    assert.equal(calls.mock.callCount(), 2, 'the departed client was not served');
+  });
 });
 
 /** Slow bodies, many bodies from one client, and bodies past the shared buffer (issue 13, finding 2). */
