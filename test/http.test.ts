@@ -2,7 +2,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import sharp from 'sharp';
@@ -372,6 +372,24 @@ describe('open only to this machine unless API_KEY is set', () => {
     }
   });
 
+  test('a page that rebinds its own name to 127.0.0.1 is refused: with no API_KEY only requests for localhost are answered', async () => {
+    const app = await openApp();
+    try {
+      const port = new URL(app.url).port;
+      const query = JSON.stringify({ query: 'mutation { restoreVersion(version: 1) { version } }' });
+      const rebound = await rawRequest(app, 'attacker.example', query);
+      assert.equal(rebound.status, 403, rebound.text);
+      assert.match(rebound.text, /"code":"FORBIDDEN"/);
+      assert.match(rebound.text, /DNS rebinding/);
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'app.localhost']) {
+        const local = await rawRequest(app, host, JSON.stringify({ query: '{ dataset { version } }' }));
+        assert.equal(local.status, 200, `${host}: ${local.text}`);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   test(
     'HOST=0.0.0.0 without API_KEY: searches and uploads are open, deletes and restores answer only to this machine',
     { skip: !EXTERNAL },
@@ -399,6 +417,9 @@ describe('open only to this machine unless API_KEY is set', () => {
           assert.equal(body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', query);
           assert.equal(status, 401, query);
         }
+        // From this machine's socket, but for a name that is not this machine's: a rebound page.
+        const rebound = await rawRequest(app, 'attacker.example', JSON.stringify({ query: refused[0] }));
+        assert.match(rebound.text, /"code":"UNAUTHENTICATED"/, rebound.text);
         assert.equal(await versionOf(app), before, 'nothing was committed');
         const search = await post(remote, { query: '{ search(text: "green") { hits { image { id } } } }' });
         assert.equal(search.body.data?.search.hits[0]?.image.id, id);
@@ -693,4 +714,27 @@ function startOfUpload(fileBytes: number): string {
     '--b\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n' +
     'x'.repeat(fileBytes)
   );
+}
+
+/** A JSON POST to /graphql from 127.0.0.1 with the given Host header (fetch does not let one set it). */
+function rawRequest(app: App, host: string, body: string): Promise<RawAnswer> {
+  const { port } = new URL(app.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        path: '/graphql',
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null'), text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
