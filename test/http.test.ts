@@ -538,6 +538,7 @@ describe('upload bodies that arrive slowly or all at once', () => {
       UPLOAD_MIN_BYTES_PER_SEC: '1000',
       UPLOAD_BODY_TIMEOUT_MS: '600000',
       UPLOAD_BUFFER_BYTES: '300000',
+      MAX_REQUEST_BYTES: '300000',
       UPLOAD_CLIENT_BODIES: '2',
     });
   });
@@ -654,7 +655,7 @@ function rawPost(app: App, contentLength: number, body: string): Promise<RawAnsw
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
   socket.write(
-    'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
+    'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\napollo-require-preflight: true\r\n' +
       `content-type: multipart/form-data; boundary=b\r\ncontent-length: ${contentLength}\r\n\r\n${body}`,
   );
   return new Promise<RawAnswer>((resolve) => socket.once('close', () => resolve(parseAnswer(text))));
@@ -678,7 +679,7 @@ function openBody(
   socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
   socket.on('error', () => {});
   socket.write(
-    'POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\napollo-require-preflight: true\r\n' +
+    'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\napollo-require-preflight: true\r\n' +
       `content-type: ${contentType}\r\ncontent-length: ${contentLength}\r\n\r\n`,
   );
   socket.write(body);
