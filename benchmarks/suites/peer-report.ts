@@ -10,6 +10,7 @@ const pair = (l: LatencySummary) => `${ms(l.p50)} / ${ms(l.p95)}`;
 /** Our time over theirs, said as a reader would: "4.2× slower" or "1.3× faster". */
 const slower = (ours: number, theirs: number) =>
   ours >= theirs ? `${(ours / theirs).toFixed(2)}× slower` : `${(theirs / ours).toFixed(2)}× faster`;
+const yes = (value: boolean) => (value ? 'yes' : 'no');
 const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 export function peerReport(f: PeerFigures): SuiteResult {
@@ -21,7 +22,7 @@ export function peerReport(f: PeerFigures): SuiteResult {
     title: `The service's search beside pgvector ${f.settings.pgvector} on PostgreSQL ${f.settings.server_version}: ${f.plan.rows.toLocaleString('en')} rows, matched recall (issue 15)`,
     notes: [
       `${f.plan.rows} synthetic clustered ${f.dimension}-d vectors from the scale suite's generator (seed 7), the same rows in both: pgvector's are copied from the Lance dataset (float32 written with 9 significant digits, which read back exactly). ${f.plan.queries} held-out queries (the scale suite's), limit ${K}; recall@10 against the exact top 10 (Lance's bypassVectorIndex).`,
-      `Ours: the service's default index (${ours.index}), searched with the service's queryPlan (nprobes ${plan.nprobes}, ef ${plan.ef ?? '–'}, refine ${plan.refineFactor}) through LanceDB's Node API on the service's handle, selecting id, key, filename, width, height and _distance. pgvector: HNSW (m ${HNSW_BUILD.m}, ef_construction ${HNSW_BUILD.efConstruction}, vector_cosine_ops), one prepared SELECT of the same columns through \`pg\`, with hnsw.ef_search the smallest of the sweep whose recall reaches ours; table and indices loaded into shared buffers (pg_prewarm: ${theirs.prewarmed ? 'yes' : 'not available'}); JIT compiled the statements: ${theirs.jit ? 'yes' : 'no'}.`,
+      `Ours: the service's default index (${ours.index}), searched with the service's queryPlan (nprobes ${plan.nprobes}, ef ${plan.ef ?? '–'}, refine ${plan.refineFactor}) through LanceDB's Node API on the service's handle, selecting id, key, filename, width, height and _distance. pgvector: HNSW (m ${HNSW_BUILD.m}, ef_construction ${HNSW_BUILD.efConstruction}, vector_cosine_ops), one prepared SELECT of the same columns through \`pg\`, with hnsw.ef_search the smallest of the sweep whose recall reaches ours; table and indices loaded into shared buffers (pg_prewarm: ${theirs.prewarmed ? 'yes' : 'not available'}). Its statements walked the HNSW index: ${yes(engine.stages.pgvector.usesIndex)} (by vector), ${yes(service.pgvectorPlan.usesIndex)} (by id); JIT-compiled: ${yes(engine.stages.pgvector.jit || service.pgvectorPlan.jit)}.`,
       "Single-client figures take turns query by query between the contenders, so a change in the machine's load reaches all alike; throughput runs each contender in turn over new queries, 3 rounds, and gives the median round (every round is in the JSON).",
       `Service level: the nearest images to a stored image. Ours through GraphQL \`similarImages\` over HTTP to the service as its own process on the same dataset (service defaults, every answer checked to be uncached), beside our engine given the stored vector (limit 11, the image itself dropped, as the service asks), and pgvector's one statement (the row's vector as a subquery, the row left out).`,
       `PostgreSQL settings: ${Object.entries(f.settings)
@@ -74,11 +75,12 @@ export function peerReport(f: PeerFigures): SuiteResult {
       },
       {
         title: `pgvector's hnsw.ef_search against recall@10 (single client); ours is ${engine.recall.ours.toFixed(3)}`,
-        columns: ['ef_search', 'recall@10', 'p50 / p95', ''],
+        columns: ['ef_search', 'recall@10', 'p50 / p95', 'plan', ''],
         rows: engine.sweep.map((s) => [
           s.efSearch,
           s.recall.toFixed(3),
           pair(s.latency),
+          s.usesIndex ? 'HNSW index' : 'whole-table scan',
           s.efSearch === engine.efSearch ? 'compared' : '',
         ]),
       },
@@ -112,6 +114,38 @@ export function peerReport(f: PeerFigures): SuiteResult {
             slower(engine.latency.ours.p50, engine.latency.pgvector.p50),
             ratio(engine.throughput.ours.qps, engine.throughput.pgvector.qps),
             '',
+          ],
+        ],
+      },
+      {
+        title: `Where the engine's time goes: medians of ${engine.stages.count} queries, one at a time`,
+        columns: [
+          '',
+          'centroids',
+          'graph walks',
+          'refine (full vectors)',
+          'hit columns',
+          'inside the engine',
+          'single-client p50 (above)',
+        ],
+        rows: [
+          [
+            'us (Lance analyzePlan)',
+            ms(engine.stages.ours.partitions),
+            ms(engine.stages.ours.index),
+            ms(engine.stages.ours.refine),
+            ms(engine.stages.ours.hits),
+            ms(engine.stages.ours.total),
+            ms(engine.latency.ours.p50),
+          ],
+          [
+            'pgvector (EXPLAIN ANALYZE: planning + execution)',
+            '–',
+            '–',
+            '–',
+            '–',
+            ms(engine.stages.pgvector.total),
+            ms(engine.latency.pgvector.p50),
           ],
         ],
       },

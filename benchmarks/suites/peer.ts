@@ -9,10 +9,11 @@ import { testModelDir } from '../../test/support/harness.js';
 import { startServiceProcess } from '../../test/support/service-process.js';
 import { GraphQLClient } from '../lib/graphql-client.js';
 import { openServices } from '../lib/harness.js';
-import { PgvectorPeer, type PeerSearcher } from '../lib/pgvector.js';
+import { searchStages, type SearchStages } from '../lib/lance-plan.js';
+import { PgvectorPeer, type Explained, type PeerSearcher } from '../lib/pgvector.js';
 import { HIT_COLUMNS, K, exactNeighbours, recall } from '../lib/search-probes.js';
 import { alternatingThroughput, interleavedLatencies } from '../lib/side-by-side.js';
-import { timed } from '../lib/stats.js';
+import { summarise, timed } from '../lib/stats.js';
 import type { Suite, SuiteContext } from '../lib/suite.js';
 import { SyntheticEmbeddings } from '../lib/synthetic.js';
 import { peerReport } from './peer-report.js';
@@ -24,6 +25,8 @@ const CLIENTS = 8;
 /** Throughput rounds per contender, alternating, each over new queries. */
 const ROUNDS = 3;
 const WARM_UP = 20;
+/** Queries analyzed stage by stage. */
+const STAGE_QUERIES = 20;
 const SIMILAR = `query ($id: ID!) { similarImages(id: $id, limit: ${K}) { cached hits { distance image { id url filename width height } } } }`;
 
 export interface PeerPlan {
@@ -113,7 +116,6 @@ async function buildPeer(peer: PgvectorPeer, catalog: ImageCatalog, ctx: SuiteCo
   const load = await timed(() => peer.load(storedRows(catalog)));
   ctx.log('building the HNSW index in pgvector');
   const index = await timed(() => peer.buildIndex());
-  const { jit } = await peer.checkPlans();
   const prewarmed = await peer.prewarm();
   return {
     rows: load.value,
@@ -121,7 +123,6 @@ async function buildPeer(peer: PgvectorPeer, catalog: ImageCatalog, ctx: SuiteCo
     indexMs: index.ms,
     searchableMs: load.ms + index.ms,
     prewarmed,
-    jit,
     ...(await peer.sizes()),
   };
 }
@@ -138,21 +139,51 @@ async function ourEngine(catalog: ImageCatalog) {
   const { table } = await catalog.reader();
   const index = (await table.listIndices()).find((i) => i.columns.includes('vector'));
   const indexPlan = index ? parseIndexName(index.name) : null;
+  const query = (vector: ArrayLike<number>, limit = K) => {
+    const plan = queryPlan(indexPlan, limit);
+    let search = table
+      .vectorSearch(Array.from(vector))
+      .distanceType('cosine')
+      .nprobes(plan.nprobes)
+      .refineFactor(plan.refineFactor);
+    if (plan.ef) search = search.ef(plan.ef);
+    return search.select([...HIT_COLUMNS, '_distance']).limit(limit);
+  };
   return {
     plan: queryPlan(indexPlan, K),
-    search: async (vector: ArrayLike<number>, limit = K) => {
-      const plan = queryPlan(indexPlan, limit);
-      let query = table
-        .vectorSearch(Array.from(vector))
-        .distanceType('cosine')
-        .nprobes(plan.nprobes)
-        .refineFactor(plan.refineFactor);
-      if (plan.ef) query = query.ef(plan.ef);
-      const rows = await query
-        .select([...HIT_COLUMNS, '_distance'])
-        .limit(limit)
-        .toArray();
-      return rows.map((row) => String(row.id));
+    query,
+    search: async (vector: ArrayLike<number>, limit = K) =>
+      (await query(vector, limit).toArray()).map((row) => String(row.id)),
+  };
+}
+
+type OurEngine = Awaited<ReturnType<typeof ourEngine>>;
+
+/**
+ * Where the time of one search goes: ours by stage from Lance's analyzed plan, pgvector's
+ * inside the server from EXPLAIN ANALYZE (medians over `vectors`, one at a time).
+ */
+async function whereTimeGoes(ours: OurEngine, searcher: PeerSearcher, vectors: Float32Array[]) {
+  const stages: SearchStages[] = [];
+  const explained: Explained[] = [];
+  for (const vector of vectors) {
+    stages.push(searchStages(await ours.query(vector).analyzePlan()));
+    explained.push(await searcher.explain({ vector }, K));
+  }
+  const median = (pick: (s: SearchStages) => number) => summarise(stages.map(pick)).p50;
+  return {
+    count: vectors.length,
+    ours: {
+      partitions: median((s) => s.partitions),
+      index: median((s) => s.index),
+      refine: median((s) => s.refine),
+      hits: median((s) => s.hits),
+      total: median((s) => s.total),
+    },
+    pgvector: {
+      total: summarise(explained.map((e) => e.planningMs + e.executionMs)).p50,
+      usesIndex: explained.every((e) => e.usesIndex),
+      jit: explained.some((e) => e.jit),
     },
   };
 }
@@ -181,7 +212,8 @@ async function compareEngines(catalog: ImageCatalog, peer: PgvectorPeer, q: Engi
     try {
       for (const vector of q.warmUp) await searcher.nearest(vector, K);
       const { peer: run } = await interleavedLatencies(q.queries, { peer: (v) => searcher.nearest(v, K) });
-      sweep.push({ efSearch, recall: recall(run.answers, q.exact), latency: run.latency });
+      const { usesIndex } = await searcher.explain({ vector: q.queries[0]! }, K);
+      sweep.push({ efSearch, recall: recall(run.answers, q.exact), latency: run.latency, usesIndex });
     } finally {
       await searcher.close();
     }
@@ -196,6 +228,7 @@ async function compareEngines(catalog: ImageCatalog, peer: PgvectorPeer, q: Engi
     };
     const single = await interleavedLatencies(q.queries, contenders);
     const throughput = await alternatingThroughput(q.rounds, CLIENTS, contenders);
+    const stages = await whereTimeGoes(ours, searcher, q.queries.slice(0, STAGE_QUERIES));
     return {
       queryPlan: ours.plan,
       efSearch: matched.efSearch,
@@ -203,6 +236,7 @@ async function compareEngines(catalog: ImageCatalog, peer: PgvectorPeer, q: Engi
       recall: { ours: recall(single.ours.answers, q.exact), pgvector: recall(single.pgvector.answers, q.exact) },
       latency: { ours: single.ours.latency, pgvector: single.pgvector.latency },
       throughput,
+      stages,
     };
   } finally {
     await searcher.close();
@@ -257,6 +291,7 @@ async function compareServices(local: Services, searcher: PeerSearcher, plan: Pe
     };
     const warmUp = stored.slice(0, WARM_UP);
     for (const item of warmUp) for (const search of Object.values(contenders)) await search(item);
+    const { usesIndex, jit } = await searcher.explain({ id: warmUp[0]!.id }, K);
     const single = await interleavedLatencies(stored.slice(WARM_UP, WARM_UP + plan.queries), contenders);
     const start = WARM_UP + plan.queries;
     const rounds = Array.from({ length: ROUNDS }, (_, r) =>
@@ -267,6 +302,7 @@ async function compareServices(local: Services, searcher: PeerSearcher, plan: Pe
     return {
       latency: { engine: single.engine.latency, service: single.service.latency, pgvector: single.pgvector.latency },
       throughput,
+      pgvectorPlan: { usesIndex, jit },
     };
   } finally {
     await service.stop();
