@@ -17,6 +17,7 @@ export function peerReport(f: PeerFigures): SuiteResult {
   const { ours, theirs } = f.build;
   const { engine, service } = f;
   const plan = engine.queryPlan;
+  const stages = engine.stages.ours;
   return {
     suite: 'peer',
     title: `The service's search beside pgvector ${f.settings.pgvector} on PostgreSQL ${f.settings.server_version}: ${f.plan.rows.toLocaleString('en')} rows, matched recall (issue 15)`,
@@ -25,6 +26,8 @@ export function peerReport(f: PeerFigures): SuiteResult {
       `Ours: the service's default index (${ours.index}), searched with the service's queryPlan (nprobes ${plan.nprobes}, ef ${plan.ef ?? '–'}, refine ${plan.refineFactor}) through LanceDB's Node API on the service's handle, selecting id, key, filename, width, height and _distance. pgvector: HNSW (m ${HNSW_BUILD.m}, ef_construction ${HNSW_BUILD.efConstruction}, vector_cosine_ops), one prepared SELECT of the same columns through \`pg\`, with hnsw.ef_search the smallest of the sweep whose recall reaches ours; table and indices loaded into shared buffers (pg_prewarm: ${theirs.prewarmed ? 'yes' : 'not available'}). Its statements walked the HNSW index: ${yes(engine.stages.pgvector.usesIndex)} (by vector), ${yes(service.pgvectorPlan.usesIndex)} (by id); JIT-compiled: ${yes(engine.stages.pgvector.jit || service.pgvectorPlan.jit)}.`,
       "Single-client figures take turns query by query between the contenders, so a change in the machine's load reaches all alike; throughput runs each contender in turn over new queries, 3 rounds, and gives the median round (every round is in the JSON).",
       `Service level: the nearest images to a stored image. Ours through GraphQL \`similarImages\` over HTTP to the service as its own process on the same dataset (service defaults, every answer checked to be uncached), beside our engine given the stored vector (limit 11, the image itself dropped, as the service asks), and pgvector's one statement (the row's vector as a subquery, the row left out).`,
+      "Where the time goes: Lance's analyzed plan times each operator (wall time, its inputs included): centroids is ranking the IVF centroids, graph walks the HNSW search of the probed partitions, refine reading the candidates' full vectors to re-rank them, hit columns reading the selected columns of the hits. Between 'inside the engine' and the p50 measured above lie the binding, the Arrow results and, for pgvector, the round trip and the vector sent as text.",
+      "pgvector's HNSW build is not deterministic (random levels, a parallel build), so the recall at a given ef_search, and with it the ef_search compared, can move by a step between runs.",
       `PostgreSQL settings: ${Object.entries(f.settings)
         .map(([name, value]) => `${name} ${value}`)
         .join(
@@ -74,7 +77,7 @@ export function peerReport(f: PeerFigures): SuiteResult {
         ],
       },
       {
-        title: `pgvector's hnsw.ef_search against recall@10 (single client); ours is ${engine.recall.ours.toFixed(3)}`,
+        title: `pgvector's hnsw.ef_search against recall@10 (alone, single client); ours is ${engine.recall.ours.toFixed(3)}`,
         columns: ['ef_search', 'recall@10', 'p50 / p95', 'plan', ''],
         rows: engine.sweep.map((s) => [
           s.efSearch,
@@ -118,32 +121,26 @@ export function peerReport(f: PeerFigures): SuiteResult {
         ],
       },
       {
-        title: `Where the engine's time goes: medians of ${engine.stages.count} queries, one at a time`,
+        title: `Where the engine's time goes: the median of ${engine.stages.count} queries, one at a time, split by each stage's share of all their time`,
         columns: [
           '',
           'centroids',
           'graph walks',
           'refine (full vectors)',
           'hit columns',
+          'other operators',
           'inside the engine',
           'single-client p50 (above)',
         ],
         rows: [
           [
             'us (Lance analyzePlan)',
-            ms(engine.stages.ours.partitions),
-            ms(engine.stages.ours.index),
-            ms(engine.stages.ours.refine),
-            ms(engine.stages.ours.hits),
-            ms(engine.stages.ours.total),
+            ...[stages.partitions, stages.index, stages.refine, stages.hits, stages.other, stages.total].map(ms),
             ms(engine.latency.ours.p50),
           ],
           [
             'pgvector (EXPLAIN ANALYZE: planning + execution)',
-            '–',
-            '–',
-            '–',
-            '–',
+            ...['–', '–', '–', '–', '–'],
             ms(engine.stages.pgvector.total),
             ms(engine.latency.pgvector.p50),
           ],

@@ -170,22 +170,33 @@ async function whereTimeGoes(ours: OurEngine, searcher: PeerSearcher, vectors: F
     stages.push(searchStages(await ours.query(vector).analyzePlan()));
     explained.push(await searcher.explain({ vector }, K));
   }
-  const median = (pick: (s: SearchStages) => number) => summarise(stages.map(pick)).p50;
   return {
     count: vectors.length,
-    ours: {
-      partitions: median((s) => s.partitions),
-      index: median((s) => s.index),
-      refine: median((s) => s.refine),
-      hits: median((s) => s.hits),
-      total: median((s) => s.total),
-    },
+    ours: splitMedian(stages),
     pgvector: {
       total: summarise(explained.map((e) => e.planningMs + e.executionMs)).p50,
       usesIndex: explained.every((e) => e.usesIndex),
       jit: explained.some((e) => e.jit),
     },
   };
+}
+
+/**
+ * The median total split by each stage's share of all the time: medians of the stages alone
+ * would not add up to the median total when a busy machine stretches a different stage each time.
+ */
+function splitMedian(stages: SearchStages[]) {
+  const total = summarise(stages.map((s) => s.total)).p50;
+  const all = stages.reduce((sum, s) => sum + s.total, 0);
+  const part = (pick: (s: SearchStages) => number) => (stages.reduce((sum, s) => sum + pick(s), 0) / all) * total;
+  const split = {
+    partitions: part((s) => s.partitions),
+    index: part((s) => s.index),
+    refine: part((s) => s.refine),
+    hits: part((s) => s.hits),
+  };
+  const known = Object.values(split).filter(Number.isFinite);
+  return { ...split, other: total - known.reduce((a, b) => a + b, 0), total };
 }
 
 interface EngineQueries {
