@@ -17,6 +17,7 @@ import { openStorage } from './storage/storage.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { CatalogWriter } from './catalog/writer.js';
+import { MaintenanceLease } from './catalog/maintenance-lease.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
 export interface Services {
@@ -117,6 +118,10 @@ export async function startServices(
       writer,
       { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
       logger.child({ component: 'dataset' }),
+      new MaintenanceLease(objects, {
+        ttlMs: settings.MAINTENANCE_LEASE_MS,
+        logger: logger.child({ component: 'maintenance-lease' }),
+      }),
     );
     writer.onCommit = () => void dataset.maintain();
     // Before readiness: the first searches should not each load index files.
@@ -126,6 +131,7 @@ export async function startServices(
       { dataset: catalog.uri, version: await catalog.version(), model: clip.identity.name },
       'services ready',
     );
+    dataset.startUpkeep(settings.MAINTENANCE_LEASE_MS / 3);
     return {
       settings,
       logger,
@@ -140,7 +146,7 @@ export async function startServices(
       dataset,
       close: async () => {
         await writer.flush();
-        await dataset.idle();
+        await dataset.stop();
         await closeOpened();
       },
     };

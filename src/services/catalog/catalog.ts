@@ -14,6 +14,7 @@ import type { ModelIdentity } from '../embedding/model-identity.js';
 import { checkModel, modelRecord } from './model-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
+import type { IdCopy } from './duplicates.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { inFragments, planFold, tailFragments } from './tail-fold.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
@@ -399,52 +400,22 @@ export class ImageCatalog {
     return { hits, version };
   }
 
-  /** Every live id, reading the id column only. */
-  async allIds(): Promise<Set<string>> {
-    return (await this.scanIds()).ids;
-  }
-
   /**
-   * Every live id, and the row ids of extra copies of an id. Reads the id column only, and the
-   * copies' upload time and file name when there are any.
-   *
-   * Every process that looks must pick the same copy to keep, or two repairs could delete one
-   * copy each. Row ids cannot decide: a fold or a compaction moves rows, so two processes that
-   * looked before and after one would see the copies in another order. The kept copy is the
-   * earliest uploaded (then the first file name), which no move changes; only copies equal in
-   * both fall back to the lowest row id.
+   * The rows that carry these ids at `version`, with what the duplicate repair orders copies by.
+   * A lookup through the id index (and a scan of the rows not indexed yet), never of the table:
+   * the writer's dedupe and repair cost what they look up, not the dataset's size.
    */
-  async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
-    const version = await this.writable.version();
-    const ids = new Set<string>();
-    const duplicated = new Set<string>();
-    const copies = await this.read(version, async (table) => {
-      ids.clear();
-      duplicated.clear();
-      for await (const batch of table.query().select(['id'])) {
-        for (const id of batch.getChild('id')!.toArray() as string[]) {
-          if (ids.has(id)) duplicated.add(id);
-          else ids.add(id);
-        }
-      }
-      if (duplicated.size === 0) return [];
-      return table
-        .query()
-        .where(idIn([...duplicated]))
-        .select(['id', 'created_at', 'filename'])
-        .withRowId()
-        .toArray();
-    });
-    if (copies.length === 0) return { ids, duplicateRowIds: [], version };
-    const order = (row: (typeof copies)[number]) =>
-      [Number(row.created_at), String(row.filename ?? ''), BigInt(row._rowid)] as const;
-    const kept = new Map<string, (typeof copies)[number]>();
-    for (const row of copies) {
-      const best = kept.get(row.id);
-      if (!best || compareTuples(order(row), order(best)) < 0) kept.set(row.id, row);
-    }
-    const duplicateRowIds = copies.filter((row) => kept.get(row.id) !== row).map((row) => BigInt(row._rowid));
-    return { ids, duplicateRowIds, version };
+  async copiesOf(ids: readonly string[], version: number): Promise<IdCopy[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.read(version, (table) =>
+      table.query().where(idIn(ids)).select(['id', 'created_at', 'filename']).withRowId().toArray(),
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      rowId: BigInt(row._rowid),
+      createdAt: Number(row.created_at),
+      filename: String(row.filename ?? ''),
+    }));
   }
 
   versions(): Promise<VersionInfo[]> {
@@ -575,7 +546,7 @@ export class ImageCatalog {
     }
   }
 
-  /** Deletes single rows by their Lance row id (the repair of duplicate ids). */
+  /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
     return this.noted('Delete', (await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
@@ -684,11 +655,6 @@ export class ImageCatalog {
 interface Handle {
   table: Promise<lancedb.Table>;
   mirrored: boolean;
-}
-
-function compareTuples(a: readonly (number | string | bigint)[], b: readonly (number | string | bigint)[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
 }
 
 function withId(columns: readonly Column[]): Column[] {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,6 +24,11 @@ export interface ObjectBody {
 export interface ObjectStore {
   /** Writes the whole object. Readers never see a partial one. */
   put(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes the whole object unless one exists under the key (S3's `If-None-Match: *`): of several
+   * writers racing for one key, at most one gets true. False when one existed, or lost the race.
+   */
+  putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean>;
   /** Opens an object for streaming, or null when it does not exist. */
   get(key: string): Promise<ObjectBody | null>;
   exists(key: string): Promise<boolean>;
@@ -43,6 +48,24 @@ export class LocalObjectStore implements ObjectStore {
     const temp = `${target}.${randomUUID()}.tmp`;
     await writeFile(temp, bytes);
     await rename(temp, target);
+  }
+
+  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
+    const target = this.resolve(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    // A hard link fails when the target exists, and makes the whole file appear at once, where an
+    // exclusive open (`wx`) would let a reader see it half written.
+    const temp = `${target}.${randomUUID()}.tmp`;
+    await writeFile(temp, bytes);
+    try {
+      await link(temp, target);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 
   async get(key: string): Promise<ObjectBody | null> {

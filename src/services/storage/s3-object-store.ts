@@ -35,6 +35,26 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
+  async putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          ...this.address(key),
+          Body: bytes,
+          ContentType: contentType,
+          ContentLength: bytes.byteLength,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (error) {
+      // 412: the object exists. 409: another conditional write of the key is in progress (S3, R2);
+      // one of them wins, and this one cannot know that it will.
+      if (error instanceof S3ServiceException && [409, 412].includes(error.$metadata.httpStatusCode ?? 0)) return false;
+      throw error;
+    }
+  }
+
   async get(key: string): Promise<ObjectBody | null> {
     try {
       const object = await this.client.send(new GetObjectCommand(this.address(key)));
