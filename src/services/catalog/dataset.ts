@@ -222,7 +222,11 @@ export class DatasetService {
     // here on the reader (local files when mirrored), and again by the writer on the latest version.
     if (planFold(await tailFragments(table))) {
       try {
-        if ((await this.writer.fold()) !== null) ({ table } = await this.catalog.reader());
+        const folded = await this.writer.fold();
+        if (folded !== null) {
+          this.logger.info({ version: folded }, 'folded the newest fragments');
+          ({ table } = await this.catalog.reader());
+        }
       } catch (error) {
         // Such as two copies of an id among the fragments, until the writer's repair: the rest of
         // the upkeep goes on.
