@@ -118,7 +118,8 @@ export async function startServices(
       writer,
       { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
       logger.child({ component: 'dataset' }),
-      new MaintenanceLease(objects, {
+      // Past the metered store: object_store_requests_total counts the image traffic.
+      new MaintenanceLease(storage.objects, {
         ttlMs: settings.MAINTENANCE_LEASE_MS,
         logger: logger.child({ component: 'maintenance-lease' }),
       }),
