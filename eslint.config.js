@@ -13,6 +13,7 @@ export default tseslint.config(
       'node_modules/',
       'src/__generated__/',
       'web/build/',
+      'web/explorer/dist/',
       'web/.svelte-kit/',
       'web/src/lib/gql/',
       '.test-model/',

@@ -26,6 +26,12 @@ const SettingsSchema = z.object({
   UPLOAD_RATE_GRACE_MS: positiveInt(10_000),
   MAX_IMAGE_PIXELS: positiveInt(100_000_000),
   DECODE_CONCURRENCY: positiveInt(2),
+  /**
+   * Estimated memory of the images decoded at once (benchmarks/results/decode-memory.md); a file
+   * whose decode alone would take more is refused. 1 GiB decodes any 100-megapixel JPEG, PNG,
+   * WebP or GIF, and AVIFs of up to about 50 megapixels (8-bit) or 35 (10- and 12-bit).
+   */
+  DECODE_MEMORY_BYTES: positiveInt(1024 * 1024 * 1024),
   API_KEY: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(1).optional(),
   CACHE_URL: z
@@ -80,4 +86,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const settings = parsed.data;
   // Unset with an API key: every interface, as Node listens by default.
   return { ...settings, HOST: settings.HOST ?? (settings.API_KEY ? undefined : '127.0.0.1') };
+}
+
+/** Introspection follows Apollo's convention (off when NODE_ENV=production) unless INTROSPECTION says otherwise. */
+export function introspectionEnabled(settings: Pick<Settings, 'NODE_ENV' | 'INTROSPECTION'>): boolean {
+  return settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
 }

@@ -1,13 +1,14 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ErrorRequestHandler, Response } from 'express';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
 import { UnknownVersionError } from './services/catalog/catalog.js';
 import { IndexTooSmallError } from './services/catalog/dataset.js';
 import { InvalidImageError } from './services/images/image-probe.js';
 import { ImageNotFoundError } from './services/search.js';
-import { StorageError } from './services/images/uploads.js';
+import { StorageUnavailableError } from './services/storage/storage-failures.js';
 import { InvalidInputError } from './validation.js';
 
 /** A request refused before GraphQL runs (malformed or oversize body), with its HTTP status. */
@@ -30,8 +31,11 @@ const CODES: Array<[new (...args: never[]) => Error, string]> = [
   [UnknownVersionError, 'NOT_FOUND'],
   [ImageNotFoundError, 'NOT_FOUND'],
   [IndexTooSmallError, 'BAD_USER_INPUT'],
-  [StorageError, 'SERVICE_UNAVAILABLE'],
+  [StorageUnavailableError, 'SERVICE_UNAVAILABLE'],
 ];
+
+/** How long clients are asked to wait before they retry an unavailable service, in seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** The HTTP status of each code, for the routes outside GraphQL. */
 const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503 };
@@ -56,11 +60,22 @@ export function errorFormatter(logger: Logger) {
     const original = unwrapResolverError(error);
     const known = clientError(original);
     if (known) {
+      // No fault of the service's, but the operator needs to know, and what the library said.
+      if (original instanceof StorageUnavailableError) {
+        logger.warn({ err: original, path: formatted.path }, 'storage unavailable');
+      }
       const { message, ...extensions } = known;
       return { ...formatted, message, extensions: { ...formatted.extensions, ...extensions } };
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    // A request Apollo refused with a 4xx but no code (a persisted query whose hash does not
+    // match its text) is the client's mistake: its message says what, and the log needs no stack.
+    const status = original instanceof GraphQLError ? (original.extensions.http as { status?: number })?.status : 0;
+    if (status && status >= 400 && status < 500) {
+      logger.debug({ message: formatted.message, status }, 'request refused');
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     const reference = randomUUID().slice(0, 8);
     logger.error({ err: original, reference, path: formatted.path }, 'unexpected error in a GraphQL request');
     return {
@@ -76,7 +91,7 @@ export function errorFormatter(logger: Logger) {
  * shape, service errors with the code and an HTTP status that goes with it.
  */
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number; type?: string; message?: string }, _req, res, next) => {
+  return (error: { status?: number; type?: string; message?: string }, req, res, next) => {
     if (res.headersSent) return next(error);
     // An error answer is never kept, whatever a route set before it failed.
     res.removeHeader('ETag');
@@ -84,6 +99,10 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
     if (error instanceof RequestError) {
       if (error.retryAfter !== undefined) res.set('Retry-After', String(error.retryAfter));
       return void res.status(error.status).json(errorBody(error.message, error.code));
+    }
+    if (error instanceof StorageUnavailableError) {
+      logger.warn({ err: error, url: req.originalUrl }, 'storage unavailable');
+      return respondUnavailable(res, error.message);
     }
     const known = clientError(error);
     if (known) {
@@ -118,10 +137,36 @@ export function badVariables(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
 }
 
+/** An operation of a type the schema does not have: subscriptions, which this API does not serve. */
+export function unsupportedOperation(node: OperationDefinitionNode): GraphQLError {
+  return new GraphQLError(`${node.operation} operations are not supported: this API serves queries and mutations`, {
+    nodes: node,
+  });
+}
+
 /** 503 while the model loads: clients should come back shortly. */
 export function respondStarting(res: Response): void {
-  res
-    .status(503)
-    .set('Retry-After', '5')
-    .json(errorBody('the service is starting: the embedding model is loading', 'SERVICE_UNAVAILABLE'));
+  respondUnavailable(res, 'the service is starting: the embedding model is loading');
 }
+
+function respondUnavailable(res: Response, message: string): void {
+  res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json(errorBody(message, 'SERVICE_UNAVAILABLE'));
+}
+
+/**
+ * A GraphQL answer whose every error is SERVICE_UNAVAILABLE is an HTTP 503 with Retry-After, as
+ * on the other routes: HTTP clients and proxies then retry it by themselves.
+ */
+export const unavailableStatus: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        const errors = response.body.singleResult.errors ?? [];
+        if (errors.length === 0 || errors.some((e) => e.extensions?.code !== 'SERVICE_UNAVAILABLE')) return;
+        response.http.status = 503;
+        response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+      },
+    };
+  },
+};

@@ -9,6 +9,8 @@ export const MAX_TEXT_LENGTH = 1000;
 export const MAX_HITS = 100;
 /** Images per page. */
 export const MAX_PAGE = 1000;
+/** Dataset versions per page of the history. */
+export const MAX_VERSIONS_PAGE = 1000;
 /** Characters kept of an uploaded file's name (longer names are cut, not refused). */
 export const MAX_FILENAME_LENGTH = 255;
 /** Size of the `operations` and `map` parts of a multipart request. */

@@ -7,8 +7,13 @@ import { MAX_ALIASES, MAX_DEPTH, MAX_DIRECTIVES, MAX_QUERY_COST, MAX_TOKENS } fr
 
 /** What a dataset-wide mutation costs: more than half the limit, so an operation holds one at most. */
 const DATASET_MUTATION = Math.floor(MAX_QUERY_COST / 2) + 1;
-/** Versions assumed when pricing what is selected on each of them. */
-const VERSIONS_ASSUMED = 100;
+/**
+ * What each version in a page of the history costs: one manifest read (an object store request,
+ * the first time), whatever is selected, since every field of it is in the manifest. A full page
+ * of 1,000 versions then costs about what 1,000 images with their vectors do: one fits in an
+ * operation, two do not.
+ */
+const VERSION = 5;
 /**
  * What an indexed search costs before its hits, and an exact one: a scan reads every vector
  * (205 MB at 100k rows, ~10x an indexed search's time), so an operation holds three at most.
@@ -45,9 +50,8 @@ const FIELD_COSTS: Record<string, Estimate> = {
   'Query.similarImages': search,
   'Query.image': (_, child) => 1 + child,
   'Query.images': (a, child) => filtered(a) + a.limit! * (1 + child),
-  'Query.versions': (_, child) => 10 + VERSIONS_ASSUMED * child,
+  'Query.versions': (a, child) => 10 + a.limit! * (VERSION + child),
   'Query.dataset': (_, child) => 20 + child,
-  'DatasetVersion.rowCount': () => 10,
   'Image.vector': () => 4,
   'Mutation.uploadImage': (_, child) => 10 + child,
   'Mutation.uploadImages': (_, child) => 10 + child,

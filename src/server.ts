@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import pLimit from 'p-limit';
@@ -6,19 +7,22 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Settings } from './config.js';
+import { introspectionEnabled, type Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
-import { errorFormatter, httpErrorHandler, respondStarting } from './errors.js';
+import { errorFormatter, httpErrorHandler, respondStarting, unavailableStatus } from './errors.js';
 import { guardMutations, isLoopback } from './http/auth.js';
+import { apolloSandboxCors, serveExplorer } from './http/explorer.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
 import { operationMetrics, serveMetrics } from './http/metrics.js';
 import { fileForm, multipartUploads, type MultipartOptions } from './http/multipart.js';
 import { mvpApi } from './http/mvp-api.js';
 import { UploadAdmission } from './http/upload-admission.js';
+import { securityHeaders } from './http/security-headers.js';
 import { serveWebApp } from './http/web-app.js';
 import { MAX_JSON_BYTES } from './limits.js';
 import type { Logger } from './logger.js';
+import { knownOperationTypes } from './operation-types.js';
 import { queryLimits } from './query-limits.js';
 import { resolvers } from './resolvers/index.js';
 import type { ClipModel } from './services/embedding/clip-model.js';
@@ -80,6 +84,7 @@ export async function createApp(
 
   const http = express();
   http.disable('x-powered-by');
+  http.use(securityHeaders());
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
@@ -101,6 +106,8 @@ export async function createApp(
     bufferBytes: settings.UPLOAD_BUFFER_BYTES,
     slots: pLimit(settings.UPLOAD_CONCURRENCY),
   };
+  http.use('/graphql', apolloSandboxCors());
+  http.use(serveExplorer({ introspection: introspectionEnabled(settings) }));
   http.use(
     '/graphql',
     (_req, res, next) => (ready ? next() : respondStarting(res)),
@@ -156,7 +163,7 @@ export async function startApollo(
   logger: Logger,
   metrics = new ServiceMetrics(),
 ): Promise<ApolloServer<GraphQLContext>> {
-  const introspection = settings.INTROSPECTION ?? settings.NODE_ENV !== 'production';
+  const introspection = introspectionEnabled(settings);
   const limits = queryLimits(introspection);
   const persistedQueries = settings.CACHE_URL
     ? persistedQueryStore(settings.CACHE_URL, settings.CACHE_TTL_MS)
@@ -166,15 +173,18 @@ export async function startApollo(
     resolvers,
     formatError: errorFormatter(logger),
     plugins: [
+      // GET /graphql in a browser is GraphiQL (src/http/explorer.ts), not Apollo's Sandbox from its CDN.
+      ApolloServerPluginLandingPageDisabled(),
       operationMetrics(metrics),
       guardMutations(settings.API_KEY),
+      unavailableStatus,
       ...limits.plugins,
       ...cachePolicy(),
       // The store of persisted queries closes with the server.
       { serverWillStart: async () => ({ serverWillStop: async () => persistedQueries?.close() }) },
     ],
     persistedQueries: persistedQueries && { cache: persistedQueries },
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, knownOperationTypes],
     parseOptions: limits.parseOptions,
     introspection,
     includeStacktraceInErrorResponses: settings.NODE_ENV === 'development',

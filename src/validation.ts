@@ -64,9 +64,10 @@ export function imageId(id: string): string {
   return normalised;
 }
 
-export function version(value: number | null | undefined): number | undefined {
+/** A version number (the argument `field`). */
+export function version(value: number | null | undefined, field = 'version'): number | undefined {
   if (value == null) return undefined;
-  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError('version must be 1 or more', 'version');
+  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${field} must be 1 or more`, field);
   return value;
 }
 

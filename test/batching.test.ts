@@ -10,7 +10,7 @@ import { COLOURS, COLOUR_NAMES, distinctImages, solid } from './support/images.j
 import { execute, graphqlServer, openServices, testModel } from './support/harness.js';
 
 const TEXTS = COLOUR_NAMES.flatMap((name) => [`a ${name} car`, `something ${name}`]);
-const NO_LIMITS = { maxPixels: Number.MAX_SAFE_INTEGER };
+const NO_LIMITS = { maxPixels: Number.MAX_SAFE_INTEGER, maxDecodeBytes: Number.MAX_SAFE_INTEGER };
 
 async function colourPixels(model: ClipModel): Promise<Float32Array[]> {
   const images = await Promise.all(COLOUR_NAMES.map((name) => solid(COLOURS[name])));

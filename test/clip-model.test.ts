@@ -25,7 +25,7 @@ function ranking(query: Float32Array, candidates: Float32Array[]): number[] {
 
 /** Encoded images as the image encoder takes them: decoded by the upload path's one decode. */
 async function embedEncoded(clip: ClipModel, encoded: Uint8Array[]): Promise<Float32Array[]> {
-  const limits = { maxPixels: Number.MAX_SAFE_INTEGER };
+  const limits = { maxPixels: Number.MAX_SAFE_INTEGER, maxDecodeBytes: Number.MAX_SAFE_INTEGER };
   const probed = await Promise.all(encoded.map((bytes) => probeImage(bytes, limits, clip.imageInput)));
   return clip.embedImages(probed.map((p) => p.pixels));
 }

@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Services } from '../src/services/index.js';
 import { createCaches } from '../src/services/cache.js';
-import { execute, graphqlServer, openServices } from './support/harness.js';
+import { createContext } from '../src/context.js';
+import { ERROR_LEVEL, execute, graphqlServer, openServices, recordingLogger } from './support/harness.js';
 
 const INTROSPECT = '{ __schema { queryType { name } } }';
 const BAD_ID = '{ image(id: "nope") { id } }';
@@ -31,6 +32,32 @@ describe('error answers', () => {
     assert.equal(error?.extensions?.code, 'INTERNAL_SERVER_ERROR');
     assert.match(String(error?.extensions?.reference), /^[0-9a-f]{8}$/);
     assert.doesNotMatch(JSON.stringify(result), /panicked|\.rs|cargo/);
+  });
+
+  test("refused requests are the client's: a 4xx with a client code, and no error logged", async () => {
+    const { logger, lines } = recordingLogger();
+    const server = await graphqlServer({}, logger);
+    const refused = async (request: Parameters<typeof server.executeOperation>[0]) => {
+      const response = await server.executeOperation(request, { contextValue: createContext(services) });
+      assert.equal(response.body.kind, 'single');
+      const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+      return { status: response.http.status, code: errors?.[0]?.extensions?.code, message: errors?.[0]?.message };
+    };
+    const subscription = await refused({ query: 'subscription { versions { version } }' });
+    assert.deepEqual(subscription, {
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      message: 'subscription operations are not supported: this API serves queries and mutations',
+    });
+    const mismatched = await refused({
+      query: '{ versions { version } }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } },
+    });
+    assert.deepEqual(mismatched, { status: 400, code: 'BAD_REQUEST', message: 'provided sha does not match query' });
+    assert.deepEqual(
+      lines.filter((line) => line.level >= ERROR_LEVEL),
+      [],
+    );
   });
 
   test("introspection follows Apollo's convention, and INTROSPECTION overrides it", async () => {

@@ -212,19 +212,16 @@ describe('GraphQL API', () => {
     assert.equal(again.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 
-  test('versions name their operation and count rows in one batch', async (t) => {
+  test('versions name their operation and count their rows', async (t) => {
     const own = await ownDataset(t);
     const { services, run } = own;
     await uploadPairAndDeleteOne(own);
-    const rowCounts = t.mock.method(services.catalog, 'rowCounts');
     const { data } = await run('{ versions { version timestamp operation rowCount } }');
     const versions = data!.versions as Array<{ version: number; operation: string | null; rowCount: number }>;
     assert.equal(versions[0]!.operation, 'Create');
     assert.equal(versions[0]!.rowCount, 0);
     assert.ok(versions.some((v) => v.operation === 'Append'));
     assert.ok(versions.some((v) => v.operation === 'Delete'));
-    assert.equal(rowCounts.mock.callCount(), 1, 'one rowCounts call for all versions');
-    assert.equal(rowCounts.mock.calls[0]!.arguments[0].length, versions.length);
     const last = versions.at(-1)!;
     assert.equal(last.rowCount, await (await services.catalog.reader()).table.countRows());
   });

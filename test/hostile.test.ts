@@ -12,6 +12,7 @@ const cases = await hostileCorpus({
   maxUploadBytes: 25 * 1024 * 1024,
   maxFiles: 32,
   bigImages: { atOnce: 4, inOneRequest: 4 },
+  costlyImages: 'headers',
 });
 
 /**

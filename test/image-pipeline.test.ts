@@ -15,7 +15,7 @@ const PHOTOS_DIR =
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/data/everyday-photos');
 /** The first photo of each of these labels: everyday sizes (about 300×200) and aspect ratios. */
 const LABELS = ['airplane', 'car', 'dog', 'laptop', 'pizza', 'umbrella'];
-const NO_LIMITS = { maxPixels: Number.MAX_SAFE_INTEGER };
+const NO_LIMITS = { maxPixels: Number.MAX_SAFE_INTEGER, maxDecodeBytes: Number.MAX_SAFE_INTEGER };
 
 /**
  * Mean absolute difference allowed between our pixel values and transformers.js's, in normalised

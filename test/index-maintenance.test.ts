@@ -404,10 +404,7 @@ describe('createVectorIndex and optimizeDataset', () => {
       Array(6).fill(undefined),
     );
     assert.equal(optimizes.mock.callCount(), 1, 'Lance optimized more than once');
-    assert.deepEqual(
-      (await versions(services)).map((v) => v.operation).filter((op) => op === 'Index' || op === 'Optimize'),
-      ['Index', 'Optimize'],
-    );
+    assert.equal(new Set(optimized.map((r) => r.data!.optimizeDataset.version)).size, 1);
   });
 
   test('optimizeDataset folds unindexed rows into the index, compacts, and keeps every version', async () => {
@@ -431,7 +428,10 @@ describe('createVectorIndex and optimizeDataset', () => {
       now.slice(0, history.length).map((v) => [v.version, v.rowCount]),
       history.map((v) => [v.version, v.rowCount]),
     );
-    assert.equal(now.at(-1)!.operation, 'Optimize');
+    // Its compaction (fragment ids reserved, then rewritten), then each index brought up to date.
+    const made = now.slice(history.length).map((v) => v.operation);
+    assert.deepEqual(made.slice(0, 2), ['Optimize', 'Optimize'], made.join(', '));
+    assert.ok(made.slice(2).length > 0 && made.slice(2).every((op) => op === 'Index'), made.join(', '));
     await assertFindsThemselves(services, rows(3, 600).concat(rows(2, 657), rows(2, 0)));
   });
 });

@@ -24,10 +24,11 @@ async function refusingPort(): Promise<number> {
 }
 
 /** The fatal start-up message, wherever the service printed it (its log, or stderr). */
+/** The message of the one fatal line a failed start logs (`start-up failed: <message>`). */
 function startFailure(result: FailedStart): string {
-  const fatal = result.logs.find((line) => line.level >= 60);
-  const err = fatal?.err as { message?: string } | undefined;
-  return err?.message ?? fatal?.msg ?? result.stderr;
+  const fatal = result.logs.filter((line) => line.level >= 60);
+  assert.equal(fatal.length, 1, JSON.stringify(result.logs));
+  return fatal[0]!.msg.replace(/^start-up failed: /, '');
 }
 
 describe('a start that cannot reach the bucket', () => {

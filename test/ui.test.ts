@@ -4,7 +4,11 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { COLOURS, COLOUR_NAMES, noisy, solid } from './support/images.js';
-import { tempDir, testModelDir } from './support/harness.js';
+import * as lancedb from '@lancedb/lancedb';
+import { TABLE_NAME } from '../src/services/catalog/catalog.js';
+import { modelRecord } from '../src/services/catalog/model-record.js';
+import { imageSchema, toLanceRow } from '../src/services/catalog/image-record.js';
+import { syntheticRows, tempDir, testModel, testModelDir } from './support/harness.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import {
   VIEWPORTS,
@@ -229,6 +233,39 @@ describe('web UI', () => {
     assert.deepEqual(problems, []);
   });
 
+  test("history pages through many versions, and at phone width every version's link and button is in view", async (t) => {
+    const dataset = await tempDir();
+    const versions = await commitSingleRows(dataset, 130);
+    const own = await startService({ DATA_URI: dataset });
+    t.after(async () => {
+      await own.stop();
+      await rm(dataset, { recursive: true, force: true });
+    });
+    const { page, problems } = await open(t, `${own.url}/history`, VIEWPORTS.phone);
+    const rows = page.locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 100, 'the newest hundred first');
+    const width = VIEWPORTS.phone.width;
+    for (const row of [1, 2, 99]) {
+      const controls = rows.nth(row).locator('a, button');
+      assert.equal(await controls.count(), 2, `row ${row}: a link and a restore button`);
+      for (const control of await controls.all()) {
+        const box = (await control.boundingBox())!;
+        const name = await control.textContent();
+        assert.ok(
+          box.x >= 0 && box.x + box.width <= width,
+          `"${name}" spans ${box.x}-${box.x + box.width} of ${width}px`,
+        );
+      }
+    }
+    await page.getByRole('button', { name: 'Show older versions' }).click();
+    await rows.nth(versions - 1).waitFor();
+    assert.equal(await rows.count(), versions, 'every version once');
+    assert.match((await rows.last().textContent())!, /Create/);
+    assert.equal(await page.getByRole('button', { name: 'Show older versions' }).count(), 0, 'no older versions left');
+    assert.deepEqual(problems, []);
+  });
+
   test('the dataset page groups files by kind, charts growth, and explains a refused index build', async (t) => {
     const { page, problems } = await open(t, `${service.url}/dataset`);
     const kinds = page.getByTestId('file-kinds').locator('tbody tr td:first-child');
@@ -320,6 +357,19 @@ describe('web UI', () => {
     );
   });
 });
+
+/** A dataset at `dir` made of `count` - 1 one-row appends, straight through Lance (fast); returns its number of versions. */
+async function commitSingleRows(dir: string, count: number): Promise<number> {
+  const model = await testModel();
+  const dimension = model.dimension;
+  const connection = await lancedb.connect(dir);
+  // Made by the model the service will run with, as the service itself records it.
+  const table = await connection.createEmptyTable(TABLE_NAME, imageSchema(dimension, modelRecord(model.identity)));
+  for (let i = 1; i < count; i++) await table.add(syntheticRows(1, dimension, i).map(toLanceRow));
+  const versions = await table.version();
+  connection.close();
+  return versions;
+}
 
 function startService(env: Record<string, string>): Promise<ServiceProcess> {
   return testModelDir().then((model) =>

@@ -1,13 +1,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import type { ApolloServer } from '@apollo/server';
 import sharp, { type Sharp } from 'sharp';
 import type { GraphQLContext } from '../src/context.js';
 import { InvalidImageError } from '../src/services/images/image-probe.js';
 import type { Services } from '../src/services/index.js';
 import { distinctImages, noisy, COLOURS } from './support/images.js';
-import { execute, graphqlServer, openServices, storedIds, tempDir, upload, UPLOAD_ONE } from './support/harness.js';
+import {
+  execute,
+  graphqlServer,
+  openServices,
+  peakRss,
+  resetPeakRss,
+  storedIds,
+  tempDir,
+  upload,
+  UPLOAD_ONE,
+} from './support/harness.js';
 
 const file = (bytes: Uint8Array, filename: string | null = null) => ({ bytes, filename });
 
@@ -23,20 +32,6 @@ function withBadIdatCrc(png: Buffer): Buffer {
     at += 12 + length;
   }
   throw new Error('no IDAT chunk');
-}
-
-/**
- * Starts this process's peak resident memory again from its current size (Linux only), so that a
- * test measures its own peak and not one an earlier test reached.
- */
-async function resetPeakRss(): Promise<void> {
-  if (process.platform === 'linux') await writeFile('/proc/self/clear_refs', '5');
-}
-
-/** Peak resident memory of this process in bytes: since resetPeakRss() on Linux, else since it started. */
-async function peakRss(): Promise<number> {
-  if (process.platform !== 'linux') return process.resourceUsage().maxRSS * 1024;
-  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]) * 1024;
 }
 
 describe('uploads', () => {
@@ -113,7 +108,7 @@ describe('uploads', () => {
     assert.deepEqual([again!.created, again!.image.id], [false, first!.image.id]);
   });
 
-  test('decodes at most DECODE_CONCURRENCY (2) images at once across requests', async (t) => {
+  test('decodes at most DECODE_CONCURRENCY (2) images at once across requests, plus one small one', async (t) => {
     const images = await distinctImages(8, COLOURS.cyan, 300);
     let running = 0;
     let most = 0;
@@ -127,7 +122,8 @@ describe('uploads', () => {
     });
     const outcomes = await Promise.all(images.map((bytes) => services.uploads.uploadAll([file(bytes)])));
     assert.ok(outcomes.every(([o]) => o!.created));
-    assert.ok(most >= 1 && most <= 2, `${most} decodes at once`);
+    // Small decodes also have a lane of their own beside the budget (decode-budget.ts).
+    assert.ok(most >= 1 && most <= 3, `${most} decodes at once`);
   });
 });
 

@@ -104,13 +104,14 @@ export type DatasetIndex = {
 export type DatasetVersion = {
   __typename?: 'DatasetVersion';
   /**
-   * What made it: Create, Append, Delete, Restore, Index, Optimize or Compact (the newest small fragments
-   * folded into one) for commits of this process;
-   * for other processes' commits what the manifest's summary tells (Create, Append, Delete, Compact),
-   * else null.
+   * What made it, from the transaction its manifest records: Create, Append, Delete, Restore,
+   * Compact (the newest small fragments folded into one), Optimize (an optimize's compaction: it
+   * reserves fragment ids, then rewrites them), or Index (an index built, replaced or dropped, or
+   * brought up to date with new rows as an optimize's last step). A commit another tool made gets
+   * Lance's name for it (such as UpdateConfig); null when the manifest records no transaction.
    */
   operation?: Maybe<Scalars['String']['output']>;
-  /** Live rows in this version (computed only when selected). */
+  /** Live rows in this version, from its manifest: no data is read. */
   rowCount: Scalars['Int']['output'];
   /** When the version was committed. */
   timestamp: Scalars['DateTime']['output'];
@@ -311,7 +312,11 @@ export type Query = {
   search: SearchResult;
   /** Images closest to a stored image, the image itself left out. */
   similarImages: SearchResult;
-  /** Every version of the dataset, oldest first. */
+  /**
+   * The dataset's versions, a page at a time: the newest `limit` versions before `before`, oldest
+   * first. Each is read from its own manifest, once per process; a page costs its `limit` in
+   * manifest reads, whatever it selects.
+   */
   versions: Array<DatasetVersion>;
 };
 
@@ -367,6 +372,17 @@ export type QuerySimilarImagesArgs = {
   id: Scalars['ID']['input'];
   limit?: InputMaybe<Scalars['Int']['input']>;
   version?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * The reads. They are open to every client (API_KEY guards only the mutations). A read given a
+ * `version` reads that dataset version, which never changes: over GET, such an answer is served with
+ * `Cache-Control: public, max-age=31536000, immutable`. Reads of the latest version are `no-store`.
+ */
+export type QueryVersionsArgs = {
+  before?: InputMaybe<Scalars['Int']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** One image found by a vector search. */
@@ -620,7 +636,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImagesArgs, 'limit' | 'offset' | 'orderBy'>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'exact' | 'limit' | 'text'>>;
   similarImages?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySimilarImagesArgs, 'exact' | 'id' | 'limit'>>;
-  versions?: Resolver<Array<ResolversTypes['DatasetVersion']>, ParentType, ContextType>;
+  versions?: Resolver<Array<ResolversTypes['DatasetVersion']>, ParentType, ContextType, RequireFields<QueryVersionsArgs, 'limit'>>;
 }>;
 
 export type SearchHitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchHit'] = ResolversParentTypes['SearchHit']> = ResolversObject<{

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { MAX_ALIASES } from '../limits.js';
 import { identify, type LocalImage } from './image-files.js';
-import { RefusedError, TransientError, type ServiceClient } from './service-client.js';
+import { RefusedError, StoppedError, TransientError, type ServiceClient } from './service-client.js';
 import type { FileResult } from './upload-report.js';
 
 export interface BulkUploadOptions {
@@ -9,19 +9,26 @@ export interface BulkUploadOptions {
   concurrency: number;
   /** Files per uploadImages request. */
   batch: number;
+  /** Aborted when the run is interrupted: nothing more is sent; requests in flight still get their answers. */
+  stop?: AbortSignal;
 }
 
 /**
  * Uploads many files, sending only the bytes the service does not have: each file is hashed
  * locally (the sha256 is the id the service stores it under), the service is asked which of those
  * ids it has, and only the rest are uploaded, `batch` files per request. Files go through this in
- * chunks, `concurrency` chunks at a time, so results arrive from the start.
+ * chunks, `concurrency` chunks at a time, so results arrive from the start. Every file gets one
+ * result: files the run never sent because it was stopped are 'not-sent'.
  */
 export class BulkUpload {
   /** The first file seen with each id: later files with the same bytes are not sent again. */
   private readonly firstWithId = new Map<string, string>();
   /** Set once a request has failed through all its retries: the rest fail at once instead of each retrying. */
   private unreachable: TransientError | undefined;
+  /** Files without a result yet. */
+  private readonly pending = new Set<string>();
+  /** Files in upload requests awaiting their answers, with their ids. */
+  private readonly sending = new Map<string, string>();
 
   constructor(
     private readonly client: ServiceClient,
@@ -29,16 +36,44 @@ export class BulkUpload {
     private readonly record: (result: FileResult) => void,
   ) {}
 
+  /** Files in upload requests whose answers have not come yet. */
+  get filesInFlight(): number {
+    return this.sending.size;
+  }
+
   async run(files: readonly string[]): Promise<void> {
+    for (const file of files) this.pending.add(file);
     // A chunk asks about its ids in questions of MAX_ALIASES and fills whole batches where it can.
     const size = Math.max(MAX_ALIASES, this.options.batch);
     const slots = pLimit(this.options.concurrency);
     await Promise.all(chunks(files, size).map((chunk) => slots(() => this.chunk(chunk))));
   }
 
+  /**
+   * Ends the run where it stands, for a caller that will wait no longer: every file without a
+   * result gets one now ('no-answer' if its request was sent, since the service may have stored
+   * it; 'not-sent' otherwise), and results that come later are dropped.
+   */
+  abandon(reason: string): void {
+    for (const file of this.pending) {
+      const id = this.sending.get(file);
+      this.record(id === undefined ? { file, status: 'not-sent' } : { file, id, status: 'no-answer', reason });
+    }
+    this.pending.clear();
+  }
+
+  /** Records a file's one result; one after {@link abandon} is dropped. */
+  private done(result: FileResult): void {
+    if (this.pending.delete(result.file)) this.record(result);
+  }
+
   private async chunk(files: readonly string[]): Promise<void> {
+    if (this.options.stop?.aborted) {
+      for (const file of files) this.done({ file, status: 'not-sent' });
+      return;
+    }
     if (this.unreachable) {
-      for (const file of files) this.record({ file, status: 'failed', reason: this.unreachable.message });
+      for (const file of files) this.done({ file, status: 'failed', reason: this.unreachable.message });
       return;
     }
     const images = (await Promise.all(files.map((file) => this.read(file)))).filter((i) => i !== undefined);
@@ -48,7 +83,7 @@ export class BulkUpload {
       const stored = await this.storedIds(question);
       if (!stored) continue;
       for (const image of question) {
-        if (stored.has(image.id)) this.record({ file: image.path, id: image.id, status: 'already-stored' });
+        if (stored.has(image.id)) this.done({ file: image.path, id: image.id, status: 'already-stored' });
         else missing.push(image);
       }
     }
@@ -57,7 +92,7 @@ export class BulkUpload {
 
   private async read(file: string): Promise<LocalImage | undefined> {
     return identify(file).catch((error: Error) => {
-      this.record({ file, status: 'failed', reason: `cannot read the file: ${error.message}` });
+      this.done({ file, status: 'failed', reason: `cannot read the file: ${error.message}` });
       return undefined;
     });
   }
@@ -69,7 +104,7 @@ export class BulkUpload {
       this.firstWithId.set(image.id, image.path);
       return true;
     }
-    this.record({ file: image.path, id: image.id, status: 'already-stored', reason: `same bytes as ${first}` });
+    this.done({ file: image.path, id: image.id, status: 'already-stored', reason: `same bytes as ${first}` });
     return false;
   }
 
@@ -88,11 +123,14 @@ export class BulkUpload {
    * files get stored, and each refusal is about its own file. A single file refused is final.
    */
   private async upload(batch: readonly LocalImage[]): Promise<void> {
+    for (const image of batch) this.sending.set(image.path, image.id);
     try {
-      const answers = await this.client.upload(batch);
+      const answers = await this.client.upload(batch).finally(() => {
+        for (const image of batch) this.sending.delete(image.path);
+      });
       for (const [i, image] of batch.entries()) {
         const { created } = answers[i]!;
-        this.record({ file: image.path, id: image.id, status: created ? 'stored' : 'already-stored' });
+        this.done({ file: image.path, id: image.id, status: created ? 'stored' : 'already-stored' });
       }
     } catch (error) {
       if (error instanceof RefusedError && error.code === 'BAD_USER_INPUT' && batch.length > 1) {
@@ -104,10 +142,11 @@ export class BulkUpload {
   }
 
   private fail(image: LocalImage, error: unknown): void {
+    if (error instanceof StoppedError) return this.done({ file: image.path, id: image.id, status: 'not-sent' });
     if (error instanceof TransientError) this.unreachable ??= error;
     const refused = error instanceof RefusedError && error.code === 'BAD_USER_INPUT';
     const reason = error instanceof Error ? error.message : String(error);
-    this.record({ file: image.path, id: image.id, status: refused ? 'refused' : 'failed', reason });
+    this.done({ file: image.path, id: image.id, status: refused ? 'refused' : 'failed', reason });
   }
 }
 

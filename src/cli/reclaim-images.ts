@@ -7,7 +7,8 @@ import { UsageError, parseCommandLine, wholeNumber, type Command } from './comma
 const USAGE = `Usage: lance-image-search reclaim-images [--dry-run] [--grace-minutes N]
 
 Deletes image objects that no version of the dataset refers to, left by a crash between an image's
-PUT and its row's commit. Reads the same settings as the service (DATA_URI, S3_ENDPOINT, AWS_*).
+PUT and its row's commit, and the temp files of writes cut short (by a crash or a full disk) over
+15 minutes ago. Reads the same settings as the service (DATA_URI, S3_ENDPOINT, AWS_*).
 
 Options:
   --dry-run            list them, delete nothing
@@ -50,15 +51,16 @@ export const reclaimImages: Command = {
         graceMs: graceMinutes * 60_000,
         dryRun: values['dry-run'],
       });
-      for (const orphan of report.orphans)
+      for (const orphan of [...report.orphans, ...report.leftovers])
         console.log(`${report.deleted ? 'deleted' : 'would delete'} ${orphan.key} (${orphan.size} B)`);
       console.log(
         `${report.scanned} image objects, ${report.versions} versions: ${report.orphans.length} unreferenced ` +
-          `(${report.bytes} B) ${report.deleted ? 'deleted' : 'found (dry run)'}`,
+          `(${report.bytes} B), ${report.leftovers.length} temp files of interrupted writes ` +
+          `${report.deleted ? 'deleted' : 'found (dry run)'}`,
       );
       return 0;
     } finally {
-      catalog.close();
+      await catalog.close();
     }
   },
 };

@@ -16,6 +16,9 @@ export class RefusedError extends Error {
 /** The request did not get through: no connection, a 5xx, or SERVICE_UNAVAILABLE (storage, or the model loading). */
 export class TransientError extends Error {}
 
+/** The run stopped before this request got through, so it was not sent (again). */
+export class StoppedError extends Error {}
+
 export interface ClientOptions {
   /** The GraphQL endpoint, e.g. http://localhost:4000/graphql. */
   url: string;
@@ -25,6 +28,11 @@ export interface ClientOptions {
   onRetry?: (message: string) => void;
   /** Attempts after the first; they back off exponentially from 0.5 s to 8 s (about 40 s in all). */
   retries?: number;
+  /**
+   * Aborted when the run stops: no attempt starts after it, while an attempt in flight still gets
+   * its answer (the service acts on a request it has received whether or not the answer is read).
+   */
+  stop?: AbortSignal;
 }
 
 interface GraphQLAnswer<T> {
@@ -38,8 +46,15 @@ const UPLOAD_MANY = 'mutation ($files: [Upload!]!) { uploadImages(files: $files)
 export class ServiceClient {
   /** Bytes of files sent in upload requests, retries included. */
   bytesSent = 0;
+  /** Ends the requests in flight, for a run that will not wait for their answers. */
+  private readonly abandoned = new AbortController();
 
   constructor(private readonly options: ClientOptions) {}
+
+  /** Gives up on the answers still awaited: their requests fail, and nothing keeps the process alive. */
+  abandon(): void {
+    this.abandoned.abort();
+  }
 
   /**
    * The ids among `ids` that the service has stored: one `image(id:)` per alias, so at most
@@ -75,31 +90,50 @@ export class ServiceClient {
     return this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {};
   }
 
-  /** POSTs a request built anew for every attempt; retries transient failures, never a refusal. */
-  private post<T>(request: () => RequestInit | Promise<RequestInit>): Promise<T> {
-    return pRetry(
-      async () => {
-        try {
-          return await this.once<T>(await request());
-        } catch (error) {
-          throw error instanceof TransientError ? error : new AbortError(error as Error);
-        }
-      },
-      {
-        retries: this.options.retries ?? 6,
-        minTimeout: 500,
-        maxTimeout: 8000,
-        randomize: true,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-          if (retriesLeft > 0) this.options.onRetry?.(`attempt ${attemptNumber} failed (${error.message}); retrying`);
+  /**
+   * POSTs a request built anew for every attempt; retries transient failures, never a refusal.
+   * Once the run stops no attempt starts, and a wait between attempts ends with a {@link StoppedError}.
+   */
+  private async post<T>(request: () => RequestInit | Promise<RequestInit>): Promise<T> {
+    const { stop } = this.options;
+    let answered: { data: T } | undefined;
+    try {
+      return await pRetry(
+        async () => {
+          try {
+            const data = await this.once<T>(await request());
+            answered = { data };
+            return data;
+          } catch (error) {
+            throw error instanceof TransientError ? error : new AbortError(error as Error);
+          }
         },
-      },
-    );
+        {
+          retries: this.options.retries ?? 6,
+          minTimeout: 500,
+          maxTimeout: 8000,
+          randomize: true,
+          signal: stop,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0 && !stop?.aborted) {
+              this.options.onRetry?.(`attempt ${attemptNumber} failed (${error.message}); retrying`);
+            }
+          },
+        },
+      );
+    } catch (error) {
+      // p-retry drops the answer of an attempt that was in flight when the signal aborted; the
+      // service has acted on that request, so its answer stands.
+      if (answered) return answered.data;
+      if (stop?.aborted && !(error instanceof RefusedError)) throw new StoppedError('not sent: the run was stopped');
+      throw error;
+    }
   }
 
   private async once<T>(init: RequestInit): Promise<T> {
     const { url } = this.options;
-    const response = await fetch(url, { method: 'POST', ...init }).catch((error: Error) => {
+    const request = { method: 'POST', ...init, signal: this.abandoned.signal };
+    const response = await fetch(url, request).catch((error: Error) => {
       throw new TransientError(`cannot reach ${url}: ${(error.cause as Error | undefined)?.message ?? error.message}`);
     });
     const answer = (await response.json().catch(() => ({}))) as GraphQLAnswer<T>;

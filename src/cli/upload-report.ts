@@ -1,7 +1,13 @@
 import { SingleBar } from 'cli-progress';
 
-/** What became of one file. */
-export type UploadStatus = 'stored' | 'already-stored' | 'refused' | 'failed';
+/**
+ * What became of one file. After an interrupt: 'not-sent' (the run stopped before sending it) or
+ * 'no-answer' (sent, but the run ended before the service answered: it may be stored).
+ */
+export type UploadStatus = 'stored' | 'already-stored' | 'refused' | 'failed' | 'not-sent' | 'no-answer';
+
+/** The statuses that are the service's answer about a file (or a failure to get one); the bar counts these. */
+const ANSWERED: ReadonlySet<UploadStatus> = new Set(['stored', 'already-stored', 'refused', 'failed']);
 
 export interface FileResult {
   file: string;
@@ -15,12 +21,22 @@ export interface FileResult {
 /** Plain progress lines (not on a terminal) at most this often. */
 const LINE_EVERY_MS = 2000;
 
+/** What the summary says besides the files' results. */
+export interface RunNotes {
+  /** The signal that interrupted the run. */
+  interruptedBy?: string;
+  /** The files the folder walk passed over, described. */
+  skipped?: string;
+}
+
 /**
  * Progress and results of one upload run: a live bar with files/s and an ETA on a terminal (on
  * stderr), a line every few seconds otherwise; with `json`, one JSON line per file on stdout.
  */
 export class UploadReport {
   private readonly results: FileResult[] = [];
+  /** Files the service answered about: what the bar and the rate count. */
+  private answered = 0;
   private readonly started = performance.now();
   private readonly bar: SingleBar | undefined;
   private lastLine = 0;
@@ -38,13 +54,16 @@ export class UploadReport {
         hideCursor: true,
       });
       this.bar.start(total, 0, { rate: '0.0' });
+      // The bar hides the cursor and turns line wrap off: give them back however the process ends.
+      process.once('exit', this.close);
     }
   }
 
   record(result: FileResult): void {
     this.results.push(result);
     if (this.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    const done = this.results.length;
+    if (!ANSWERED.has(result.status)) return;
+    const done = ++this.answered;
     const rate = done / this.seconds();
     if (this.bar) return this.bar.update(done, { rate: rate.toFixed(1) });
     if (performance.now() - this.lastLine < LINE_EVERY_MS && done < this.total) return;
@@ -60,14 +79,27 @@ export class UploadReport {
     this.bar?.render();
   }
 
-  /** Stops the bar; returns the summary and whether every file ended stored or already stored. */
-  finish(bytesSent: number): { summary: string; ok: boolean } {
+  /**
+   * Draws the bar's last count and stops it, which shows the cursor and turns line wrap back on.
+   * Safe to call more than once.
+   */
+  readonly close = (): void => {
     this.bar?.stop();
+    process.off('exit', this.close);
+  };
+
+  /** Stops the bar; returns the summary and whether every file ended stored or already stored. */
+  finish(bytesSent: number, notes: RunNotes = {}): { summary: string; ok: boolean } {
+    this.close();
     const seconds = this.seconds();
     const of = (status: UploadStatus) => this.results.filter((r) => r.status === status);
     const [stored, already, refused, failed] = [of('stored'), of('already-stored'), of('refused'), of('failed')];
+    const [notSent, noAnswer] = [of('not-sent'), of('no-answer')];
+    const done = notes.interruptedBy
+      ? `interrupted by ${notes.interruptedBy}: ${this.answered} of ${this.total} files answered`
+      : `${this.answered} files`;
     const lines = [
-      `${this.results.length} files in ${seconds.toFixed(1)} s: ${(this.results.length / seconds).toFixed(1)} files/s; ` +
+      `${done} in ${seconds.toFixed(1)} s: ${(this.answered / seconds).toFixed(1)} files/s; ` +
         `${megabytes(bytesSent)} of files sent (${megabytes(bytesSent / seconds)}/s)`,
       `  stored          ${stored.length}`,
       `  already stored  ${already.length}`,
@@ -75,9 +107,13 @@ export class UploadReport {
       ...refused.map((r) => `    ${r.file}: ${r.reason}`),
     ];
     if (failed.length > 0) lines.push(`  failed          ${failed.length}`, ...byReason(failed));
-    if (this.results.length === 0) lines.push('No image files found.');
+    if (noAnswer.length > 0) lines.push(`  no answer       ${noAnswer.length}`, ...byReason(noAnswer));
+    if (notSent.length > 0) lines.push(`  not sent        ${notSent.length}`);
+    if (notes.skipped) lines.push(`  ${notes.skipped}`);
+    if (notSent.length + noAnswer.length > 0) lines.push('Run the same command again to send the rest.');
     else if (already.length === this.results.length) lines.push('Nothing new: every file was already stored.');
-    return { summary: lines.join('\n'), ok: refused.length === 0 && failed.length === 0 };
+    const ok = [refused, failed, notSent, noAnswer].every((files) => files.length === 0);
+    return { summary: lines.join('\n'), ok };
   }
 
   private seconds(): number {

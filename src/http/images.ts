@@ -48,7 +48,6 @@ function serveImmutable(
   find: (name: string) => Immutable | null,
 ): RequestHandler {
   return async (req, res, next) => {
-    res.set('X-Content-Type-Options', 'nosniff');
     const object = find(String(req.params.name));
     const notFound = () => void res.set('Cache-Control', 'no-store').status(404).json({ error: 'not found' });
     if (!object) return notFound();

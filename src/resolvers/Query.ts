@@ -1,6 +1,6 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 import { imageColumns } from '../projection.js';
-import { MAX_HITS, MAX_PAGE } from '../limits.js';
+import { MAX_HITS, MAX_PAGE, MAX_VERSIONS_PAGE } from '../limits.js';
 import * as input from '../validation.js';
 
 export const Query: QueryResolvers = {
@@ -37,7 +37,11 @@ export const Query: QueryResolvers = {
       { newestFirst: input.newestFirst(args.orderBy, args.order), filter: input.imageFilter(args.filter) },
     ),
 
-  versions: (_, __, { services }) => services.catalog.versions(),
+  versions: (_, args, { services }) =>
+    services.catalog.versions({
+      limit: input.limit(args.limit, MAX_VERSIONS_PAGE, 100),
+      before: input.version(args.before, 'before'),
+    }),
 
   dataset: (_, __, { services }) => services.catalog.describe(),
 };

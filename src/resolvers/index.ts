@@ -1,6 +1,5 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Dataset } from './Dataset.js';
-import { DatasetVersion } from './DatasetVersion.js';
 import { Image } from './Image.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
@@ -14,6 +13,5 @@ export const resolvers: Resolvers = {
   Mutation,
   Image,
   SearchHit,
-  DatasetVersion,
   Dataset,
 };

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import sharp from 'sharp';
 import type { Settings } from '../config.js';
 import { createCaches, type Caches } from './cache.js';
 import { DATASET_DIR, ImageCatalog } from './catalog/catalog.js';
@@ -14,8 +14,11 @@ import type { ObjectStore } from './storage/object-store.js';
 import { SearchService } from './search.js';
 import { S3_SETTINGS_HINT } from './storage/bucket-check.js';
 import { openStorage } from './storage/storage.js';
+import { bucketAnswer } from './storage/storage-failures.js';
+import { DecodeBudget } from './images/decode-budget.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
+import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
 import { CatalogWriter } from './catalog/writer.js';
 import { MaintenanceLease } from './catalog/maintenance-lease.js';
 
@@ -55,6 +58,8 @@ export async function startServices(
   loading.catch(() => {});
   identity.catch(() => {});
   await storage.check();
+  // Housekeeping: readiness does not wait for it (about 1 s per 200k files on local disk).
+  const sweeping = sweepLeftovers(objects, logger);
   const reads = await storage.openReads({
     datasetDir: DATASET_DIR,
     logger: logger.child({ component: 'object-cache' }),
@@ -64,7 +69,7 @@ export async function startServices(
   let caches: Caches | undefined;
   const closeOpened = async () => {
     await caches?.close();
-    catalog?.close();
+    await catalog?.close();
     await reads.close();
   };
   try {
@@ -93,13 +98,19 @@ export async function startServices(
     const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
-    // One bound on the images decoded at once, for uploads and thumbnails alike.
-    const decoding = pLimit(settings.DECODE_CONCURRENCY);
+    // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.
+    // libvips' operation cache would keep each decoder alive after its decode, with memory the
+    // cache does not count (its 50 MB bound is of libvips' own buffers): a progressive JPEG's
+    // coefficients (370 MB at 8000×8000) stayed resident after every decode, and the next added
+    // to them. Nothing here decodes the same bytes with the same operations twice.
+    sharp.cache(false);
+    const decoding = new DecodeBudget(settings.DECODE_MEMORY_BYTES, settings.DECODE_CONCURRENCY);
+    const limits = { maxPixels: settings.MAX_IMAGE_PIXELS, maxDecodeBytes: settings.DECODE_MEMORY_BYTES };
     const thumbnails = new ThumbnailService(
       objects,
       catalog,
       decoding,
-      settings.MAX_IMAGE_PIXELS,
+      limits,
       logger.child({ component: 'thumbnails' }),
     );
     const uploads = new UploadService(
@@ -108,7 +119,7 @@ export async function startServices(
       writer,
       batcher,
       thumbnails,
-      { maxPixels: settings.MAX_IMAGE_PIXELS },
+      limits,
       decoding,
       logger.child({ component: 'uploads' }),
     );
@@ -146,6 +157,7 @@ export async function startServices(
       search,
       dataset,
       close: async () => {
+        await sweeping;
         await writer.flush();
         await dataset.stop();
         await closeOpened();
@@ -158,14 +170,29 @@ export async function startServices(
 }
 
 /**
+ * Removes the temp files that writes cut short by a crash or a full disk left, while the rest of
+ * the start goes on. A failure only leaves them for the next start or reclaim: it is logged.
+ */
+async function sweepLeftovers(objects: ObjectStore, logger: Logger): Promise<void> {
+  try {
+    const removed = await removeLeftovers(objects, { olderThanMs: LEFTOVER_MIN_AGE_MS, dryRun: false });
+    if (removed.length > 0) {
+      const bytes = removed.reduce((sum, file) => sum + file.size, 0);
+      logger.info({ files: removed.length, bytes }, 'removed temp files of interrupted writes');
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'temp files of interrupted writes not removed; the next start or reclaim-images will');
+  }
+}
+
+/**
  * Lance's own error for a bucket it cannot reach is a long dump that names no setting; this one
  * names DATA_URI and the settings that decide how the bucket is reached, and what the bucket said.
  */
 function datasetUnreachable(settings: Settings, error: unknown): Error {
+  const answered = bucketAnswer(error);
   const text = String((error as Error)?.message ?? error);
-  // From Lance's dump, what the bucket answered: an HTTP status and S3's error code, when it did.
-  const answered = [/status: (\d{3})/.exec(text)?.[1], /<Code>([^<]+)<\/Code>/.exec(text)?.[1]].filter(Boolean);
-  const cause = answered.length > 0 ? `the bucket answered ${answered.join(' ')}` : text.split('\n')[0]!.slice(0, 200);
+  const cause = answered ? `the bucket answered ${answered}` : text.split('\n')[0]!.slice(0, 200);
   const how = settings.DATA_URI.startsWith('s3://') ? ` ${S3_SETTINGS_HINT}` : '';
   return new Error(`DATA_URI ${settings.DATA_URI}: the dataset cannot be opened (${cause}).${how}`);
 }

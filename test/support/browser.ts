@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { EXPLORER_BUILD_DIR } from '../../src/http/explorer.js';
 import { WEB_BUILD_DIR } from '../../src/http/web-app.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,20 +19,31 @@ export const VIEWPORTS = {
 } as const;
 
 /**
- * Builds the web UI when its build is missing or older than its sources, so that the tests
- * always test what is in web/ (`npm install` builds it too).
+ * Builds the web UI and the GraphQL explorer when a build is missing or older than its sources,
+ * so that the tests always test what is in web/ (`npm install` builds them too).
  */
 export function ensureWebBuild(): void {
-  const built = statSync(path.join(WEB_BUILD_DIR, '200.html'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  const sources = [path.join(ROOT, 'web', 'src'), path.join(ROOT, 'web', 'svelte.config.js')];
-  if (sources.every((source) => newest(source) < built)) return;
+  const builds = [
+    {
+      built: path.join(WEB_BUILD_DIR, '200.html'),
+      sources: [path.join(ROOT, 'web', 'src'), path.join(ROOT, 'web', 'svelte.config.js')],
+    },
+    { built: path.join(EXPLORER_BUILD_DIR, 'index.html'), sources: [path.join(ROOT, 'web', 'explorer')] },
+  ];
+  const stale = ({ built, sources }: (typeof builds)[number]) => {
+    const at = statSync(built, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    return sources.some((source) => newest(source) >= at);
+  };
+  if (!builds.some(stale)) return;
   execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
 }
 
+/** The newest modification time under `file`, build output (dist/) left out. */
 function newest(file: string): number {
   const info = statSync(file);
   if (!info.isDirectory()) return info.mtimeMs;
-  return Math.max(info.mtimeMs, ...readdirSync(file).map((name) => newest(path.join(file, name))));
+  const entries = readdirSync(file).filter((name) => name !== 'dist');
+  return Math.max(info.mtimeMs, ...entries.map((name) => newest(path.join(file, name))));
 }
 
 export function launchBrowser(): Promise<Browser> {

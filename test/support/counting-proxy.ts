@@ -14,12 +14,22 @@ export interface CountingProxy {
   unavailable: number;
   /** The next `count` requests get a 503 SERVICE_UNAVAILABLE, as from a service whose model is loading. */
   failNext(count: number): void;
+  /**
+   * Upload requests after the first `count` still reach the service, which acts on them, but their
+   * answers are held back from the client until {@link releaseAnswers}: requests in flight, on demand.
+   */
+  holdAnswersAfter(count: number): void;
+  /** Upload answers the service has given that the client has not got. */
+  heldAnswers(): number;
+  releaseAnswers(): void;
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
   let failing = 0;
+  let answeredFreely = Infinity;
+  let held: Array<() => void> = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     if (failing > 0) {
@@ -30,7 +40,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         JSON.stringify({ errors: [{ message: 'starting', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
       );
     }
-    if (String(req.headers['content-type']).startsWith('multipart/form-data')) {
+    const upload = String(req.headers['content-type']).startsWith('multipart/form-data');
+    const hold = upload && proxy.multipart.requests >= answeredFreely;
+    if (upload) {
       proxy.multipart.requests++;
       proxy.multipart.bytes += body.byteLength;
     } else {
@@ -39,8 +51,11 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const forwarded = request(
       { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        if (!hold) return answer.pipe(res.writeHead(answer.statusCode ?? 502, answer.headers));
+        // Read whole before it is held: the service has finished with the request once its answer has ended.
+        void readBody(answer).then((body) =>
+          held.push(() => res.writeHead(answer.statusCode ?? 502, answer.headers).end(body)),
+        );
       },
     );
     forwarded.on('error', () => res.destroy());
@@ -53,6 +68,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     other: { requests: 0 },
     unavailable: 0,
     failNext: (count) => void (failing = count),
+    holdAnswersAfter: (count) => void (answeredFreely = count),
+    heldAnswers: () => held.length,
+    releaseAnswers: () => {
+      answeredFreely = Infinity;
+      for (const send of held) send();
+      held = [];
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,12 +1,13 @@
 import type { ApolloServer } from '@apollo/server';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { writeTestModel } from '../../scripts/make-test-model.js';
 import { loadSettings, type Settings } from '../../src/config.js';
 import { createContext, type GraphQLContext } from '../../src/context.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createApp, startApollo, type App } from '../../src/server.js';
 import { loadClip, type ClipModel } from '../../src/services/embedding/clip-model.js';
 import type { NewImageRow } from '../../src/services/catalog/image-record.js';
@@ -59,10 +60,13 @@ export async function openServices(env: Record<string, string> = {}): Promise<Se
   return services;
 }
 
-/** The real HTTP app listening on a free port. */
-export async function openApp(env: Record<string, string> = {}): Promise<App & { url: string }> {
+/** The real HTTP app listening on a free port; `logger` lets a test read what it logs. */
+export async function openApp(
+  env: Record<string, string> = {},
+  logger: Logger = createLogger('silent'),
+): Promise<App & { url: string }> {
   const settings = await testSettings(env);
-  const app = await createApp(settings, createLogger('silent'), { model: testModel() });
+  const app = await createApp(settings, logger, { model: testModel() });
   await app.services;
   const server = await app.listen(0);
   const address = server.address();
@@ -79,9 +83,29 @@ export async function openApp(env: Record<string, string> = {}): Promise<App & {
 }
 
 /** The Apollo server of the service, for `executeOperation`. */
-export function graphqlServer(settings: Parameters<typeof startApollo>[0] = {}): Promise<ApolloServer<GraphQLContext>> {
-  return startApollo(settings, createLogger('silent'));
+export function graphqlServer(
+  settings: Parameters<typeof startApollo>[0] = {},
+  logger: Logger = createLogger('silent'),
+): Promise<ApolloServer<GraphQLContext>> {
+  return startApollo(settings, logger);
 }
+
+/** A log line, as pino writes it. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A logger at `debug` that keeps every line it writes, for tests that check what is logged and how. */
+export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { logger, lines };
+}
+
+/** pino's level of `error`: lines at it or above are what an operator is paged for. */
+export const ERROR_LEVEL = 50;
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T | null;
@@ -176,4 +200,18 @@ export async function storedIds(services: Services): Promise<{ ids: Set<string>;
     }
   }
   return { ids, duplicated };
+}
+
+/**
+ * Starts this process's peak resident memory again from its current size (Linux only), so that a
+ * test measures its own peak and not one an earlier test reached.
+ */
+export async function resetPeakRss(): Promise<void> {
+  if (process.platform === 'linux') await writeFile('/proc/self/clear_refs', '5');
+}
+
+/** Peak resident memory of this process in bytes: since resetPeakRss() on Linux, else since it started. */
+export async function peakRss(): Promise<number> {
+  if (process.platform !== 'linux') return process.resourceUsage().maxRSS * 1024;
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]) * 1024;
 }

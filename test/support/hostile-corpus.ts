@@ -3,6 +3,7 @@
 // limits; benchmarks/hostile.ts runs it again and records the process's peak memory.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { MAX_DEPTH, MAX_DIRECTIVES } from '../../src/limits.js';
 import { COLOURS, distinctImages, noisy, oversize, solid } from './images.js';
@@ -110,16 +111,17 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   // One IDAT chunk, cut short: libvips refuses a PNG without one before it reports the size.
-  const idat = chunk('IDAT', Buffer.from('789c', 'hex'));
+  const idat = pngChunk('IDAT', Buffer.from('789c', 'hex'));
   return Buffer.concat([
     Buffer.from('89504e470d0a1a0a', 'hex'),
-    chunk('IHDR', ihdr),
+    pngChunk('IHDR', ihdr),
     idat,
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** A PNG chunk: length, type, data and CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'ascii');
@@ -135,6 +137,22 @@ function crc32(bytes: Buffer): number {
     for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
   }
   return ~c >>> 0;
+}
+
+/**
+ * A 32×32 PNG carrying `count` zTXt chunks of 8 MB of text each, the most libpng inflates per
+ * chunk, compressed about 1000:1: 8 KB on the wire for every 8 MB.
+ */
+export async function zTxtBombPng(count: number): Promise<Buffer> {
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#369' } })
+    .png()
+    .toBuffer();
+  const text = deflateSync(Buffer.alloc(8_000_000, 'A'), { level: 9 });
+  const chunks = Array.from({ length: count }, (_, i) =>
+    pngChunk('zTXt', Buffer.concat([Buffer.from(`note${i}\0\0`, 'latin1'), text])),
+  );
+  // After IHDR (signature 8 bytes, IHDR 25), where libpng reads them with the header.
+  return Buffer.concat([png.subarray(0, 33), ...chunks, png.subarray(33)]);
 }
 
 /** A valid PNG with the CRC of its first IDAT chunk broken. */
@@ -182,6 +200,12 @@ export interface CorpusOptions {
   maxFiles: number;
   /** How many 100-megapixel PNGs to send in separate requests at once, and in one request. */
   bigImages: { atOnce: number; inOneRequest: number };
+  /**
+   * Issue 13's costly images: 'real' encodes 10000×10000 AVIFs and progressive JPEGs (about 15 s
+   * each, for the benchmark); 'headers' makes a small AVIF whose header says 10000×10000, which
+   * the service must refuse all the same, since it decides from the header.
+   */
+  costlyImages: 'real' | 'headers';
 }
 
 export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase[]> {
@@ -213,6 +237,7 @@ export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase
       check: ([a]) => refused(a!, 'BAD_USER_INPUT', /MAX_UPLOAD_FILES/),
     },
     ...extremeImages(options),
+    ...(await decompressionBombs(options)),
     {
       finding: '5',
       name: 'a PNG with a bad CRC among 40 concurrent valid uploads',
@@ -303,8 +328,65 @@ export async function hostileCorpus(options: CorpusOptions): Promise<HostileCase
         for (const r of [missing!, bad!]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
       },
     },
+    ...availability(png),
   ];
   return cases;
+}
+
+/** What one client may not take from the others (issue 13). */
+function availability(png: Buffer): HostileCase[] {
+  return [
+    {
+      finding: '13.2',
+      name: 'eight clients trickle upload bodies, a byte every half second, while a normal upload is sent',
+      send: async (t) => {
+        const body = uploadBody([{ bytes: png, filename: 'slow.png' }]);
+        const trickles = Array.from({ length: 8 }, () => trickle(t, body));
+        try {
+          // Past every processing slot (UPLOAD_CONCURRENCY is 4): the upload must not wait for them.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const other = await solid(COLOURS.magenta, 'png', 48);
+          const stored = await post(t, uploadBody([{ bytes: other, filename: 'normal.png' }]));
+          // Had it waited for a slot, a trickle would have been refused (timed out) first.
+          const refusedFirst = trickles.filter((c) => c.answered()).length;
+          return [stored, { status: 0, headers: new Headers(), body: { refusedFirst } }];
+        } finally {
+          for (const c of trickles) c.stop();
+        }
+      },
+      check: ([a, trickles]) => {
+        assert.equal(a!.body?.data?.uploadImage?.image?.id?.length, 64, JSON.stringify(a!.body));
+        assert.equal(trickles!.body.refusedFirst, 0, 'the upload was answered while every trickle still held on');
+      },
+    },
+  ];
+}
+
+/** Sends the head of `body` and then one byte every 500 ms; tells whether it was answered, and how to stop. */
+function trickle(target: Target, body: Buffer): { answered(): boolean; stop(): void } {
+  const req = request(`${target.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${B}`,
+      'content-length': String(body.length),
+      'apollo-require-preflight': 'true',
+    },
+  });
+  req.on('error', () => {});
+  let answered = false;
+  req.on('response', () => (answered = true));
+  let sent = 200;
+  req.write(body.subarray(0, sent));
+  const timer = setInterval(() => {
+    if (sent < body.length - 1) req.write(body.subarray(sent, ++sent));
+  }, 500);
+  return {
+    answered: () => answered,
+    stop: () => {
+      clearInterval(timer);
+      req.destroy();
+    },
+  };
 }
 
 function malformedMultipart(png: Buffer, ops: ReturnType<typeof operationParts>): HostileCase[] {
@@ -398,6 +480,66 @@ function extremeImages(options: CorpusOptions): HostileCase[] {
       },
     },
   ];
+}
+
+/** Issue 13, finding 1: files within MAX_UPLOAD_BYTES and MAX_IMAGE_PIXELS that cost far more to decode. */
+async function decompressionBombs({ costlyImages }: CorpusOptions): Promise<HostileCase[]> {
+  const small = await solid(COLOURS.blue);
+  const costlyAvif = costlyImages === 'real' ? await flatAvif(10_000) : claiming(await flatAvif(64), 10_000);
+  const stored = (a: Answer) => assert.ok(a.body?.data?.uploadImage?.image?.id, JSON.stringify(a.body).slice(0, 300));
+  const cases: HostileCase[] = [
+    {
+      finding: '13.1',
+      name: 'a 32×32 PNG of 478 KB whose zTXt chunks inflate to 480 MB',
+      send: async (t) => [await post(t, uploadBody([{ bytes: await zTxtBombPng(60), filename: 'text.png' }]))],
+      check: ([a]) => assert.equal(a!.body?.data?.uploadImage?.image?.width, 32, JSON.stringify(a!.body)),
+    },
+    {
+      finding: '13.1',
+      name: `four ${costlyAvif.byteLength}-byte 10000×10000 AVIFs at once, and a 1 KB PNG beside them`,
+      send: async (t) =>
+        Promise.all([
+          ...[0, 1, 2, 3].map((i) => post(t, uploadBody([{ bytes: costlyAvif, filename: `huge${i}.avif` }]))),
+          post(t, uploadBody([{ bytes: small, filename: 'small.png' }])),
+        ]),
+      check: (answers) => {
+        for (const a of answers.slice(0, 4)) rejected(a, 'BAD_USER_INPUT', /DECODE_MEMORY_BYTES/);
+        stored(answers[4]!);
+      },
+    },
+  ];
+  if (costlyImages === 'real') {
+    const jpegs = await Promise.all(
+      [0, 1].map((i) =>
+        sharp({ create: { width: 10_000, height: 10_000 - i, channels: 3, background: '#3a6ea5' } })
+          .jpeg({ progressive: true, chromaSubsampling: '4:4:4' })
+          .toBuffer(),
+      ),
+    );
+    cases.push({
+      finding: '13.1',
+      name: 'two 10000×10000 progressive JPEGs (4:4:4) at once, and a 1 KB PNG beside them',
+      send: async (t) =>
+        Promise.all([...jpegs, small].map((bytes, i) => post(t, uploadBody([{ bytes, filename: `p${i}.jpg` }])))),
+      check: (answers) => answers.forEach(stored),
+    });
+  }
+  return cases;
+}
+
+/** A flat AVIF of side × side: a few KB, however large. */
+const flatAvif = (side: number) =>
+  sharp({ create: { width: side, height: side, channels: 3, background: '#3a6ea5' }, limitInputPixels: false })
+    .avif({ effort: 0 })
+    .toBuffer();
+
+/** The AVIF with the size in its header (the `ispe` property) changed to side × side. */
+function claiming(avif: Buffer, side: number): Buffer {
+  const ispe = avif.indexOf('ispe');
+  const copy = Buffer.from(avif);
+  copy.writeUInt32BE(side, ispe + 8);
+  copy.writeUInt32BE(side, ispe + 12);
+  return copy;
 }
 
 function costlyOperations(): HostileCase[] {

@@ -13,7 +13,14 @@ import type { DatasetMirror } from '../storage/dataset-mirror.js';
 import type { ModelIdentity } from '../embedding/model-identity.js';
 import { checkModel, modelRecord } from './model-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { describeVersions, fileKind, type VersionInfo } from './dataset-history.js';
+import {
+  DamagedFileError,
+  NotInStorageError,
+  StorageUnavailableError,
+  storageFailure,
+  throwStorageFailure,
+} from '../storage/storage-failures.js';
+import { DatasetHistory, fileKind, type VersionInfo } from './dataset-history.js';
 import type { IdCopy } from './duplicates.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { inFragments, planFold, tailFragments } from './tail-fold.js';
@@ -21,9 +28,6 @@ import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
 
 export const TABLE_NAME = 'images';
 export const DATASET_DIR = `${TABLE_NAME}.lance`;
-
-/** Lance errors of a read that a damaged local file can cause (as opposed to a bad query). */
-const MIRROR_FAULT = /LanceError\((IO|Arrow)\)|whole buffer|No such file|unexpected end|checksum|decode/i;
 
 export interface CatalogOptions {
   /** Directory or s3:// URI that holds images.lance. */
@@ -105,8 +109,8 @@ export class ImageCatalog {
   private readonly plans = new LRUCache<number, Promise<IndexPlan | null>>({ max: 32 });
   /** Index builds in progress in this process, by index name. */
   private readonly builds = new Map<string, IndexInfo>();
-  /** The operation behind each version this process committed (others' are inferred). */
-  private readonly operations = new Map<number, string>();
+  /** Every version's time, operation and rows, read from its manifest. */
+  private readonly history: DatasetHistory;
   /** The summary of the latest version read: a version never changes, so it is worked out once. */
   private lastSummary: { version: number; summary: Promise<DatasetSummary> } | undefined;
 
@@ -143,6 +147,7 @@ export class ImageCatalog {
     private readonly readConsistencyMs: number,
     private readonly mirror?: { dataset: DatasetMirror; connection: lancedb.Connection },
   ) {
+    this.history = new DatasetHistory(objects, DATASET_DIR, (version) => this.read(version, (t) => t.countRows()));
     if (mirror) {
       // A version that leaves the mirror is read through the object store again from then on.
       mirror.dataset.onRetire = (version) => {
@@ -265,12 +270,12 @@ export class ImageCatalog {
     try {
       return await read(await handle.table, wanted);
     } catch (error) {
-      const fault = error instanceof UnknownVersionError || MIRROR_FAULT.test((error as Error).message);
-      if (!handle.mirrored || !this.mirror || !fault) throw error;
+      const failure = storageFailure(error);
+      if (!handle.mirrored || !this.mirror || !MIRROR_FAULTS.some((type) => failure instanceof type)) throw failure;
       if (this.pinned.peek(wanted) === handle) this.pinned.delete(wanted);
       // Takes the version out of the mirror at once, so the handle opened next reads the store.
       void this.mirror.dataset.distrust(wanted);
-      return read(await this.handle(wanted).table, wanted);
+      return read(await this.handle(wanted).table, wanted).catch(throwStorageFailure);
     }
   }
 
@@ -418,13 +423,23 @@ export class ImageCatalog {
     }));
   }
 
-  versions(): Promise<VersionInfo[]> {
-    return this.table.listVersions().then((versions) => describeVersions(versions, this.operations));
+  /**
+   * The newest `limit` versions before `before` (every one up to the latest by default), oldest
+   * first. Versions are numbered from 1 without gaps (this service cleans none up), so the page is
+   * known without listing the bucket: it costs one manifest read per version not read before.
+   */
+  async versions({ limit = Infinity, before = Infinity }: { limit?: number; before?: number } = {}): Promise<
+    VersionInfo[]
+  > {
+    const to = Math.min(before - 1, await this.version());
+    return this.history.range(Math.max(1, to - limit + 1), to).catch(throwStorageFailure);
   }
 
-  /** Live rows at each version, one pinned handle per version. */
-  rowCounts(versions: readonly number[]): Promise<number[]> {
-    return Promise.all(versions.map(async (v) => (await this.reader(v)).table.countRows()));
+  /** One version's time, operation and rows; an {@link UnknownVersionError} when it does not exist. */
+  async versionInfo(version: number): Promise<VersionInfo> {
+    const info = await this.history.version(version).catch(throwStorageFailure);
+    if (!info) throw new UnknownVersionError(`version ${version} does not exist`);
+    return info;
   }
 
   async describe(): Promise<DatasetInfo> {
@@ -433,14 +448,14 @@ export class ImageCatalog {
       this.summaryOf(table, version),
       this.indices(table),
       this.files(),
-    ]);
+    ]).catch(throwStorageFailure);
     return { uri: this.uri, ...summary, files, indices };
   }
 
   /** Version, rows and fragments of the latest version, for metrics scraped every few seconds. */
   async summary(): Promise<DatasetSummary> {
     const { table, version } = await this.reader();
-    return this.summaryOf(table, version);
+    return this.summaryOf(table, version).catch(throwStorageFailure);
   }
 
   private summaryOf(table: lancedb.Table, version: number): Promise<DatasetSummary> {
@@ -508,11 +523,11 @@ export class ImageCatalog {
 
   async append(rows: readonly NewImageRow[]): Promise<number> {
     const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.writable.schema() });
-    return this.noted('Append', (await this.writable.add(table)).version);
+    return this.committed((await this.writable.add(table)).version);
   }
 
   async deleteIds(ids: readonly string[]): Promise<number> {
-    return this.noted('Delete', (await this.writable.delete(idIn(ids))).version);
+    return this.committed((await this.writable.delete(idIn(ids))).version);
   }
 
   /**
@@ -542,13 +557,13 @@ export class ImageCatalog {
         .whenMatchedUpdateAll({ where: inFragments(fold, 'target._rowaddr') })
         .useIndex(false)
         .execute(source);
-      versions.push(this.noted('Compact', result.version));
+      versions.push(this.committed(result.version));
     }
   }
 
   /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
-    return this.noted('Delete', (await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
+    return this.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
 
   /**
@@ -570,11 +585,11 @@ export class ImageCatalog {
     const handle = await this.writeConnection.openTable(TABLE_NAME);
     try {
       await handle.createIndex(column, { config, name, replace: true });
-      const versions = [this.noted('Index', await handle.version())];
+      const versions = [this.committed(await handle.version())];
       for (const old of await handle.listIndices()) {
         if (old.name === name || !old.columns.includes(column)) continue;
         await handle.dropIndex(old.name);
-        versions.push(this.noted('Index', await handle.version()));
+        versions.push(this.committed(await handle.version()));
       }
       return versions;
     } finally {
@@ -592,15 +607,14 @@ export class ImageCatalog {
     try {
       // cleanupOlderThan in the distant past: time travel keeps every version.
       const stats = await handle.optimize({ cleanupOlderThan: new Date(0) });
-      return { version: this.noted('Optimize', await handle.version()), stats };
+      return { version: this.committed(await handle.version()), stats };
     } finally {
       handle.close();
     }
   }
 
-  /** Records what made `version`, for {@link versions}. */
-  private noted(operation: string, version: number): number {
-    this.operations.set(version, operation);
+  /** Records a version this process committed: its readers see it from now on. */
+  private committed(version: number): number {
     this.lastCommitted = Math.max(this.lastCommitted, version);
     this.follow();
     return version;
@@ -612,7 +626,7 @@ export class ImageCatalog {
     // readers are shared), and it commits.
     const handle = await this.openVersion(version, this.writeConnection);
     await handle.restore();
-    const restored = this.noted('Restore', await handle.version());
+    const restored = this.committed(await handle.version());
     handle.close();
     return restored;
   }
@@ -623,8 +637,13 @@ export class ImageCatalog {
     return this.writable.version();
   }
 
-  close(): void {
+  /**
+   * Closes every handle, once a refresh in flight has ended: closing a native table while a call
+   * holds it fails ("cannot be borrowed mutably while another borrow is active").
+   */
+  async close(): Promise<void> {
     clearInterval(this.refreshTimer);
+    await this.refreshing;
     this.pinned.clear();
     this.writable.close();
     this.table.close();
@@ -635,9 +654,11 @@ export class ImageCatalog {
 
   /** A new handle of `version`; a version that does not exist is an {@link UnknownVersionError}. */
   private openVersion(version: number, connection = this.connection): Promise<lancedb.Table> {
-    return connection.openTable(TABLE_NAME, [], { version }).catch((error: Error) => {
-      // Lance tells a missing manifest apart by its message only (the error's code is GenericFailure).
-      throw /not found/i.test(error.message) ? new UnknownVersionError(`version ${version} does not exist`) : error;
+    return connection.openTable(TABLE_NAME, [], { version }).catch((error: unknown) => {
+      const failure = storageFailure(error);
+      throw failure instanceof NotInStorageError
+        ? new UnknownVersionError(`version ${version} does not exist`)
+        : failure;
     });
   }
 
@@ -650,6 +671,12 @@ export class ImageCatalog {
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
 }
+
+/**
+ * Failures of a read of the mirror that a damaged or missing local file can cause (as opposed to
+ * a bad query): the read goes to the object store instead.
+ */
+const MIRROR_FAULTS = [UnknownVersionError, NotInStorageError, DamagedFileError, StorageUnavailableError];
 
 /** A pinned read handle, and whether it reads the mirror. */
 interface Handle {

@@ -124,9 +124,7 @@ export class DatasetService {
   }
 
   async restore(version: number): Promise<VersionInfo> {
-    const restored = await this.writer.restore(version);
-    const info = (await this.catalog.versions()).find((v) => v.version === restored);
-    return { version: restored, timestamp: info?.timestamp ?? new Date(), operation: 'Restore' };
+    return this.catalog.versionInfo(await this.writer.restore(version));
   }
 
   /**

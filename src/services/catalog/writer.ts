@@ -4,6 +4,7 @@ import type { ImageCatalog, IndexBuild } from './catalog.js';
 import { keepOne, type IdCopy } from './duplicates.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
+import { CommitConflictError, StorageUnavailableError, storageFailure } from '../storage/storage-failures.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
 type Operation =
@@ -193,8 +194,9 @@ export class CatalogWriter {
       this.metrics?.committed(first.kind === 'repair' ? 'delete' : first.kind, committed.rows);
       this.onCommit();
     } catch (error) {
-      this.logger.error({ err: error, kind: group[0]?.kind, size: group.length }, 'commit failed');
-      for (const op of group) op.reject(error);
+      const failure = storageFailure(error);
+      this.logger[level(failure)]({ err: failure, kind: group[0]?.kind, size: group.length }, 'commit failed');
+      for (const op of group) op.reject(failure);
     }
   }
 
@@ -235,8 +237,9 @@ export class CatalogWriter {
       if (op.kind === 'index') op.resolve((await this.catalog.createIndex(op.build)).at(-1)!);
       else op.resolve((await this.catalog.optimize()).stats);
     } catch (error) {
-      this.logger.error({ err: error, kind: op.kind }, 'dataset maintenance failed');
-      op.reject(error);
+      const failure = storageFailure(error);
+      this.logger[level(failure)]({ err: failure, kind: op.kind }, 'dataset maintenance failed');
+      op.reject(failure);
     }
   }
 
@@ -356,14 +359,16 @@ export class CatalogWriter {
       try {
         return await commit(attempt);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isCommitConflict(error)) throw error;
-        this.logger.warn({ attempt, err: error }, 'commit conflict, retrying on the latest version');
+        const failure = storageFailure(error);
+        if (attempt >= MAX_ATTEMPTS || !(failure instanceof CommitConflictError)) throw failure;
+        this.logger.warn({ attempt, err: failure }, 'commit conflict, retrying on the latest version');
         this.metrics?.commitConflictRetried();
       }
     }
   }
 }
 
-function isCommitConflict(error: unknown): boolean {
-  return /incompatible transaction|commit conflict|retryable/i.test(String((error as Error)?.message));
+/** An unavailable storage is no fault of the service: a warning, where anything else is an error. */
+function level(failure: Error): 'warn' | 'error' {
+  return failure instanceof StorageUnavailableError ? 'warn' : 'error';
 }

@@ -11,8 +11,16 @@ export interface ReclaimReport {
   orphans: ObjectInfo[];
   /** Bytes those orphans take (freed unless it was a dry run). */
   bytes: number;
+  /** Temp files of interrupted writes (see {@link removeLeftovers}). */
+  leftovers: ObjectInfo[];
   deleted: boolean;
 }
+
+/**
+ * Temp files younger than this are left alone whatever the grace period: they may be a write in
+ * flight (a write touches its file every few milliseconds, so one this old has stopped).
+ */
+export const LEFTOVER_MIN_AGE_MS = 15 * 60_000;
 
 /** The image id an object under images/ or thumbnails/ belongs to. */
 const idOf = (key: string) => parseImageKey(key)?.id ?? parseThumbnailKey(key) ?? undefined;
@@ -43,7 +51,11 @@ export class ImageReclaimer {
     });
     if (!options.dryRun) await Promise.all(orphans.map((object) => this.objects.delete(object.key)));
     const bytes = orphans.reduce((sum, object) => sum + object.size, 0);
-    return { scanned: candidates.length, versions, orphans, bytes, deleted: !options.dryRun };
+    const leftovers = await removeLeftovers(this.objects, {
+      olderThanMs: Math.max(options.graceMs, LEFTOVER_MIN_AGE_MS),
+      dryRun: options.dryRun,
+    });
+    return { scanned: candidates.length, versions, orphans, bytes, leftovers, deleted: !options.dryRun };
   }
 
   /** Ids in any version: deleted rows stay readable in older versions, and so must their bytes. */
@@ -58,4 +70,22 @@ export class ImageReclaimer {
     }
     return { ids, versions: versions.length };
   }
+}
+
+/**
+ * Removes (or, in a dry run, only finds) the temp files that writes of images and thumbnails left
+ * when they were cut short by a crash, or by a full disk, over `olderThanMs` ago. The service does
+ * it at start, and the reclaimer each time it runs.
+ */
+export async function removeLeftovers(
+  objects: ObjectStore,
+  options: { olderThanMs: number; dryRun: boolean },
+): Promise<ObjectInfo[]> {
+  const cutoff = Date.now() - options.olderThanMs;
+  const stale: ObjectInfo[] = [];
+  for (const prefix of [IMAGES_PREFIX, THUMBNAILS_PREFIX]) {
+    for await (const file of objects.leftovers(prefix)) if (file.lastModified.getTime() <= cutoff) stale.push(file);
+  }
+  if (!options.dryRun) for (const file of stale) await objects.delete(file.key);
+  return stale;
 }

@@ -1,11 +1,19 @@
-import type { LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { ImageCatalog } from '../catalog/catalog.js';
 import type { EmbeddingBatcher } from '../embedding/embedding-batcher.js';
 import { imageKey } from './image-key.js';
 import { COLUMNS, type NewImageRow, type ImageRecord } from '../catalog/image-record.js';
-import { contentId, InvalidImageError, probeImage, type ProbeLimits, type ProbedImage } from './image-probe.js';
+import type { DecodeBudget } from './decode-budget.js';
+import {
+  contentId,
+  decodeForModel,
+  InvalidImageError,
+  readHeader,
+  type ProbeLimits,
+  type ProbedImage,
+} from './image-probe.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { StorageUnavailableError } from '../storage/storage-failures.js';
 import type { AppendOutcome, CatalogWriter } from '../catalog/writer.js';
 import type { ThumbnailService } from './thumbnails.js';
 
@@ -22,9 +30,6 @@ export interface UploadOutcome {
 
 type NewUpload = { file: IncomingFile; id: string; probe: ProbedImage };
 
-/** The storage (object store or dataset) failed; nothing half-written is visible, and a retry is safe. */
-export class StorageError extends Error {}
-
 /**
  * Stores images: validate and hash, embed, write the bytes under their content address, then
  * commit the rows through the writer. Objects are always written before their rows, so a
@@ -36,8 +41,8 @@ export class UploadService {
   private readonly inFlight = new Map<string, Promise<UploadOutcome>>();
 
   /**
-   * `decoding` bounds the images decoded at once, process-wide (DECODE_CONCURRENCY): each holds
-   * decoder buffers meanwhile.
+   * `decoding` bounds the memory of the images decoded at once, process-wide (DECODE_MEMORY_BYTES,
+   * DECODE_CONCURRENCY): each decode holds its estimated cost meanwhile.
    */
   constructor(
     private readonly objects: ObjectStore,
@@ -46,7 +51,7 @@ export class UploadService {
     private readonly batcher: EmbeddingBatcher,
     private readonly thumbnails: ThumbnailService,
     private readonly limits: ProbeLimits,
-    private readonly decoding: LimitFunction,
+    private readonly decoding: DecodeBudget,
     private readonly logger: Logger,
   ) {}
 
@@ -136,10 +141,14 @@ export class UploadService {
     return new Map([...probing.keys()].flatMap((id, i) => (probed[i] ? [[id, probed[i]] as const] : [])));
   }
 
-  /** Decodes within the process-wide decode limit. */
+  /**
+   * Reads the header, which refuses a file over the pixel or decode memory limit, then decodes
+   * once the budget has room for what the header says the decode costs.
+   */
   private async probe(file: IncomingFile, index: number, count: number): Promise<ProbedImage> {
     try {
-      return await this.decoding(() => probeImage(file.bytes, this.limits, this.batcher.imageInput));
+      const header = await readHeader(file.bytes, this.limits);
+      return await this.decoding.run(header.cost, () => decodeForModel(header, this.batcher.imageInput));
     } catch (error) {
       throw naming(error, file, index, count);
     }
@@ -149,11 +158,14 @@ export class UploadService {
     const vectors = await Promise.all(uploads.map(({ probe }) => this.batcher.embedImage(probe.pixels)));
     const rows = uploads.map((upload, i) => newRow(upload, vectors[i]!));
     const committed = await this.persist(rows, uploads).catch((error: unknown) => {
-      this.logger.error({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
-      // The store's own message (S3, Lance) stays in the log, out of the answer.
-      throw new StorageError('the image could not be stored (the storage failed); uploading it again is safe', {
-        cause: error,
-      });
+      const level = error instanceof StorageUnavailableError ? 'warn' : 'error';
+      this.logger[level]({ err: error, ids: rows.map((r) => r.id) }, 'storing images failed');
+      // Objects are written before rows, so nothing half-written is visible. The store's own
+      // message (S3, Lance) stays in the log, out of the answer.
+      throw new StorageUnavailableError(
+        'the image could not be stored (the storage failed); uploading it again is safe',
+        { cause: error },
+      );
     });
     const outcomes = new Map<string, UploadOutcome>();
     for (const [i, row] of rows.entries()) {
@@ -171,8 +183,8 @@ export class UploadService {
   private async persist(rows: NewImageRow[], uploads: NewUpload[]): Promise<AppendOutcome[]> {
     await Promise.all(
       rows.flatMap((row, i) => {
-        const { bytes } = uploads[i]!.file;
-        return [this.objects.put(row.key, bytes, row.contentType), this.thumbnails.store(row.id, bytes)];
+        const { file, probe } = uploads[i]!;
+        return [this.objects.put(row.key, file.bytes, row.contentType), this.thumbnails.store(row.id, probe.header)];
       }),
     );
     return Promise.all(rows.map((row) => this.writer.append(row)));

@@ -41,6 +41,12 @@ export class MeteredObjectStore implements ObjectStore {
     return this.store.list(prefix);
   }
 
+  /** A listing like any other. */
+  leftovers(prefix: string): AsyncIterable<ObjectInfo> {
+    this.metrics.objectStoreRequest('list');
+    return this.store.leftovers(prefix);
+  }
+
   delete(key: string): Promise<void> {
     this.metrics.objectStoreRequest('delete');
     return this.store.delete(key);

@@ -3,6 +3,7 @@ import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promi
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { AlreadyInStorageError, NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
 
 /** One object listed under a prefix. */
 export interface ObjectInfo {
@@ -34,8 +35,16 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   /** Every object whose key starts with prefix, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * What interrupted writes left under prefix (by a crash, or a full disk): files that are no
+   * object, which {@link delete} removes by the key given. None on S3, where a PUT is atomic.
+   */
+  leftovers(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
 }
+
+/** A write's temp file: `<key>.<uuid>.tmp`, renamed to the key once whole. */
+const TEMP_FILE = /\.[0-9a-f-]{36}\.tmp$/;
 
 /** Objects as files under a directory. */
 export class LocalObjectStore implements ObjectStore {
@@ -43,57 +52,86 @@ export class LocalObjectStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const target = this.resolve(key);
-    await mkdir(path.dirname(target), { recursive: true });
     // Write then rename, so a crash mid-write never leaves a truncated file under the final key.
     const temp = `${target}.${randomUUID()}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, target);
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(temp, bytes);
+      await rename(temp, target);
+    } catch (error) {
+      // A full disk fails the write part-way: what it wrote would hold the space until a reclaim.
+      await rm(temp, { force: true }).catch(() => {});
+      throw storageFailure(error);
+    }
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
     const target = this.resolve(key);
-    await mkdir(path.dirname(target), { recursive: true });
     // A hard link fails when the target exists, and makes the whole file appear at once, where an
     // exclusive open (`wx`) would let a reader see it half written.
     const temp = `${target}.${randomUUID()}.tmp`;
-    await writeFile(temp, bytes);
     try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(temp, bytes);
       await link(temp, target);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
+      const failure = storageFailure(error);
+      if (failure instanceof AlreadyInStorageError) return false;
+      throw failure;
     } finally {
-      await rm(temp, { force: true });
+      await rm(temp, { force: true }).catch(() => {});
     }
   }
 
   async get(key: string): Promise<ObjectBody | null> {
     const file = this.resolve(key);
-    const info = await stat(file).catch(() => null);
+    const info = await this.stat(file);
     if (!info?.isFile()) return null;
     return { body: createReadStream(file), size: info.size };
   }
 
   async exists(key: string): Promise<boolean> {
-    return (await stat(this.resolve(key)).catch(() => null))?.isFile() ?? false;
+    return (await this.stat(this.resolve(key)))?.isFile() ?? false;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.files(prefix, (name) => !TEMP_FILE.test(name));
+  }
+
+  leftovers(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.files(prefix, (name) => TEMP_FILE.test(name));
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.resolve(key), { force: true }).catch(throwStorageFailure);
+  }
+
+  /** The files under prefix whose names pass `wanted`; none when the prefix's directory does not exist (yet). */
+  private async *files(prefix: string, wanted: (name: string) => boolean): AsyncIterable<ObjectInfo> {
     const base = this.resolve(prefix);
-    const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+    const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch((error: unknown) => {
+      const failure = storageFailure(error);
+      if (failure instanceof NotInStorageError) return [];
+      throw failure;
+    });
     for (const entry of entries) {
-      if (!entry.isFile()) continue;
+      if (!entry.isFile() || !wanted(entry.name)) continue;
       const full = path.join(entry.parentPath, entry.name);
-      const info = await stat(full).catch(() => null);
+      const info = await this.stat(full); // null: removed since the listing
       if (!info) continue;
       const key = path.relative(this.root, full).split(path.sep).join('/');
       yield { key, size: info.size, lastModified: info.mtime };
     }
   }
 
-  async delete(key: string): Promise<void> {
-    await rm(this.resolve(key), { force: true });
+  /** The file's stat, or null when there is no such file. */
+  private stat(file: string) {
+    return stat(file).catch((error: unknown) => {
+      const failure = storageFailure(error);
+      if (failure instanceof NotInStorageError) return null;
+      throw failure;
+    });
   }
 
   private resolve(key: string): string {

@@ -5,10 +5,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+import { AlreadyInStorageError, NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
 
 export interface S3Location {
   bucket: string;
@@ -25,14 +25,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
     // A single PUT is atomic on S3: readers see the whole object or none.
-    await this.client.send(
-      new PutObjectCommand({
-        ...this.address(key),
-        Body: bytes,
-        ContentType: contentType,
-        ContentLength: bytes.byteLength,
-      }),
-    );
+    await this.client
+      .send(
+        new PutObjectCommand({
+          ...this.address(key),
+          Body: bytes,
+          ContentType: contentType,
+          ContentLength: bytes.byteLength,
+        }),
+      )
+      .catch(throwStorageFailure);
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean> {
@@ -50,41 +52,33 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       // 412: the object exists. 409: another conditional write of the key is in progress (S3, R2);
       // one of them wins, and this one cannot know that it will.
-      if (error instanceof S3ServiceException && [409, 412].includes(error.$metadata.httpStatusCode ?? 0)) return false;
-      throw error;
+      const failure = storageFailure(error);
+      if (failure instanceof AlreadyInStorageError) return false;
+      throw failure;
     }
   }
 
   async get(key: string): Promise<ObjectBody | null> {
-    try {
-      const object = await this.client.send(new GetObjectCommand(this.address(key)));
-      return { body: object.Body as Readable, size: object.ContentLength ?? 0 };
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
+    const object = await this.client.send(new GetObjectCommand(this.address(key))).catch(absent);
+    return object && { body: object.Body as Readable, size: object.ContentLength ?? 0 };
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand(this.address(key)));
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    return (await this.client.send(new HeadObjectCommand(this.address(key))).catch(absent)) !== null;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let ContinuationToken: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.location.bucket,
-          Prefix: this.location.prefix + prefix,
-          ContinuationToken,
-        }),
-      );
+      const page = await this.client
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.location.bucket,
+            Prefix: this.location.prefix + prefix,
+            ContinuationToken,
+          }),
+        )
+        .catch(throwStorageFailure);
       for (const object of page.Contents ?? []) {
         const key = object.Key!.slice(this.location.prefix.length);
         yield { key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
@@ -93,8 +87,11 @@ export class S3ObjectStore implements ObjectStore {
     } while (ContinuationToken);
   }
 
+  /** A PUT is atomic: an interrupted one leaves nothing. */
+  async *leftovers(): AsyncIterable<ObjectInfo> {}
+
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand(this.address(key)));
+    await this.client.send(new DeleteObjectCommand(this.address(key))).catch(throwStorageFailure);
   }
 
   private address(key: string): { Bucket: string; Key: string } {
@@ -102,6 +99,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey');
+/** Null for an object that is not there; any other failure as the domain's error. */
+function absent(error: unknown): null {
+  const failure = storageFailure(error);
+  if (failure instanceof NotInStorageError) return null;
+  throw failure;
 }

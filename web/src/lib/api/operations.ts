@@ -63,9 +63,10 @@ export const SimilarImages = graphql(`
   }
 `);
 
+/** A page of the history: the newest `limit` versions before `before`, oldest first. */
 export const Versions = graphql(`
-  query Versions {
-    versions {
+  query Versions($limit: Int, $before: Int) {
+    versions(limit: $limit, before: $before) {
       version
       timestamp
       operation

@@ -19,7 +19,7 @@ type Documents = {
     "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": typeof types.NewestImagesDocument,
     "\n  query ImageDetails($id: ID!, $version: Int) {\n    image(id: $id, version: $version) {\n      id\n      url\n      filename\n      contentType\n      size\n      width\n      height\n      createdAt\n    }\n  }\n": typeof types.ImageDetailsDocument,
     "\n  query SimilarImages($id: ID!, $limit: Int!, $version: Int) {\n    similarImages(id: $id, limit: $limit, version: $version) {\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": typeof types.SimilarImagesDocument,
-    "\n  query Versions {\n    versions {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": typeof types.VersionsDocument,
+    "\n  query Versions($limit: Int, $before: Int) {\n    versions(limit: $limit, before: $before) {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": typeof types.VersionsDocument,
     "\n  query DatasetOverview {\n    dataset {\n      uri\n      version\n      rowCount\n      fragmentCount\n      files {\n        path\n        size\n        kind\n      }\n      indexDetails {\n        name\n        type\n        columns\n        unindexedRows\n        state\n      }\n    }\n  }\n": typeof types.DatasetOverviewDocument,
     "\n  mutation UploadImages($files: [Upload!]!) {\n    uploadImages(files: $files) {\n      created\n      image {\n        id\n      }\n    }\n  }\n": typeof types.UploadImagesDocument,
     "\n  mutation DeleteImage($id: ID!) {\n    deleteImage(id: $id) {\n      deleted\n      version\n    }\n  }\n": typeof types.DeleteImageDocument,
@@ -32,7 +32,7 @@ const documents: Documents = {
     "\n  query NewestImages($limit: Int!, $offset: Int!, $version: Int) {\n    images(limit: $limit, offset: $offset, version: $version, orderBy: NEWEST_FIRST) {\n      id\n      filename\n      thumbnailUrl\n    }\n  }\n": types.NewestImagesDocument,
     "\n  query ImageDetails($id: ID!, $version: Int) {\n    image(id: $id, version: $version) {\n      id\n      url\n      filename\n      contentType\n      size\n      width\n      height\n      createdAt\n    }\n  }\n": types.ImageDetailsDocument,
     "\n  query SimilarImages($id: ID!, $limit: Int!, $version: Int) {\n    similarImages(id: $id, limit: $limit, version: $version) {\n      hits {\n        score\n        image {\n          id\n          filename\n          thumbnailUrl\n        }\n      }\n    }\n  }\n": types.SimilarImagesDocument,
-    "\n  query Versions {\n    versions {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": types.VersionsDocument,
+    "\n  query Versions($limit: Int, $before: Int) {\n    versions(limit: $limit, before: $before) {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n": types.VersionsDocument,
     "\n  query DatasetOverview {\n    dataset {\n      uri\n      version\n      rowCount\n      fragmentCount\n      files {\n        path\n        size\n        kind\n      }\n      indexDetails {\n        name\n        type\n        columns\n        unindexedRows\n        state\n      }\n    }\n  }\n": types.DatasetOverviewDocument,
     "\n  mutation UploadImages($files: [Upload!]!) {\n    uploadImages(files: $files) {\n      created\n      image {\n        id\n      }\n    }\n  }\n": types.UploadImagesDocument,
     "\n  mutation DeleteImage($id: ID!) {\n    deleteImage(id: $id) {\n      deleted\n      version\n    }\n  }\n": types.DeleteImageDocument,
@@ -60,7 +60,7 @@ export function graphql(source: "\n  query SimilarImages($id: ID!, $limit: Int!,
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Versions {\n    versions {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n"): typeof import('./graphql').VersionsDocument;
+export function graphql(source: "\n  query Versions($limit: Int, $before: Int) {\n    versions(limit: $limit, before: $before) {\n      version\n      timestamp\n      operation\n      rowCount\n    }\n  }\n"): typeof import('./graphql').VersionsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

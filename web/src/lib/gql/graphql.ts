@@ -46,7 +46,10 @@ export type SimilarImagesQueryVariables = Exact<{
 
 export type SimilarImagesQuery = { similarImages: { hits: Array<{ score: number, image: { id: string, filename: string | null, thumbnailUrl: string } }> } };
 
-export type VersionsQueryVariables = Exact<{ [key: string]: never; }>;
+export type VersionsQueryVariables = Exact<{
+  limit?: number | null | undefined;
+  before?: number | null | undefined;
+}>;
 
 
 export type VersionsQuery = { versions: Array<{ version: number, timestamp: string, operation: string | null, rowCount: number }> };
@@ -162,8 +165,8 @@ export const SimilarImagesDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<SimilarImagesQuery, SimilarImagesQueryVariables>;
 export const VersionsDocument = new TypedDocumentString(`
-    query Versions {
-  versions {
+    query Versions($limit: Int, $before: Int) {
+  versions(limit: $limit, before: $before) {
     version
     timestamp
     operation
