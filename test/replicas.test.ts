@@ -141,6 +141,42 @@ describe('replicas on one dataset', () => {
     }
   });
 
+  // On a loaded machine a look at the versions (a listing) takes long, and at READ_CONSISTENCY_MS=0
+  // every read starts one, so one is nearly always in flight. A read that joined it would answer
+  // from a listing made before a commit acknowledged meanwhile. Here the look in flight is held
+  // once it has listed, as a slow one would be: no wall clock decides.
+  test('at READ_CONSISTENCY_MS=0 a read started after another process acknowledged a commit sees it, though a look that listed before was still in flight', async (t) => {
+    const [writer, reader] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
+    try {
+      const [row] = syntheticRows(1, dimension, 900);
+      const lanceTable = Object.getPrototypeOf((await reader!.catalog.reader()).table) as lancedb.Table;
+      const checkoutLatest = lanceTable.checkoutLatest;
+      let listed!: () => void;
+      let release!: () => void;
+      const hasListed = new Promise<void>((resolve) => (listed = resolve));
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let holding = true;
+      t.mock.method(lanceTable, 'checkoutLatest', async function (this: lancedb.Table) {
+        await checkoutLatest.call(this);
+        if (!holding) return;
+        holding = false;
+        listed();
+        await held;
+      });
+      const early = read(reader!, row!.id); // its look lists now, and is held
+      await hasListed;
+      const { version } = await writer!.writer.append(row!);
+      const late = read(reader!, row!.id);
+      release();
+      const seen = await late;
+      assert.equal(seen.image?.id, row!.id, 'a read started after the commit was acknowledged missed it');
+      assert.equal(seen.dataset.version, version);
+      await early;
+    } finally {
+      await Promise.all([writer, reader].map((s) => s!.close()));
+    }
+  });
+
   test('another process commit shows within READ_CONSISTENCY_MS, and need not show sooner', async (t) => {
     const bound = DEFAULT_READ_CONSISTENCY_MS;
     t.mock.timers.enable({ apis: ['setInterval'] });

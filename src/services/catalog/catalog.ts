@@ -122,6 +122,8 @@ export class ImageCatalog {
   /** True when this open recorded the running model in a dataset made before models were recorded. */
   modelAdopted = false;
   private refreshing: Promise<void> | null = null;
+  /** The look that starts once the one in flight has ended ({@link freshLook}). */
+  private nextLook: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Indices (by uuid) already loaded into the session's cache through the mirror. */
   private readonly warmInMirror = new Set<string>();
@@ -211,8 +213,24 @@ export class ImageCatalog {
 
   /** The latest version, as this process currently sees it. */
   async version(): Promise<number> {
-    if (this.readConsistencyMs === 0) await this.refreshLatest();
+    if (this.readConsistencyMs === 0) await this.freshLook();
     return Math.max(this.latestSeen, this.lastCommitted);
+  }
+
+  /**
+   * A look at the versions that starts after this call. A look in flight may have listed them
+   * before a commit the caller was told of (another process's, acknowledged meanwhile): joining it
+   * would read from before that commit. On a loaded machine a listing takes long, and with
+   * READ_CONSISTENCY_MS=0 every read starts one, so there nearly always is one in flight. The
+   * callers that come while one is in flight share the one after it.
+   */
+  private freshLook(): Promise<void> {
+    if (!this.refreshing) return this.refreshLatest();
+    this.nextLook ??= this.refreshing.then(() => {
+      this.nextLook = null;
+      return this.refreshLatest();
+    });
+    return this.nextLook;
   }
 
   /**
@@ -643,6 +661,7 @@ export class ImageCatalog {
    */
   async close(): Promise<void> {
     clearInterval(this.refreshTimer);
+    await this.nextLook;
     await this.refreshing;
     this.pinned.clear();
     this.writable.close();
