@@ -295,6 +295,35 @@ describe('replicas dedupe through the dataset', () => {
       }
     });
   }
+  test('a repair whose delete fails is tried again shortly: the upload answers, and one row is left within the staleness bound with no further write', async (t) => {
+    const [a, b] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
+    try {
+      const [row] = syntheticRows(1, dimension, 600);
+      const lookUp = b!.catalog.copiesOf.bind(b!.catalog);
+      let fromA: Promise<AppendOutcome> | undefined;
+      t.mock.method(b!.catalog, 'copiesOf', async (ids: readonly string[], version: number) => {
+        const found = await lookUp(ids, version);
+        fromA ??= a!.writer.append({ ...row!, filename: 'a.jpg', createdAt: new Date(1_000) });
+        await fromA;
+        return found;
+      });
+      const deleteRowIds = b!.catalog.deleteRowIds.bind(b!.catalog);
+      let failures = 1;
+      const deletes = t.mock.method(b!.catalog, 'deleteRowIds', (rowIds: readonly bigint[]) =>
+        failures-- > 0 ? Promise.reject(new Error('the disk went away for a moment')) : deleteRowIds(rowIds),
+      );
+      const fromB = await b!.writer.append({ ...row!, filename: 'b.jpg', createdAt: new Date(2_000) });
+      assert.ok(fromB.version > (await fromA!).version);
+      await until(
+        async () => (await storedIds(a!)).duplicated.length === 0,
+        'the repair tried again',
+        DEFAULT_READ_CONSISTENCY_MS,
+      );
+      assert.equal(deletes.mock.callCount(), 2);
+    } finally {
+      await Promise.all([a, b].map((s) => s!.close()));
+    }
+  });
 });
 
 describe('the upkeep of replicas on one dataset', () => {

@@ -10,7 +10,7 @@ type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => voi
 type Operation =
   | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
-  | ({ kind: 'repair'; ids: string[] } & Pending<number>)
+  | ({ kind: 'repair'; ids: string[]; failures: number } & Pending<number>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
   | ({ kind: 'fold' } & Pending<number | null>)
   | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
@@ -34,8 +34,11 @@ interface Committed {
 
 /** Commits that lose a race against another writer's incompatible commit are retried this often. */
 const MAX_ATTEMPTS = 5;
-/** A duplicate repair that failed all its attempts is queued again this much later. */
-const REPAIR_RETRY_MS = 1000;
+/**
+ * A duplicate repair that failed all its attempts is queued again this much later, doubled after
+ * each failure up to a minute: the first retry still lands well within READ_CONSISTENCY_MS.
+ */
+const REPAIR_RETRY_MS = { first: 100, most: 60_000 };
 
 /**
  * The queued commits set aside while work beside the queue runs: those Lance would not commit
@@ -260,7 +263,7 @@ export class CatalogWriter {
       return version === null ? null : { version, rows: 0 };
     }
     if (first.kind === 'repair') {
-      const { version, removed } = await this.removeCopies(first.ids, base);
+      const { version, removed } = await this.repair(first.ids, base, first.failures);
       first.resolve(version);
       return removed > 0 ? { version, rows: removed } : null;
     }
@@ -317,16 +320,20 @@ export class CatalogWriter {
    * that fails (another process's compaction keeps beating its delete) is queued again a little
    * later, and the upload that called it is answered all the same: its row is stored.
    */
-  private async repair(ids: string[], version: number): Promise<{ version: number; kept: Map<string, IdCopy> }> {
+  private async repair(
+    ids: string[],
+    version: number,
+    failures = 0,
+  ): Promise<{ version: number; kept: Map<string, IdCopy>; removed: number }> {
     try {
       return await this.removeCopies(ids, version);
     } catch (error) {
-      this.logger.warn({ err: error, ids }, 'removing duplicate rows failed; trying again shortly');
-      setTimeout(
-        () => void this.enqueue<number>((p) => ({ kind: 'repair', ids, ...p })).catch(() => {}),
-        REPAIR_RETRY_MS,
-      ).unref();
-      return { version, kept: new Map() };
+      const retryMs = Math.min(REPAIR_RETRY_MS.first * 2 ** failures, REPAIR_RETRY_MS.most);
+      this.logger.warn({ err: error, ids, retryMs }, 'removing duplicate rows failed; trying again shortly');
+      const again = () =>
+        this.enqueue<number>((p) => ({ kind: 'repair', ids, failures: failures + 1, ...p })).catch(() => {});
+      setTimeout(() => void again(), retryMs).unref();
+      return { version, kept: new Map(), removed: 0 };
     }
   }
 
