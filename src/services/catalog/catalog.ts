@@ -176,8 +176,8 @@ export class ImageCatalog {
       options.mirror && lancedb.connect(options.mirror.root, { session }),
     ]);
     // Two read handles of the latest version: one follows new versions (refreshLatest), the other
-    // is pinned to the version it opened at, for the first reads (the writer's id scan, the
-    // prewarm, the first searches). Opened side by side, the pinned one costs no round trip of
+    // is pinned to the version it opened at, for the first reads (the prewarm, the first
+    // searches). Opened side by side, the pinned one costs no round trip of
     // its own, where a checkout of that version later would list the versions again.
     // A dataset that does not exist yet is created on the write side first, then opened here.
     const openLatest = () => connection.openTable(TABLE_NAME).catch(() => null);
