@@ -43,6 +43,11 @@ const SettingsSchema = z.object({
   READ_CONSISTENCY_MS: z.coerce.number().int().min(0).default(1000),
   INDEX_MIN_ROWS: positiveInt(5000),
   COMPACT_FRAGMENTS: positiveInt(64),
+  /**
+   * The term of the maintenance lease (maintenance-lease.ts): the replica holding it renews it every
+   * third of this, and another takes over when it has not for this long.
+   */
+  MAINTENANCE_LEASE_MS: positiveInt(30_000),
   NODE_ENV: z.string().optional(),
   INTROSPECTION: z.stringbool().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,7 +5,7 @@ import type { GraphQLContext } from '../src/context.js';
 import { ImageReclaimer } from '../src/services/images/reclaimer.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, distinctImages } from './support/images.js';
-import { UPLOAD_ONE, execute, graphqlServer, openServices, upload } from './support/harness.js';
+import { UPLOAD_ONE, execute, graphqlServer, openServices, storedIds, upload } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type FaultProfile, type S3Proxy } from './support/s3-proxy.js';
 
@@ -124,7 +124,7 @@ describe('uploads against a failing S3 endpoint', { skip: S3_SKIP }, () => {
       report.orphans.some((o) => o.key === orphanKey),
       'the object without a row is reclaimed',
     );
-    const rows = await services.catalog.allIds();
+    const { ids: rows } = await storedIds(services);
     for (const orphan of report.orphans) assert.ok(!rows.has(orphan.key.slice(7, 71)), 'only unreferenced objects');
     const left = [];
     for await (const object of services.objects.list('images/')) left.push(object.key.slice(7, 71));

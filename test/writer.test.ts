@@ -1,6 +1,5 @@
 import { after, afterEach, before, beforeEach, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import * as lancedb from '@lancedb/lancedb';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
@@ -15,8 +14,8 @@ import {
   execute,
   graphqlServer,
   openServices,
+  storedIds,
   syntheticRows,
-  tempDir,
   testModel,
   upload,
 } from './support/harness.js';
@@ -31,24 +30,6 @@ async function restoreElsewhere(uri: string, version: number): Promise<void> {
   } finally {
     table.close();
     db.close();
-  }
-}
-
-/** The error Lance gives an append that lost the race to another connection's restore, on a scratch dataset. */
-async function lanceCommitConflict(): Promise<Error> {
-  const dir = await tempDir('commit-conflict-');
-  const db = await lancedb.connect(dir);
-  try {
-    const stale = await db.createTable(TABLE_NAME, [{ id: 1 }]);
-    await stale.add([{ id: 2 }]);
-    await restoreElsewhere(dir, 1);
-    return await stale.add([{ id: 3 }]).then(
-      () => assert.fail('the stale append was committed'),
-      (error: unknown) => error as Error,
-    );
-  } finally {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -90,7 +71,8 @@ describe('writer', () => {
     const results = await Promise.all(images.map((bytes) => run(UPLOAD_ONE, { file: upload(bytes) })));
     assert.ok(results.every((r) => r.errors === undefined && r.data!.uploadImage.created));
     assert.equal(await (await services.catalog.reader()).table.countRows(), 20);
-    assert.equal((await services.catalog.allIds()).size, 20, 'no duplicate ids');
+    const { ids, duplicated } = await storedIds(services);
+    assert.deepEqual([ids.size, duplicated], [20, []], 'no duplicate ids');
     const newVersions = (await version()) - before;
     assert.ok(newVersions < 20, `${newVersions} versions for 20 uploads`);
     assert.equal(appends.mock.callCount(), newVersions);
@@ -116,7 +98,7 @@ describe('writer', () => {
       run(UPLOAD_ONE, { file: upload(fresh!) }),
     ]);
     assert.equal(deleted.deleted, true);
-    const ids = await services.catalog.allIds();
+    const { ids } = await storedIds(services);
     assert.ok(!ids.has(victim!.id));
     assert.ok(ids.has(uploaded.data!.uploadImage.image.id));
   });
@@ -135,30 +117,16 @@ describe('writer', () => {
     assert.equal(retried.data!.uploadImage.created, true, 'the id was not left marked as stored');
   });
 
-  test('a restarted process rebuilds its id set from the dataset', async () => {
+  test('a restarted process finds the rows stored before it started: an append of one is not created', async () => {
     await commitRows(services, rows(10));
     const restarted = await startServices(services.settings, createLogger('silent'), testModel());
     try {
-      // The id set loads in the background; a commit right after the start waits for it.
-      const again = await restarted.writer.append(rows(1)[0]!);
-      assert.equal(again.created, false);
-      for (const { id } of rows(10)) assert.equal(restarted.writer.has(id), true);
-      assert.equal(restarted.writer.has('f'.repeat(64)), false);
+      const [again, fresh] = await Promise.all([rows(1)[0]!, rows(1, 10)[0]!].map((r) => restarted.writer.append(r)));
+      assert.deepEqual([again!.created, fresh!.created], [false, true]);
+      assert.equal((await storedIds(restarted)).ids.size, 11);
     } finally {
       await restarted.close();
     }
-  });
-
-  test('an index built beside the queue does not send the writer back to the dataset for the ids', async (t) => {
-    await commitRows(services, rows(300));
-    const scans = t.mock.method(services.catalog, 'scanIds');
-    await services.dataset.createVectorIndex('IVF_FLAT');
-    const indexed = await version();
-    const [outcome] = await Promise.all(rows(1, 300).map((row) => services.writer.append(row)));
-    assert.equal(outcome!.version, indexed + 1);
-    await services.writer.flush();
-    assert.equal(scans.mock.callCount(), 0, 'the index version was taken for another process commit');
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 301);
   });
 
   test('an optimize and a delete requested together both take effect: the delete waits for the compaction', async () => {
@@ -203,29 +171,8 @@ describe('writer', () => {
     assert.match(String(refused[0]), /Append transaction is incompatible with concurrent transaction Restore/);
     assert.equal(appends.mock.callCount(), 2, 'and the writer tried it again');
     assert.equal(outcome.created, true);
-    const ids = await services.catalog.allIds();
+    const { ids } = await storedIds(services);
     assert.deepEqual([...ids].sort(), [...rows(5), row!].map((r) => r.id).sort(), 'the restored rows and the new one');
-  });
-
-  test('a conflict while reloading after a restore never restores a second time', async (t) => {
-    const first = await commitRows(services, rows(5));
-    await commitRows(services, rows(3, 5));
-    const restores = t.mock.method(services.catalog, 'restore');
-    const scanIds = services.catalog.scanIds.bind(services.catalog);
-    const conflict = await lanceCommitConflict();
-    let conflicts = 1;
-    t.mock.method(services.catalog, 'scanIds', () => {
-      if (conflicts-- > 0) return Promise.reject(conflict);
-      return scanIds();
-    });
-    await services.dataset.restore(first).catch(() => {});
-    await services.writer.flush(); // a retry would run after the restore has answered
-    assert.equal(restores.mock.callCount(), 1);
-    const operations = (await services.catalog.versions()).map((v) => v.operation);
-    assert.equal(operations.filter((op) => op === 'Restore').length, 1, operations.join(', '));
-    // The writer goes on, with the id set of the restored version.
-    await commitRows(services, rows(1, 100));
-    assert.equal((await services.catalog.allIds()).size, 6);
   });
 
   /**
@@ -272,7 +219,7 @@ describe('writer', () => {
     assert.ok(upload.version < index && index < restore.version, `${upload.version}, ${index}, ${restore.version}`);
     assert.equal(await (await services.catalog.reader()).table.countRows(), 300, 'the restore landed after both');
     await services.writer.flush();
-    assert.equal(services.writer.has(rows(1, 300)[0]!.id), false, "the id set is the restored version's");
+    assert.equal((await storedIds(services)).ids.has(rows(1, 300)[0]!.id), false, 'the restore removed the upload');
   });
 
   test('an upload queued behind a delete that waits for an optimize commits before the optimize ends', async (t) => {
@@ -285,7 +232,7 @@ describe('writer', () => {
     assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the optimize');
     const [upload, deletion] = await Promise.all([uploaded, deleted, optimized]);
     assert.ok(upload.version < deletion.version);
-    const ids = await services.catalog.allIds();
+    const { ids } = await storedIds(services);
     assert.ok(!ids.has(rows(1)[0]!.id) && ids.has(rows(1, 300)[0]!.id));
     assert.equal(ids.size, 300);
   });

@@ -20,6 +20,7 @@ import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
 import { CatalogWriter } from './catalog/writer.js';
+import { MaintenanceLease } from './catalog/maintenance-lease.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
 export interface Services {
@@ -128,6 +129,11 @@ export async function startServices(
       writer,
       { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
       logger.child({ component: 'dataset' }),
+      // Past the metered store: object_store_requests_total counts the image traffic.
+      new MaintenanceLease(storage.objects, {
+        ttlMs: settings.MAINTENANCE_LEASE_MS,
+        logger: logger.child({ component: 'maintenance-lease' }),
+      }),
     );
     writer.onCommit = () => void dataset.maintain();
     // Before readiness: the first searches should not each load index files.
@@ -137,6 +143,7 @@ export async function startServices(
       { dataset: catalog.uri, version: await catalog.version(), model: clip.identity.name },
       'services ready',
     );
+    dataset.startUpkeep(settings.MAINTENANCE_LEASE_MS / 3);
     return {
       settings,
       logger,
@@ -152,7 +159,7 @@ export async function startServices(
       close: async () => {
         await sweeping;
         await writer.flush();
-        await dataset.idle();
+        await dataset.stop();
         await closeOpened();
       },
     };

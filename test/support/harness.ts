@@ -186,6 +186,23 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
 }
 
 /**
+ * Every live row's id at the latest version, read from the dataset itself (no writer keeps a set
+ * of them): `ids` once each, and `duplicated` the ids of rows beyond an id's first.
+ */
+export async function storedIds(services: Services): Promise<{ ids: Set<string>; duplicated: string[] }> {
+  const { table } = await services.catalog.reader(await services.catalog.refresh());
+  const ids = new Set<string>();
+  const duplicated: string[] = [];
+  for await (const batch of table.query().select(['id'])) {
+    for (const id of batch.getChild('id')!.toArray() as string[]) {
+      if (ids.has(id)) duplicated.push(id);
+      ids.add(id);
+    }
+  }
+  return { ids, duplicated };
+}
+
+/**
  * Starts this process's peak resident memory again from its current size (Linux only), so that a
  * test measures its own peak and not one an earlier test reached.
  */

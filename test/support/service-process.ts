@@ -28,6 +28,8 @@ export interface ServiceProcess {
   upload(bytes: Uint8Array, filename: string): Promise<{ id: string; created: boolean }>;
   /** SIGTERM (the service flushes its writer and closes), SIGKILL if it has not exited within 15 s. */
   stop(): Promise<void>;
+  /** SIGKILL at once: the process dies as on a crash, without closing anything. */
+  kill(): Promise<void>;
 }
 
 export { testModelDir } from './harness.js';
@@ -84,10 +86,16 @@ export async function startServiceProcess(
       if (Date.now() > deadline) throw failure(`was not ready within ${readyWithinMs} ms`);
       await Promise.race([delay(100), early]);
     }
-    return handle(url, child.pid!, logs, stop);
+    return handle(url, child.pid!, logs, stop, kill);
   } catch (error) {
     await stop();
     throw error;
+  }
+
+  async function kill(): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
   }
 
   async function stop(): Promise<void> {
@@ -151,7 +159,13 @@ function spawnService(env: Record<string, string>, built: boolean) {
   return { child, exited };
 }
 
-function handle(url: string, pid: number, logs: LogLine[], stop: () => Promise<void>): ServiceProcess {
+function handle(
+  url: string,
+  pid: number,
+  logs: LogLine[],
+  stop: () => Promise<void>,
+  kill: () => Promise<void>,
+): ServiceProcess {
   const post = async <T>(init: RequestInit): Promise<GraphQLResponse<T>> => {
     const response = await fetch(`${url}/graphql`, { method: 'POST', ...init });
     return (await response.json()) as GraphQLResponse<T>;
@@ -161,6 +175,7 @@ function handle(url: string, pid: number, logs: LogLine[], stop: () => Promise<v
     pid,
     logs,
     stop,
+    kill,
     graphql: (query, variables = {}) =>
       post({ body: JSON.stringify({ query, variables }), headers: { 'content-type': 'application/json' } }),
     upload: async (bytes, filename) => {

@@ -21,6 +21,7 @@ import {
   throwStorageFailure,
 } from '../storage/storage-failures.js';
 import { DatasetHistory, fileKind, type VersionInfo } from './dataset-history.js';
+import type { IdCopy } from './duplicates.js';
 import { filterSql, type ImageFilter } from './image-filter.js';
 import { inFragments, planFold, tailFragments } from './tail-fold.js';
 import { parseIndexName, queryPlan, type IndexPlan } from './vector-index.js';
@@ -121,6 +122,8 @@ export class ImageCatalog {
   /** True when this open recorded the running model in a dataset made before models were recorded. */
   modelAdopted = false;
   private refreshing: Promise<void> | null = null;
+  /** The look that starts once the one in flight has ended ({@link freshLook}). */
+  private nextLook: Promise<void> | null = null;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Indices (by uuid) already loaded into the session's cache through the mirror. */
   private readonly warmInMirror = new Set<string>();
@@ -173,8 +176,8 @@ export class ImageCatalog {
       options.mirror && lancedb.connect(options.mirror.root, { session }),
     ]);
     // Two read handles of the latest version: one follows new versions (refreshLatest), the other
-    // is pinned to the version it opened at, for the first reads (the writer's id scan, the
-    // prewarm, the first searches). Opened side by side, the pinned one costs no round trip of
+    // is pinned to the version it opened at, for the first reads (the prewarm, the first
+    // searches). Opened side by side, the pinned one costs no round trip of
     // its own, where a checkout of that version later would list the versions again.
     // A dataset that does not exist yet is created on the write side first, then opened here.
     const openLatest = () => connection.openTable(TABLE_NAME).catch(() => null);
@@ -210,8 +213,24 @@ export class ImageCatalog {
 
   /** The latest version, as this process currently sees it. */
   async version(): Promise<number> {
-    if (this.readConsistencyMs === 0) await this.refreshLatest();
+    if (this.readConsistencyMs === 0) await this.freshLook();
     return Math.max(this.latestSeen, this.lastCommitted);
+  }
+
+  /**
+   * A look at the versions that starts after this call. A look in flight may have listed them
+   * before a commit the caller was told of (another process's, acknowledged meanwhile): joining it
+   * would read from before that commit. On a loaded machine a listing takes long, and with
+   * READ_CONSISTENCY_MS=0 every read starts one, so there nearly always is one in flight. The
+   * callers that come while one is in flight share the one after it.
+   */
+  private freshLook(): Promise<void> {
+    if (!this.refreshing) return this.refreshLatest();
+    this.nextLook ??= this.refreshing.then(() => {
+      this.nextLook = null;
+      return this.refreshLatest();
+    });
+    return this.nextLook;
   }
 
   /**
@@ -404,52 +423,22 @@ export class ImageCatalog {
     return { hits, version };
   }
 
-  /** Every live id, reading the id column only. */
-  async allIds(): Promise<Set<string>> {
-    return (await this.scanIds()).ids;
-  }
-
   /**
-   * Every live id, and the row ids of extra copies of an id. Reads the id column only, and the
-   * copies' upload time and file name when there are any.
-   *
-   * Every process that looks must pick the same copy to keep, or two repairs could delete one
-   * copy each. Row ids cannot decide: a fold or a compaction moves rows, so two processes that
-   * looked before and after one would see the copies in another order. The kept copy is the
-   * earliest uploaded (then the first file name), which no move changes; only copies equal in
-   * both fall back to the lowest row id.
+   * The rows that carry these ids at `version`, with what the duplicate repair orders copies by.
+   * A lookup through the id index (and a scan of the rows not indexed yet), never of the table:
+   * the writer's dedupe and repair cost what they look up, not the dataset's size.
    */
-  async scanIds(): Promise<{ ids: Set<string>; duplicateRowIds: bigint[]; version: number }> {
-    const version = await this.writable.version();
-    const ids = new Set<string>();
-    const duplicated = new Set<string>();
-    const copies = await this.read(version, async (table) => {
-      ids.clear();
-      duplicated.clear();
-      for await (const batch of table.query().select(['id'])) {
-        for (const id of batch.getChild('id')!.toArray() as string[]) {
-          if (ids.has(id)) duplicated.add(id);
-          else ids.add(id);
-        }
-      }
-      if (duplicated.size === 0) return [];
-      return table
-        .query()
-        .where(idIn([...duplicated]))
-        .select(['id', 'created_at', 'filename'])
-        .withRowId()
-        .toArray();
-    });
-    if (copies.length === 0) return { ids, duplicateRowIds: [], version };
-    const order = (row: (typeof copies)[number]) =>
-      [Number(row.created_at), String(row.filename ?? ''), BigInt(row._rowid)] as const;
-    const kept = new Map<string, (typeof copies)[number]>();
-    for (const row of copies) {
-      const best = kept.get(row.id);
-      if (!best || compareTuples(order(row), order(best)) < 0) kept.set(row.id, row);
-    }
-    const duplicateRowIds = copies.filter((row) => kept.get(row.id) !== row).map((row) => BigInt(row._rowid));
-    return { ids, duplicateRowIds, version };
+  async copiesOf(ids: readonly string[], version: number): Promise<IdCopy[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.read(version, (table) =>
+      table.query().where(idIn(ids)).select(['id', 'created_at', 'filename']).withRowId().toArray(),
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      rowId: BigInt(row._rowid),
+      createdAt: Number(row.created_at),
+      filename: String(row.filename ?? ''),
+    }));
   }
 
   /**
@@ -590,7 +579,7 @@ export class ImageCatalog {
     }
   }
 
-  /** Deletes single rows by their Lance row id (the repair of duplicate ids). */
+  /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
     return this.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
   }
@@ -672,6 +661,7 @@ export class ImageCatalog {
    */
   async close(): Promise<void> {
     clearInterval(this.refreshTimer);
+    await this.nextLook;
     await this.refreshing;
     this.pinned.clear();
     this.writable.close();
@@ -711,11 +701,6 @@ const MIRROR_FAULTS = [UnknownVersionError, NotInStorageError, DamagedFileError,
 interface Handle {
   table: Promise<lancedb.Table>;
   mirrored: boolean;
-}
-
-function compareTuples(a: readonly (number | string | bigint)[], b: readonly (number | string | bigint)[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
 }
 
 function withId(columns: readonly Column[]): Column[] {

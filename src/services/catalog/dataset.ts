@@ -2,6 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog, DatasetInfo, IndexBuild } from './catalog.js';
 import type { VersionInfo } from './dataset-history.js';
+import type { MaintenanceLease } from './maintenance-lease.js';
 import { ImageNotFoundError } from '../search.js';
 import { planFold, tailFragments } from './tail-fold.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
@@ -55,9 +56,23 @@ export interface IndexPolicy {
  * Dataset-level rules: deletes, restores and index upkeep. This service decides when to build
  * an index, with what parameters, and when to compact; the {@link CatalogWriter} commits all of
  * it (builds and optimizes beside its queue, so uploads do not wait for them).
+ *
+ * Of several replicas on one dataset, only the one holding the {@link MaintenanceLease} runs the
+ * upkeep: after its own commits, and for the others' as its refresh sees them (every third of the
+ * lease's term it looks whether the dataset moved). The others skip it, and keep looking at the
+ * lease while there is upkeep left, to take over when the holder stops renewing. A replica with
+ * nothing new to maintain makes no request for the lease at all.
+ *
+ * An index build or optimize a user asks for (createVectorIndex, optimizeDataset) runs on the
+ * replica asked, lease or not: it is rare and deliberate, refusing it would leave a user behind a
+ * load balancer unable to run it at all, and Lance's commit protocol keeps it safe beside the
+ * holder's upkeep (at worst one of the two is wasted and fails with a conflict).
  */
 export class DatasetService {
   private maintaining: Promise<void> | null = null;
+  /** The latest version when this process last ran the upkeep (holding the lease). */
+  private maintainedVersion = 0;
+  private upkeepTimer: NodeJS.Timeout | undefined;
   /**
    * Vector index builds (by index name, which records the plan and so the rows it is for) and
    * optimizes asked for and not done yet: a request for the same work shares it, whether it is
@@ -70,7 +85,32 @@ export class DatasetService {
     private readonly writer: CatalogWriter,
     private readonly policy: IndexPolicy,
     private readonly logger: Logger,
+    private readonly lease: MaintenanceLease,
   ) {}
+
+  /**
+   * Looks every `everyMs` (a third of the lease's term) whether upkeep is due for commits this
+   * process did not make, and keeps the lease through a long pass.
+   */
+  startUpkeep(everyMs: number): void {
+    this.upkeepTimer = setInterval(() => void this.tick(), everyMs).unref();
+  }
+
+  /** Stops the upkeep, waits for a pass in progress, and gives the lease up for another replica. */
+  async stop(): Promise<void> {
+    clearInterval(this.upkeepTimer);
+    await this.idle();
+    await this.lease.release();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (this.maintaining) await this.lease.hold();
+      else if ((await this.catalog.version()) > this.maintainedVersion) await this.maintain();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'looking for upkeep to do failed');
+    }
+  }
 
   /** The vector index type the service builds by itself (and createVectorIndex without a type). */
   get defaultIndexType(): VectorIndexType {
@@ -151,10 +191,10 @@ export class DatasetService {
    * After commits: fold the newest small fragments (tail-fold.ts), compact the whole table when
    * small fragments pile up all the same and, once the dataset is big enough for
    * scans to cost, build the id, filter and vector indices if missing and optimize when too
-   * many rows are unindexed. One pass at a time.
+   * many rows are unindexed. One pass at a time, on the replica that holds the lease.
    */
   maintain(): Promise<void> {
-    this.maintaining ??= this.maintainOnce()
+    this.maintaining ??= this.maintainIfHeld()
       .catch((error: unknown) =>
         this.logger.warn({ err: error }, 'index maintenance failed; will retry after the next commit'),
       )
@@ -167,13 +207,24 @@ export class DatasetService {
     await this.maintaining;
   }
 
+  private async maintainIfHeld(): Promise<void> {
+    const version = await this.catalog.version();
+    if (!(await this.lease.hold())) return;
+    this.maintainedVersion = version;
+    await this.maintainOnce();
+  }
+
   private async maintainOnce(): Promise<void> {
     let { table } = await this.catalog.reader();
     // The newest small fragments first: folding them costs a few rows, not the whole table. Planned
     // here on the reader (local files when mirrored), and again by the writer on the latest version.
     if (planFold(await tailFragments(table))) {
       try {
-        if ((await this.writer.fold()) !== null) ({ table } = await this.catalog.reader());
+        const folded = await this.writer.fold();
+        if (folded !== null) {
+          this.logger.info({ version: folded }, 'folded the newest fragments');
+          ({ table } = await this.catalog.reader());
+        }
       } catch (error) {
         // Such as two copies of an id among the fragments, until the writer's repair: the rest of
         // the upkeep goes on.

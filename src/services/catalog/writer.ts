@@ -1,6 +1,7 @@
 import type { OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog, IndexBuild } from './catalog.js';
+import { keepOne, type IdCopy } from './duplicates.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { CommitConflictError, StorageUnavailableError, storageFailure } from '../storage/storage-failures.js';
@@ -9,6 +10,7 @@ type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => voi
 type Operation =
   | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
+  | ({ kind: 'repair'; ids: string[]; failures: number } & Pending<number>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
   | ({ kind: 'fold' } & Pending<number | null>)
   | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
@@ -32,6 +34,11 @@ interface Committed {
 
 /** Commits that lose a race against another writer's incompatible commit are retried this often. */
 const MAX_ATTEMPTS = 5;
+/**
+ * A duplicate repair that failed all its attempts is queued again this much later, doubled after
+ * each failure up to a minute: the first retry still lands well within READ_CONSISTENCY_MS.
+ */
+const REPAIR_RETRY_MS = { first: 100, most: 60_000 };
 
 /**
  * The queued commits set aside while work beside the queue runs: those Lance would not commit
@@ -42,14 +49,19 @@ const MAX_ATTEMPTS = 5;
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
   index: ['restore', 'fold'],
-  optimize: ['delete', 'restore', 'fold'],
+  optimize: ['delete', 'repair', 'restore', 'fold'],
 };
 
 /**
  * The one writer of the dataset in this process. Operations queue up while a commit runs and
  * the next commit takes all of them: consecutive appends become one Lance append (group
- * commit), consecutive deletes one deletion. It also keeps the set of live ids in step with the
- * dataset, so dedupe is a set lookup instead of a table scan.
+ * commit), consecutive deletes one deletion.
+ *
+ * Dedupe asks the dataset: before each commit the writer looks up the ids it is about to append
+ * or delete, at the latest version, through the id index. Nothing here grows with the dataset,
+ * and another process's commit costs this one nothing until it looks up ids of its own. Only the
+ * appends queued and committing are kept in memory, so that a second upload of the same bytes
+ * shares the first one's outcome.
  *
  * Index builds and optimizes take their turn in the queue too, but run beside it: a build takes
  * 7-40 s at 100k rows and uploads must not wait for it. One runs at a time. The queued commits
@@ -72,42 +84,19 @@ export class CatalogWriter {
   /** Called after every successful commit (index upkeep hooks in here). */
   onCommit: () => void = () => {};
 
-  private liveIds = new Set<string>();
-  /** The version the id set reflects. */
-  private knownVersion = 0;
-  /**
-   * Versions after `knownVersion` whose effect on the id set is already applied: this writer's own
-   * commits, and its index builds, which change no ids. Only versions no one here accounts for
-   * send the writer back to the dataset for the ids.
-   */
-  private readonly accounted = new Set<number>();
-  /** The first load of the id set, started by {@link open}; never rejects. */
-  private loading: Promise<void> = Promise.resolve();
-
   private constructor(
     private readonly catalog: ImageCatalog,
     private readonly logger: Logger,
     private readonly metrics?: ServiceMetrics,
   ) {}
 
-  /**
-   * Starts the writer and loads the id set in the background: readiness waits for searches to be
-   * fast, not for a scan of every id (on a big dataset, the longest step of a start after the
-   * prewarm). Commits wait for the load; until it is done, `has` may miss a stored id, which only
-   * costs that upload a decode, since the commit decides against the loaded set.
-   */
   static open(catalog: ImageCatalog, logger: Logger, metrics?: ServiceMetrics): CatalogWriter {
-    const writer = new CatalogWriter(catalog, logger, metrics);
-    writer.loading = writer.reload().catch((error: unknown) => {
-      // The id set stays at version 0, so the first commit's catch-up loads it again.
-      logger.warn({ err: error }, 'loading the id set failed; the first commit will load it');
-    });
-    return writer;
+    return new CatalogWriter(catalog, logger, metrics);
   }
 
-  /** True when the id is stored or about to be. */
-  has(id: string): boolean {
-    return this.liveIds.has(id) || this.pendingIds.has(id);
+  /** True while an append of the id is queued or committing: it is about to be stored. */
+  queued(id: string): boolean {
+    return this.pendingIds.has(id);
   }
 
   /** Number of commits made so far (for tests and metrics). */
@@ -115,12 +104,13 @@ export class CatalogWriter {
     return this.commits;
   }
 
-  /** Appends the row unless its id is stored or queued already; then `created` is false. */
+  /**
+   * Appends the row unless its id is stored or queued already; then `created` is false. The
+   * commit decides, against the latest version: a reader's view may lag behind another process's.
+   */
   append(row: NewImageRow): Promise<AppendOutcome> {
     const queued = this.pendingIds.get(row.id);
     if (queued) return queued.then((outcome) => ({ ...outcome, created: false }));
-    // Queued even when the id looks stored: the commit decides against a fresh id set, since
-    // another process may have deleted it.
     const outcome = this.enqueue<AppendOutcome>((p) => ({ kind: 'append', row, ...p }));
     this.pendingIds.set(row.id, outcome);
     const forget = () => this.pendingIds.delete(row.id);
@@ -161,7 +151,6 @@ export class CatalogWriter {
 
   /** Waits for every queued operation (those set aside too), and for the work beside the queue. */
   async flush(): Promise<void> {
-    await this.loading;
     do {
       await this.draining;
       await this.beside;
@@ -179,7 +168,6 @@ export class CatalogWriter {
     try {
       // Yield once so that operations arriving in the same tick join the first commit.
       await new Promise((resolve) => setImmediate(resolve));
-      await this.loading;
       while (this.queue.length > 0) await this.commitNext();
     } finally {
       // In the same synchronous step as the last look at the queue. Cleared any later (a
@@ -202,24 +190,11 @@ export class CatalogWriter {
       return;
     }
     try {
-      await this.catchUp();
-      const committed = await this.withRetry(() => this.commit(group as Commit[]));
-      if (!committed) return; // a fold with nothing to fold
-      const { version, rows } = committed;
+      // Each attempt starts from the latest version, so that a retry sees what beat the last one.
+      const committed = await this.withRetry(async () => this.commit(group as Commit[], await this.catalog.refresh()));
+      if (!committed) return; // nothing to write: every op has its answer
       this.commits += 1;
-      this.metrics?.committed(first.kind, rows);
-      if (first.kind === 'restore') {
-        // A restore replaces the set of live ids whole. Refreshed and reloaded outside the retry:
-        // a conflict there must not run a restore that has committed a second time.
-        await this.catalog.refresh();
-        await this.reload();
-      } else {
-        this.account(version);
-        // A version no one here accounts for in between means another process committed, and the
-        // id set missed its rows and deletes. Unless it is the work beside the queue, whose version
-        // may not be known yet: then the catch-up before the next commit decides.
-        if (!this.advance(version) && this.besideKinds.length === 0) await this.reload();
-      }
+      this.metrics?.committed(first.kind === 'repair' ? 'delete' : first.kind, committed.rows);
       this.onCommit();
     } catch (error) {
       const failure = storageFailure(error);
@@ -262,17 +237,8 @@ export class CatalogWriter {
   /** Runs one piece of work beside the queue and settles its caller; never rejects. */
   private async runBeside(op: Beside): Promise<void> {
     try {
-      if (op.kind === 'index') {
-        const versions = await this.catalog.createIndex(op.build);
-        // An index (and dropping the one it replaces) changes no ids: the next commit need not rescan them.
-        for (const version of versions) this.account(version);
-        op.resolve(versions.at(-1)!);
-      } else {
-        // An optimize commits several versions (compaction, then one per index) and tells only
-        // the last, so they stay unaccounted for: a catch-up that meets one rereads the ids.
-        // That costs an id scan per optimize or so, against blocking uploads for its length.
-        op.resolve((await this.catalog.optimize()).stats);
-      }
+      if (op.kind === 'index') op.resolve((await this.catalog.createIndex(op.build)).at(-1)!);
+      else op.resolve((await this.catalog.optimize()).stats);
     } catch (error) {
       const failure = storageFailure(error);
       this.logger[level(failure)]({ err: failure, kind: op.kind }, 'dataset maintenance failed');
@@ -281,10 +247,10 @@ export class CatalogWriter {
   }
 
   /**
-   * Commits one group; returns the version it made (or the current one when nothing was left to
-   * do), or null for a fold that committed nothing.
+   * Commits one group on top of `base`, the latest version; returns the version made and the rows
+   * it wrote, or null when there was nothing to write (every op is answered all the same).
    */
-  private async commit(group: Commit[]): Promise<Committed | null> {
+  private async commit(group: Commit[], base: number): Promise<Committed | null> {
     const first = group[0]!;
     if (first.kind === 'restore') {
       const version = await this.catalog.restore(first.version);
@@ -292,84 +258,118 @@ export class CatalogWriter {
       return { version, rows: 0 };
     }
     if (first.kind === 'fold') {
-      const versions = await this.catalog.foldTail();
-      // Rows move to a new fragment; no id comes or goes.
-      for (const version of versions) this.account(version);
-      first.resolve(versions.at(-1) ?? null);
-      return versions.length > 0 ? { version: versions.at(-1)!, rows: 0 } : null;
+      const version = (await this.catalog.foldTail()).at(-1) ?? null;
+      first.resolve(version);
+      return version === null ? null : { version, rows: 0 };
     }
-    if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[]);
-    return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[]);
+    if (first.kind === 'repair') {
+      const { version, removed } = await this.repair(first.ids, base, first.failures);
+      first.resolve(version);
+      return removed > 0 ? { version, rows: removed } : null;
+    }
+    if (first.kind === 'append') return this.commitAppends(group as Extract<Operation, { kind: 'append' }>[], base);
+    return this.commitDeletes(group as Extract<Operation, { kind: 'delete' }>[], base);
   }
 
-  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[]): Promise<Committed> {
-    // After a retry the set may have learnt of rows another writer committed meanwhile.
-    const fresh = ops.filter((op) => !this.liveIds.has(op.row.id));
-    const version = fresh.length > 0 ? await this.catalog.append(fresh.map((op) => op.row)) : this.knownVersion;
-    for (const op of fresh) this.liveIds.add(op.row.id);
-    for (const op of ops) op.resolve({ created: fresh.includes(op), version });
-    return { version, rows: fresh.length };
-  }
-
-  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[]): Promise<Committed> {
-    const present = [...new Set(ops.map((op) => op.id))].filter((id) => this.liveIds.has(id));
-    const version = present.length > 0 ? await this.catalog.deleteIds(present) : this.knownVersion;
-    for (const id of present) this.liveIds.delete(id);
-    const deleted = new Set(present);
+  private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[], base: number): Promise<Committed | null> {
+    const stored = await this.storedIds(
+      ops.map((op) => op.row.id),
+      base,
+    );
+    const fresh = ops.filter((op) => !stored.has(op.row.id));
+    if (fresh.length === 0) {
+      for (const op of ops) op.resolve({ created: false, version: base });
+      return null;
+    }
+    let version = await this.catalog.append(fresh.map((op) => op.row));
+    // A version between `base` and this one is another process's commit, over which Lance rebased
+    // this append: it may have stored some of the same images. Only these rows' ids are looked up.
+    let kept = new Map<string, IdCopy>();
+    if (version !== base + 1)
+      ({ version, kept } = await this.repair(
+        fresh.map((op) => op.row.id),
+        version,
+      ));
+    let created = 0;
     for (const op of ops) {
-      op.resolve({ deleted: deleted.delete(op.id), version });
+      const copy = kept.get(op.row.id);
+      // This process's copy went when the other one was uploaded first: this upload did not create it.
+      const mine =
+        !copy || (copy.createdAt === op.row.createdAt.getTime() && copy.filename === (op.row.filename ?? ''));
+      const outcome = { created: fresh.includes(op) && mine, version };
+      if (outcome.created) created += 1;
+      op.resolve(outcome);
     }
-    return { version, rows: present.length };
+    return { version, rows: created };
   }
 
-  /** Reloads the id set when another process has committed since this one last looked. */
-  private async catchUp(): Promise<void> {
-    if (!this.advance(await this.catalog.refresh())) await this.reload();
+  private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[], base: number): Promise<Committed | null> {
+    const present = [...(await this.storedIds([...new Set(ops.map((op) => op.id))], base))];
+    const version = present.length > 0 ? await this.catalog.deleteIds(present) : base;
+    const deleted = new Set(present);
+    for (const op of ops) op.resolve({ deleted: deleted.delete(op.id), version });
+    return present.length > 0 ? { version, rows: present.length } : null;
   }
 
-  /** Notes a version this writer made whose effect on the id set is applied already. */
-  private account(version: number): void {
-    if (version > this.knownVersion) this.accounted.add(version);
-  }
-
-  /** Moves `knownVersion` over the accounted-for versions; true when it reaches `latest`. */
-  private advance(latest: number): boolean {
-    while (this.knownVersion < latest && this.accounted.delete(this.knownVersion + 1)) this.knownVersion += 1;
-    return this.knownVersion === latest;
+  private async storedIds(ids: readonly string[], version: number): Promise<Set<string>> {
+    return new Set((await this.catalog.copiesOf(ids, version)).map((copy) => copy.id));
   }
 
   /**
-   * Rebuilds the id set from the version the writable handle is at. Two processes that append the same new image at the
-   * same moment both commit it (neither saw the other's row); the copies show up here and all
-   * but one are deleted by row id, the same one whichever process repairs first.
+   * Makes sure each of `ids` has one row, from `version` on, and returns the copies kept. A repair
+   * that fails (another process's compaction keeps beating its delete) is queued again a little
+   * later, and the upload that called it is answered all the same: its row is stored.
    */
-  private async reload(): Promise<void> {
-    const { ids, duplicateRowIds, version } = await this.catalog.scanIds();
-    this.liveIds = ids;
-    this.knownVersion = version;
-    for (const v of this.accounted) if (v <= version) this.accounted.delete(v);
-    if (duplicateRowIds.length === 0) return;
-    this.knownVersion = await this.withRetry(() => this.catalog.deleteRowIds(duplicateRowIds));
-    this.logger.warn(
-      { rows: duplicateRowIds.length, version: this.knownVersion },
-      'removed duplicate rows written by concurrent processes',
-    );
+  private async repair(
+    ids: string[],
+    version: number,
+    failures = 0,
+  ): Promise<{ version: number; kept: Map<string, IdCopy>; removed: number }> {
+    try {
+      return await this.removeCopies(ids, version);
+    } catch (error) {
+      const retryMs = Math.min(REPAIR_RETRY_MS.first * 2 ** failures, REPAIR_RETRY_MS.most);
+      this.logger.warn({ err: error, ids, retryMs }, 'removing duplicate rows failed; trying again shortly');
+      const again = () =>
+        this.enqueue<number>((p) => ({ kind: 'repair', ids, failures: failures + 1, ...p })).catch(() => {});
+      setTimeout(() => void again(), retryMs).unref();
+      return { version, kept: new Map(), removed: 0 };
+    }
+  }
+
+  /** Deletes every copy of `ids` but the one every process keeps (duplicates.ts), looking at `version` first. */
+  private async removeCopies(
+    ids: string[],
+    version: number,
+  ): Promise<{ version: number; kept: Map<string, IdCopy>; removed: number }> {
+    let at = version;
+    return this.withRetry(async (attempt) => {
+      if (attempt > 1) at = await this.catalog.refresh();
+      const { kept, extra } = keepOne(await this.catalog.copiesOf(ids, at));
+      if (extra.length === 0) return { version: at, kept, removed: 0 };
+      const repaired = await this.catalog.deleteRowIds(extra);
+      this.logger.warn(
+        { rows: extra.length, version: repaired },
+        'removed duplicate rows written by concurrent processes',
+      );
+      return { version: repaired, kept, removed: extra.length };
+    });
   }
 
   /**
    * Lance rebases an append over concurrent appends by itself, but an append racing another
-   * process's restore (or a delete racing a compaction) is refused. Reload and try again.
+   * process's restore (or a delete racing a compaction) is refused. `commit` runs again, told
+   * which attempt it is; it starts from the latest version itself.
    */
-  private async withRetry<T>(commit: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(commit: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await commit();
+        return await commit(attempt);
       } catch (error) {
         const failure = storageFailure(error);
         if (attempt >= MAX_ATTEMPTS || !(failure instanceof CommitConflictError)) throw failure;
         this.logger.warn({ attempt, err: failure }, 'commit conflict, retrying on the latest version');
         this.metrics?.commitConflictRetried();
-        await this.catchUp();
       }
     }
   }

@@ -61,7 +61,8 @@ export class UploadService {
    */
   async uploadAll(files: readonly IncomingFile[]): Promise<UploadOutcome[]> {
     const ids = files.map((file, i) => this.identify(file, i, files.length));
-    const probes = await this.probeUnknown(files, ids);
+    const stored = await this.stored(ids);
+    const probes = await this.probeUnknown(files, ids, stored);
     // Nothing awaits from here until the in-flight map is updated, so that concurrent requests
     // for the same bytes always see each other.
     const outcomes = new Map<string, Promise<UploadOutcome>>();
@@ -71,17 +72,19 @@ export class UploadService {
       if (outcomes.has(id) || fresh.some((upload) => upload.id === id)) continue;
       const running = this.inFlight.get(id);
       const probe = probes.get(id);
+      const image = stored.get(id);
       if (running)
         outcomes.set(
           id,
           running.then((o) => ({ ...o, created: false })),
         );
-      else if (this.writer.has(id) || !probe) outcomes.set(id, this.existingOrStore(files[i]!, i, files.length, id));
+      else if (image) outcomes.set(id, Promise.resolve({ image, created: false }));
+      else if (this.writer.queued(id) || !probe) outcomes.set(id, this.existingOrStore(files[i]!, i, files.length, id));
       else fresh.push({ file: files[i]!, id, probe });
     }
-    const stored = this.storeNew(fresh);
+    const storing = this.storeNew(fresh);
     for (const { id } of fresh) {
-      const outcome = stored.then((results) => results.get(id)!);
+      const outcome = storing.then((results) => results.get(id)!);
       outcomes.set(id, outcome);
       this.inFlight.set(id, outcome);
       const forget = () => this.inFlight.delete(id);
@@ -99,6 +102,20 @@ export class UploadService {
     );
   }
 
+  /**
+   * The stored images among `ids`, as the readers see the dataset now: one lookup through the id
+   * index, so that stored bytes sent again are answered without decoding them. Those in flight or
+   * queued in this process are left to their upload. A failed lookup finds none: the writer's
+   * commit decides against the dataset anyway.
+   */
+  private async stored(ids: readonly string[]): Promise<Map<string, ImageRecord>> {
+    const unknown = [...new Set(ids)].filter((id) => !this.inFlight.has(id) && !this.writer.queued(id));
+    return this.catalog.get(unknown, COLUMNS).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'looking up the uploaded ids failed; the commit will check them');
+      return new Map<string, ImageRecord>();
+    });
+  }
+
   /** The content address, after the checks that need no decoding. */
   private identify(file: IncomingFile, index: number, count: number): string {
     try {
@@ -108,12 +125,16 @@ export class UploadService {
     }
   }
 
-  /** Decodes each distinct file, except bytes this process has stored or is storing (by hash). */
-  private async probeUnknown(files: readonly IncomingFile[], ids: string[]): Promise<Map<string, ProbedImage>> {
+  /** Decodes each distinct file, except bytes stored already or being stored in this process (by hash). */
+  private async probeUnknown(
+    files: readonly IncomingFile[],
+    ids: string[],
+    stored: ReadonlyMap<string, ImageRecord>,
+  ): Promise<Map<string, ProbedImage>> {
     const probing = new Map<string, Promise<ProbedImage | null>>();
     for (const [i, id] of ids.entries()) {
       if (probing.has(id)) continue;
-      const known = this.inFlight.has(id) || this.writer.has(id);
+      const known = stored.has(id) || this.inFlight.has(id) || this.writer.queued(id);
       probing.set(id, known ? Promise.resolve(null) : this.probe(files[i]!, i, files.length));
     }
     const probed = await Promise.all(probing.values());
@@ -179,7 +200,7 @@ export class UploadService {
     return image ? { image, created: false } : null;
   }
 
-  /** An id the writer knows: its row, or else the outcome of storing it again. */
+  /** An id queued in the writer (or in flight at the lookup): its row once committed, or else the outcome of storing it again. */
   private async existingOrStore(file: IncomingFile, index: number, count: number, id: string): Promise<UploadOutcome> {
     await this.writer.settled(id);
     const found = await this.existing(id, await this.catalog.version());

@@ -18,6 +18,12 @@ export class MeteredObjectStore implements ObjectStore {
     await this.store.put(key, bytes, contentType);
   }
 
+  async putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean> {
+    this.metrics.objectStoreRequest('put');
+    this.metrics.objectStoreBytes('put', bytes.byteLength);
+    return this.store.putIfAbsent(key, bytes, contentType);
+  }
+
   async get(key: string): Promise<ObjectBody | null> {
     this.metrics.objectStoreRequest('get');
     const object = await this.store.get(key);

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
+import { AlreadyInStorageError, NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
 
 /** One object listed under a prefix. */
 export interface ObjectInfo {
@@ -25,6 +25,11 @@ export interface ObjectBody {
 export interface ObjectStore {
   /** Writes the whole object. Readers never see a partial one. */
   put(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes the whole object unless one exists under the key (S3's `If-None-Match: *`): of several
+   * writers racing for one key, at most one gets true. False when one existed, or lost the race.
+   */
+  putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean>;
   /** Opens an object for streaming, or null when it does not exist. */
   get(key: string): Promise<ObjectBody | null>;
   exists(key: string): Promise<boolean>;
@@ -57,6 +62,25 @@ export class LocalObjectStore implements ObjectStore {
       // A full disk fails the write part-way: what it wrote would hold the space until a reclaim.
       await rm(temp, { force: true }).catch(() => {});
       throw storageFailure(error);
+    }
+  }
+
+  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
+    const target = this.resolve(key);
+    // A hard link fails when the target exists, and makes the whole file appear at once, where an
+    // exclusive open (`wx`) would let a reader see it half written.
+    const temp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(temp, bytes);
+      await link(temp, target);
+      return true;
+    } catch (error) {
+      const failure = storageFailure(error);
+      if (failure instanceof AlreadyInStorageError) return false;
+      throw failure;
+    } finally {
+      await rm(temp, { force: true }).catch(() => {});
     }
   }
 

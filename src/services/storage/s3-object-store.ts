@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
-import { NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
+import { AlreadyInStorageError, NotInStorageError, storageFailure, throwStorageFailure } from './storage-failures.js';
 
 export interface S3Location {
   bucket: string;
@@ -35,6 +35,27 @@ export class S3ObjectStore implements ObjectStore {
         }),
       )
       .catch(throwStorageFailure);
+  }
+
+  async putIfAbsent(key: string, bytes: Uint8Array, contentType: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          ...this.address(key),
+          Body: bytes,
+          ContentType: contentType,
+          ContentLength: bytes.byteLength,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (error) {
+      // 412: the object exists. 409: another conditional write of the key is in progress (S3, R2);
+      // one of them wins, and this one cannot know that it will.
+      const failure = storageFailure(error);
+      if (failure instanceof AlreadyInStorageError) return false;
+      throw failure;
+    }
   }
 
   async get(key: string): Promise<ObjectBody | null> {

@@ -23,7 +23,14 @@ export class NotInStorageError extends Error {}
 /** A file was read but is not what was written: truncated, a failed checksum, undecodable. */
 export class DamagedFileError extends Error {}
 
-type DomainError = StorageUnavailableError | CommitConflictError | NotInStorageError | DamagedFileError;
+/**
+ * A write on the condition that nothing is stored under the key found something (S3's 412 to
+ * `If-None-Match: *`, or its 409 to a conditional write racing another; a file that exists).
+ */
+export class AlreadyInStorageError extends Error {}
+
+type DomainError =
+  StorageUnavailableError | CommitConflictError | NotInStorageError | DamagedFileError | AlreadyInStorageError;
 
 const FULL = 'the storage is full';
 const READ_ONLY = 'the storage is read-only';
@@ -97,15 +104,20 @@ export function throwStorageFailure(error: unknown): never {
 }
 
 function isDomainError(error: unknown): error is DomainError {
-  return [StorageUnavailableError, CommitConflictError, NotInStorageError, DamagedFileError].some(
-    (type) => error instanceof type,
-  );
+  return [
+    StorageUnavailableError,
+    CommitConflictError,
+    NotInStorageError,
+    DamagedFileError,
+    AlreadyInStorageError,
+  ].some((type) => error instanceof type);
 }
 
 function fromNode(error: unknown): DomainError | null {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return null;
   if (code === 'ENOENT') return notInStorage(error);
+  if (code === 'EEXIST') return new AlreadyInStorageError('already in storage', { cause: error });
   const reason = UNAVAILABLE_CODES[code];
   return reason ? unavailable(reason, error) : null;
 }
@@ -117,6 +129,7 @@ function fromS3(error: unknown): DomainError | null {
   if (!(error instanceof S3ServiceException)) return null;
   const status = error.$metadata.httpStatusCode ?? 0;
   if (status === 404 || error.name === 'NoSuchKey' || error.name === 'NotFound') return notInStorage(error);
+  if (status === 409 || status === 412) return new AlreadyInStorageError('already in storage', { cause: error });
   if (status === 401 || status === 403) return unavailable(REFUSED, error);
   if (status >= 500 || status === 408 || status === 429) return unavailable(UNREACHABLE, error);
   return null;

@@ -1,0 +1,40 @@
+/**
+ * Which copy of an id stays when two processes stored the same image at once. Each process checks
+ * the dataset before it appends, but two appends of the same new image can both pass the check
+ * before either commits; Lance then rebases one over the other and both rows are stored. The
+ * process whose commit landed second sees both copies (its version holds the first one's rows)
+ * and deletes all but one.
+ *
+ * Every process that looks must pick the same copy to keep, or two repairs could delete one copy
+ * each. Row ids cannot decide: a fold or a compaction moves rows, so two processes that looked
+ * before and after one would see the copies in another order. The kept copy is the earliest
+ * uploaded (then the first file name), which no move changes; only copies equal in both fall back
+ * to the lowest row id.
+ */
+
+/** A row that carries an id, with what decides which copy of the id is kept. */
+export interface IdCopy {
+  id: string;
+  rowId: bigint;
+  /** Upload time, in milliseconds. */
+  createdAt: number;
+  /** The uploaded file's name, '' when it had none. */
+  filename: string;
+}
+
+/** The copy of each id that every process keeps, and the row ids of the others. */
+export function keepOne(copies: readonly IdCopy[]): { kept: Map<string, IdCopy>; extra: bigint[] } {
+  const kept = new Map<string, IdCopy>();
+  for (const copy of copies) {
+    const best = kept.get(copy.id);
+    if (!best || before(copy, best)) kept.set(copy.id, copy);
+  }
+  const extra = copies.filter((copy) => kept.get(copy.id) !== copy).map((copy) => copy.rowId);
+  return { kept, extra };
+}
+
+function before(a: IdCopy, b: IdCopy): boolean {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  if (a.filename !== b.filename) return a.filename < b.filename;
+  return a.rowId < b.rowId;
+}
