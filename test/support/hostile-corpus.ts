@@ -88,17 +88,22 @@ async function post(target: Target, body: Buffer | string, contentType = `multip
 
 const graphql = (target: Target, query: string) => post(target, JSON.stringify({ query }), 'application/json');
 
+/** A multipart upload request declaring `length` bytes, whose body the caller sends by hand. */
+function uploadRequest(target: Target, length: number) {
+  return request(`${target.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${B}`,
+      'content-length': String(length),
+      'apollo-require-preflight': 'true',
+    },
+  });
+}
+
 /** Sends part of a body, then drops the connection: the server sees a client vanish mid-file. */
 function abortMidBody(target: Target, body: Buffer): Promise<Answer[]> {
   return new Promise((resolve) => {
-    const req = request(`${target.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': `multipart/form-data; boundary=${B}`,
-        'content-length': String(body.length),
-        'apollo-require-preflight': 'true',
-      },
-    });
+    const req = uploadRequest(target, body.length);
     req.on('error', () => resolve([]));
     req.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.destroy(), 50));
   });
@@ -364,14 +369,7 @@ function availability(png: Buffer): HostileCase[] {
 
 /** Sends the head of `body` and then one byte every 500 ms; tells whether it was answered, and how to stop. */
 function trickle(target: Target, body: Buffer): { answered(): boolean; stop(): void } {
-  const req = request(`${target.url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': `multipart/form-data; boundary=${B}`,
-      'content-length': String(body.length),
-      'apollo-require-preflight': 'true',
-    },
-  });
+  const req = uploadRequest(target, body.length);
   req.on('error', () => {});
   let answered = false;
   req.on('response', () => (answered = true));
