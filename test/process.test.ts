@@ -156,8 +156,12 @@ describe('process life', () => {
       // As a terminal does: the signal goes to every process of the group, npm and the service,
       // and npm forwards its copy to the service too.
       process.kill(-npm.child.pid!, 'SIGINT');
-      assert.equal(await npm.exited, 0, npm.output());
+      // npm passes on the service's status (1 when the second copy cut the stop short), unless it
+      // ends by the signal it got itself first, as it sometimes does.
+      const code = await npm.exited;
+      assert.ok(code === 0 || (code === null && npm.child.signalCode === 'SIGINT'), `${code}\n${npm.output()}`);
       assert.match(npm.output(), /shutting down/);
+      assert.doesNotMatch(npm.output(), /shutdown failed|did not finish/);
     } finally {
       for (const pid of [npm.child.pid!, ...descendants(npm.child.pid!)].filter(alive)) process.kill(pid, 'SIGKILL');
       await npm.cleanup();
