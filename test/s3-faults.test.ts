@@ -67,9 +67,12 @@ describe('uploads against a failing S3 endpoint', { skip: S3_SKIP }, () => {
     faulted = { services, outcomes, faultsInjected: proxy.stats().faults };
   });
   after(async () => {
-    await faulted?.services.close();
-    await server?.stop();
-    await proxy?.close();
+    try {
+      await faulted?.services.close();
+    } finally {
+      await server?.stop();
+      await proxy?.close();
+    }
   });
 
   test('each upload is stored or fails with an error message', async (t) => {

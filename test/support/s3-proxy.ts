@@ -25,6 +25,15 @@ export interface ProxyStats {
   faults: number;
 }
 
+/**
+ * The GETs of the dataset's own files (`images.lance/`), out of `objectGets`: what a query read
+ * from the bucket. The maintenance lease beside the dataset is read every renewal period by every
+ * replica, whatever the queries do.
+ */
+export function datasetGets(stats: ProxyStats): string[] {
+  return stats.objectGets.filter((key) => key.includes('/images.lance/'));
+}
+
 export interface LatencyProfile {
   name: string;
   /** time from the end of the request body to the first response byte; the local store's own latency counts towards it */

@@ -129,6 +129,7 @@ export class ImageCatalog {
   private readonly warmInMirror = new Set<string>();
   /** {@link follow}'s run in progress, and the last version it could not bring into the mirror, and when. */
   private following: Promise<void> | null = null;
+  private closed = false;
   private notAdopted = { version: 0, at: 0 };
 
   private constructor(
@@ -305,7 +306,7 @@ export class ImageCatalog {
   private follow(): void {
     if (!this.mirror || this.following) return;
     this.following = (async () => {
-      for (;;) {
+      while (!this.closed) {
         const target = Math.max(this.latestSeen, this.lastCommitted);
         if (this.pinned.peek(target)?.mirrored) return;
         const { version, at } = this.notAdopted;
@@ -656,13 +657,16 @@ export class ImageCatalog {
   }
 
   /**
-   * Closes every handle, once a refresh in flight has ended: closing a native table while a call
-   * holds it fails ("cannot be borrowed mutably while another borrow is active").
+   * Closes every handle, once a refresh and a mirror adoption in flight have ended: closing a
+   * native table while a call holds it fails ("cannot be borrowed mutably while another borrow is
+   * active").
    */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.refreshTimer);
     await this.nextLook;
     await this.refreshing;
+    await this.following;
     this.pinned.clear();
     this.writable.close();
     this.table.close();
