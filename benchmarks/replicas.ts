@@ -63,7 +63,12 @@ async function prefilledStore(): Promise<{
   const close = filler.close;
   const drop = async () => {
     await close();
-    if (values.store !== 's3') await rm(base.DATA_URI!, { recursive: true, force: true });
+    if (values.store !== 's3') return rm(base.DATA_URI!, { recursive: true, force: true });
+    // The local store keeps everything in memory: what a run wrote goes with it.
+    const { objects } = openStorage(loadSettings(base));
+    const keys: string[] = [];
+    for await (const object of objects.list('')) keys.push(object.key);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
   };
   if (values.store !== 's3') return { env: base, directEnv: base, drop };
   const profile = values.profile ? LATENCY_PROFILES[values.profile as keyof typeof LATENCY_PROFILES] : undefined;
