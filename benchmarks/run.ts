@@ -1,9 +1,11 @@
 /**
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
- * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale filters)
+ * Usage: npm run bench -- [--quick] [--rows N] [--pg-url URL] [suite...]
+ * (suites: upload search batching growth projection scale filters peer)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
- * never the committed results.
+ * never the committed results. --pg-url names a PostgreSQL with pgvector for the peer suite, which is
+ * skipped without it.
  *
  * The model is the designed test model unless EMBEDDING_MODEL names another; every result says which.
  */
@@ -17,6 +19,7 @@ import type { Suite, SuiteContext } from './lib/suite.js';
 import { batchingSuite } from './suites/batching.js';
 import { filtersSuite } from './suites/filters.js';
 import { growthSuite } from './suites/growth.js';
+import { peerSuite } from './suites/peer.js';
 import { projectionSuite } from './suites/projection.js';
 import { searchSuite } from './suites/search.js';
 import { scaleSuite } from './suites/scale.js';
@@ -30,37 +33,50 @@ const SUITES: Suite[] = [
   projectionSuite,
   scaleSuite,
   filtersSuite,
+  peerSuite,
 ];
 
-function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number } {
+const USAGE = 'usage: npm run bench -- [--quick] [--rows N] [--pg-url URL] [suite...]';
+
+function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number; pgUrl?: string } {
   const { values, positionals } = parseNodeArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, rows: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      rows: { type: 'string' },
+      'pg-url': { type: 'string' },
+    },
     allowPositionals: true,
     strict: false,
   });
   const known = SUITES.map((s) => s.name).join(' ');
   const unknown = positionals.filter((name) => !SUITES.some((s) => s.name === name));
   const rows = values.rows === undefined ? undefined : Number(values.rows);
-  const badFlag = Object.keys(values).some((k) => k !== 'quick' && k !== 'rows');
-  if (unknown.length > 0 || badFlag || (rows !== undefined && !(Number.isInteger(rows) && rows > 0))) {
-    throw new Error(
-      `usage: npm run bench -- [--quick] [--rows N] [suite...]\nunknown: ${argv.join(' ')}\nsuites: ${known}`,
-    );
+  const pgUrl = values['pg-url'];
+  const badFlag = Object.keys(values).some((k) => !['quick', 'rows', 'pg-url'].includes(k));
+  const badRows = rows !== undefined && !(Number.isInteger(rows) && rows > 0);
+  if (unknown.length > 0 || badFlag || badRows || (pgUrl !== undefined && typeof pgUrl !== 'string')) {
+    throw new Error(`${USAGE}\nunknown: ${argv.join(' ')}\nsuites: ${known}`);
   }
   const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s.name)) : SUITES;
-  return { suites, quick: values.quick === true, rows };
+  return { suites, quick: values.quick === true, rows, pgUrl };
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main(): Promise<void> {
-  const { suites, quick, rows } = parseArgs(process.argv.slice(2));
+  const { suites, quick, rows, pgUrl } = parseArgs(process.argv.slice(2));
   const bench = await loadBenchModel();
   log(`model: ${bench.description}`);
-  const ctx: SuiteContext = { model: bench.model, quick, rows, log };
+  const ctx: SuiteContext = { model: bench.model, quick, rows, pgUrl, log };
   try {
     for (const suite of suites) {
+      // A suite that lacks what it needs writes nothing, so its committed results stay.
+      const missing = suite.skip?.(ctx);
+      if (missing) {
+        log(`${suite.name} skipped: ${missing}`);
+        continue;
+      }
       const started = performance.now();
       // Per suite: its date and the machine's load when it started.
       const env = await describeEnvironment(bench.description);

@@ -84,6 +84,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new Error(`Invalid settings:\n  ${problems.join('\n  ')}`);
   }
   const settings = parsed.data;
+  // A request the buffer could never hold would be told to retry for ever.
+  if (settings.UPLOAD_BUFFER_BYTES < settings.MAX_REQUEST_BYTES) {
+    throw new Error(
+      `Invalid settings:\n  UPLOAD_BUFFER_BYTES: ${settings.UPLOAD_BUFFER_BYTES} is less than MAX_REQUEST_BYTES (${settings.MAX_REQUEST_BYTES}); one request must fit in the buffer`,
+    );
+  }
   // Unset with an API key: every interface, as Node listens by default.
   return { ...settings, HOST: settings.HOST ?? (settings.API_KEY ? undefined : '127.0.0.1') };
 }

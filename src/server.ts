@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { introspectionEnabled, type Settings } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { errorFormatter, httpErrorHandler, respondStarting, unavailableStatus } from './errors.js';
-import { guardMutations, isLoopback } from './http/auth.js';
+import { guardMutations, isLocalRequest, refuseRebinding } from './http/auth.js';
 import { apolloSandboxCors, serveExplorer } from './http/explorer.js';
 import { cachePolicy } from './http/cache-policy.js';
 import { serveImages, serveThumbnails } from './http/images.js';
@@ -85,6 +85,7 @@ export async function createApp(
   const http = express();
   http.disable('x-powered-by');
   http.use(securityHeaders());
+  http.use(refuseRebinding(settings));
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
@@ -114,7 +115,7 @@ export async function createApp(
     multipartUploads(uploads),
     express.json({ limit: MAX_JSON_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(ready!, { clientIsLocal: isLoopback(req.socket.remoteAddress) }),
+      context: async ({ req }) => createContext(ready!, { clientIsLocal: isLocalRequest(req) }),
     }),
   );
   // Before the web UI, whose fallback would answer these paths with its own 404 page.

@@ -2,7 +2,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import sharp from 'sharp';
@@ -372,6 +372,24 @@ describe('open only to this machine unless API_KEY is set', () => {
     }
   });
 
+  test('a page that rebinds its own name to 127.0.0.1 is refused: with no API_KEY only requests for localhost are answered', async () => {
+    const app = await openApp();
+    try {
+      const port = new URL(app.url).port;
+      const query = JSON.stringify({ query: 'mutation { restoreVersion(version: 1) { version } }' });
+      const rebound = await rawRequest(app, 'attacker.example', query);
+      assert.equal(rebound.status, 403, rebound.text);
+      assert.match(rebound.text, /"code":"FORBIDDEN"/);
+      assert.match(rebound.text, /DNS rebinding/);
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'app.localhost']) {
+        const local = await rawRequest(app, host, JSON.stringify({ query: '{ dataset { version } }' }));
+        assert.equal(local.status, 200, `${host}: ${local.text}`);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   test(
     'HOST=0.0.0.0 without API_KEY: searches and uploads are open, deletes and restores answer only to this machine',
     { skip: !EXTERNAL },
@@ -399,6 +417,9 @@ describe('open only to this machine unless API_KEY is set', () => {
           assert.equal(body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', query);
           assert.equal(status, 401, query);
         }
+        // From this machine's socket, but for a name that is not this machine's: a rebound page.
+        const rebound = await rawRequest(app, 'attacker.example', JSON.stringify({ query: refused[0] }));
+        assert.match(rebound.text, /"code":"UNAUTHENTICATED"/, rebound.text);
         assert.equal(await versionOf(app), before, 'nothing was committed');
         const search = await post(remote, { query: '{ search(text: "green") { hits { image { id } } } }' });
         assert.equal(search.body.data?.search.hits[0]?.image.id, id);
@@ -476,6 +497,36 @@ describe('upload request bounds', () => {
     assert.equal(answer.body.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
     assert.match(answer.body.errors![0].message, /UPLOAD_BODY_TIMEOUT_MS/);
   });
+  test('a client that leaves while its upload waits for the processing slot frees it: later uploads are served', async (t) => {
+    const { uploads } = await app.services;
+    const uploadAll = uploads.uploadAll.bind(uploads);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const calls = t.mock.method(uploads, 'uploadAll', async (...args: Parameters<typeof uploadAll>) => {
+      if (calls.mock.callCount() === 1) await held;
+      return uploadAll(...args);
+    });
+    const first = post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.blue), name: 'b.png' }]));
+    await until(() => calls.mock.callCount() === 1);
+    // A whole second upload, whose client then hangs up while it waits for the only slot.
+    const request = new Request(app.url, {
+      method: 'POST',
+      body: multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.green), name: 'g.png' }]),
+    });
+    const payload = Buffer.from(await request.arrayBuffer());
+    const before = await bufferBytes(app);
+    const gone = openBody(app, payload.byteLength, payload, '127.0.0.1', request.headers.get('content-type')!);
+    await poll(async () => (await bufferBytes(app)) >= before + payload.byteLength, 'the second body to be in');
+    gone.socket.destroy();
+    await gone.answer;
+    release();
+    assert.equal((await first).body.data?.uploadImage.created, true);
+    const third = post(app, multipart(UPLOAD_ONE, [{ bytes: await solid(COLOURS.orange), name: 'o.png' }]));
+    const stuck = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 20_000).unref());
+    const answer = await Promise.race([third, stuck]);
+    assert.notEqual(answer, 'stuck', 'the slot the departed client held was never given back');
+    assert.equal(calls.mock.callCount(), 2, 'the departed client was not served');
+  });
 });
 
 /** Slow bodies, many bodies from one client, and bodies past the shared buffer (issue 13, finding 2). */
@@ -487,6 +538,7 @@ describe('upload bodies that arrive slowly or all at once', () => {
       UPLOAD_MIN_BYTES_PER_SEC: '1000',
       UPLOAD_BODY_TIMEOUT_MS: '600000',
       UPLOAD_BUFFER_BYTES: '300000',
+      MAX_REQUEST_BYTES: '300000',
       UPLOAD_CLIENT_BODIES: '2',
     });
   });
@@ -603,7 +655,7 @@ function rawPost(app: App, contentLength: number, body: string): Promise<RawAnsw
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
   socket.write(
-    'POST /graphql HTTP/1.1\r\nHost: x\r\napollo-require-preflight: true\r\n' +
+    'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\napollo-require-preflight: true\r\n' +
       `content-type: multipart/form-data; boundary=b\r\ncontent-length: ${contentLength}\r\n\r\n${body}`,
   );
   return new Promise<RawAnswer>((resolve) => socket.once('close', () => resolve(parseAnswer(text))));
@@ -627,7 +679,7 @@ function openBody(
   socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
   socket.on('error', () => {});
   socket.write(
-    'POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: close\r\napollo-require-preflight: true\r\n' +
+    'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\napollo-require-preflight: true\r\n' +
       `content-type: ${contentType}\r\ncontent-length: ${contentLength}\r\n\r\n`,
   );
   socket.write(body);
@@ -663,4 +715,27 @@ function startOfUpload(fileBytes: number): string {
     '--b\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n' +
     'x'.repeat(fileBytes)
   );
+}
+
+/** A JSON POST to /graphql from 127.0.0.1 with the given Host header (fetch does not let one set it). */
+function rawRequest(app: App, host: string, body: string): Promise<RawAnswer> {
+  const { port } = new URL(app.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        path: '/graphql',
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null'), text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -141,8 +141,12 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
         DEFAULT_READ_CONSISTENCY_MS,
       ).catch(async (error: Error) => {
         const rows = (await storedIds(a)).filter((id) => id === fromA!.id).length;
-        const warnings = [a, b].map((r) => r.logs.filter((l) => l.level >= 40).map((l) => JSON.stringify(l).slice(0, 700)));
-        throw new Error(`${error.message}; rows with it: ${String(rows)}\n${warnings.map((w, i) => `process ${i}:\n${w.join('\n')}`).join('\n')}`);
+        const warnings = [a, b].map((r) =>
+          r.logs.filter((l) => l.level >= 40).map((l) => JSON.stringify(l).slice(0, 700)),
+        );
+        throw new Error(
+          `${error.message}; rows with it: ${String(rows)}\n${warnings.map((w, i) => `process ${i}:\n${w.join('\n')}`).join('\n')}`,
+        );
       });
     }
     const repairs = replicas.map((r) => logged(r, REPAIRED).length);

@@ -9,11 +9,15 @@ export interface SuiteContext {
   quick: boolean;
   /** `--rows N`: dataset size for the suites that take one (scale). */
   rows?: number;
+  /** `--pg-url URL`: a PostgreSQL with pgvector, for the peer suite. */
+  pgUrl?: string;
   /** Progress for the person watching; goes to stderr so stdout stays the markdown. */
   log(message: string): void;
 }
 
 export interface Suite {
   name: string;
+  /** Why the suite cannot run with this context (it is then skipped), or undefined when it can. */
+  skip?(ctx: SuiteContext): string | undefined;
   run(ctx: SuiteContext): Promise<SuiteResult>;
 }

@@ -23,7 +23,7 @@ import { SyntheticEmbeddings, syntheticRow } from '../lib/synthetic.js';
 import { writeScaleChart } from './scale-chart.js';
 
 /** Settings every measured service shares: no automatic index (the suite builds it, timed). */
-const QUIET = { LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000' };
+export const QUIET = { LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000' };
 const FILL_BATCH = 1000;
 
 interface Plan {
@@ -96,7 +96,12 @@ export const scaleSuite: Suite = {
 };
 
 /** Appends the rows in commits of FILL_BATCH, then compacts and builds the default index, timed. */
-async function buildDataset(services: Services, embeddings: SyntheticEmbeddings, rows: number, ctx: SuiteContext) {
+export async function buildDataset(
+  services: Services,
+  embeddings: SyntheticEmbeddings,
+  rows: number,
+  ctx: SuiteContext,
+) {
   ctx.log(`filling ${rows} rows`);
   const fill = await timed(async () => {
     for (let start = 0; start < rows; start += FILL_BATCH) {

@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import type { RequestHandler } from 'express';
 import type { GraphQLContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
 
@@ -28,6 +30,46 @@ export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   return address === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
+}
+
+/**
+ * True when a Host header names this machine: localhost (and *.localhost), 127.0.0.0/8 or [::1].
+ * A browser sends the name of the site it thinks it talks to, so a page whose name was made to
+ * resolve to 127.0.0.1 (DNS rebinding) still sends its own name.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  const lower = name.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || isLoopback(lower);
+}
+
+/** A request from this machine, for this machine: a loopback peer that names a loopback host. */
+export function isLocalRequest(req: IncomingMessage): boolean {
+  return isLoopback(req.socket.remoteAddress) && isLoopbackHost(req.headers.host);
+}
+
+/**
+ * With no API_KEY and a loopback HOST (the defaults), only requests that name this machine in
+ * their Host header are answered: a web page cannot reach the service by rebinding its own name
+ * to 127.0.0.1.
+ */
+export function refuseRebinding(settings: { API_KEY?: string; HOST?: string }): RequestHandler {
+  const guarded = !settings.API_KEY && settings.HOST !== undefined && isLoopbackHost(settings.HOST);
+  return (req, res, next) => {
+    if (!guarded || isLoopbackHost(req.headers.host)) return next();
+    res
+      .status(403)
+      .set('Cache-Control', 'no-store')
+      .json({
+        errors: [
+          {
+            message: `the Host header names ${JSON.stringify(req.headers.host ?? '')}, not this machine: with API_KEY unset the service answers only requests for localhost (DNS rebinding protection)`,
+            extensions: { code: 'FORBIDDEN' },
+          },
+        ],
+      });
+  };
 }
 
 /**

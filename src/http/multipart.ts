@@ -36,7 +36,7 @@ export interface MultipartOptions {
  * a resolver runs, and the parser's follow-up errors are swallowed rather than left unhandled.
  *
  * A body is admitted and watched while it arrives (upload-admission.ts: a shared byte budget,
- * a few bodies per client, a minimum rate), and takes one of `concurrency` processing slots
+ * a few bodies per client, a minimum rate), and takes one of the `slots` (UPLOAD_CONCURRENCY)
  * only once it is all in, until its answer is sent: a slow client holds no slot.
  */
 export function multipartUploads(options: MultipartOptions): RequestHandler {
@@ -78,7 +78,8 @@ export function fileForm(options: MultipartOptions): RequestHandler {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyBound(options)) {
-      return refuse(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
+      res.set('Connection', 'close');
+      return next(tooLarge(`the request is ${declared} bytes, over the limit of ${options.maxRequestBytes}`));
     }
     if (!authorized(req.headers.authorization, options.apiKey)) return refuse(unauthorized());
     receive(req, res, next, options, FILE_FORM);
@@ -100,7 +101,15 @@ function receive(req: Request, res: Response, next: NextFunction, options: Multi
   readMultipart(req, options, form, arrival).then(
     (body) => {
       req.body = body;
-      void options.slots(() => new Promise<void>((done) => (res.once('close', done), next())));
+      void options.slots(
+        () =>
+          new Promise<void>((done) => {
+            // A client that left while its body waited for a slot is not served, and frees the slot.
+            if (res.closed) return done();
+            res.once('close', done);
+            next();
+          }),
+      );
     },
     (error: unknown) => refuseUnread(req, next, error as RequestError, bodyBound(options)),
   );
@@ -114,7 +123,9 @@ const unauthorized = () => new RequestError(401, 'uploads need Authorization: Be
  * its connection reset (`EPIPE` in Node's fetch) instead of the answer.
  */
 function refuseUnread(req: Request, next: (error: unknown) => void, error: RequestError, bound: number): void {
-  discardRest(req, bound);
+  // A body that came too slowly is not waited for any longer: the connection ends with the answer.
+  if (error.status === 408) req.res?.set('Connection', 'close');
+  else discardRest(req, bound);
   next(error);
 }
 

@@ -4,7 +4,7 @@ import { RequestError } from '../errors.js';
 export interface AdmissionOptions {
   /** UPLOAD_BUFFER_BYTES: upload bytes held in memory at once, across every request. */
   bufferBytes: number;
-  /** UPLOAD_CLIENT_BODIES: bodies one client address may be sending at once. */
+  /** UPLOAD_CLIENT_BODIES: upload requests one client address may have in flight (arriving, waiting or processed). */
   clientBodies: number;
   /** UPLOAD_MIN_BYTES_PER_SEC: the slowest a body may arrive, on average, once its grace is over. */
   minBytesPerSecond: number;

@@ -55,7 +55,8 @@ export async function openServices(env: Record<string, string> = {}): Promise<Se
   const close = services.close;
   services.close = async () => {
     await close();
-    if (!settings.DATA_URI.includes('://')) await rm(settings.DATA_URI, { recursive: true, force: true });
+    if (!settings.DATA_URI.includes('://'))
+      await rm(settings.DATA_URI, { recursive: true, force: true, maxRetries: 5 });
   };
   return services;
 }
@@ -77,7 +78,8 @@ export async function openApp(
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await close();
-      if (!settings.DATA_URI.includes('://')) await rm(settings.DATA_URI, { recursive: true, force: true });
+      if (!settings.DATA_URI.includes('://'))
+        await rm(settings.DATA_URI, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -26,7 +26,7 @@ const INT_COLUMNS = { width: 'width', height: 'height', size: 'size' } as const;
 
 /**
  * The Lance (DataFusion SQL) predicate for `filter`, or undefined when it keeps every row.
- * Lance 0.37 takes filters as SQL text only, so this is the one place that writes it: every
+ * LanceDB (0.37 to 0.39) takes filters as SQL text only, so this is the one place that writes it: every
  * value is rendered by a function of its type (integer, timestamp, string literal, LIKE
  * pattern) and checked again here, so that no client text reaches the SQL unescaped.
  */

@@ -2,7 +2,7 @@
  * Folding the newest small fragments into one, so that a burst of single uploads does not leave
  * one tiny fragment per upload behind.
  *
- * Why not Lance's compaction: LanceDB 0.37's `optimize()` takes no target fragment size, and
+ * Why not Lance's compaction: LanceDB's `optimize()` (0.37 to 0.39) takes no target fragment size, and
  * every fragment under Lance's default (1M rows) is a candidate, so below a million rows each
  * compaction rewrites the whole table (205 MB at 100k rows). Between compactions, each single
  * upload stays a fragment of its own; a page that covers them pays about 4 KB of file metadata
@@ -38,7 +38,7 @@ export interface TailFragment {
  * The fragments among the newest {@link WINDOW} rows, oldest first, with their live rows: only
  * the row ids are read. The oldest may continue before the window, so it is left out unless the
  * window starts at the table's first row. A row id is the row's address (fragment id, offset)
- * because the service never turns on Lance's stable row ids; LanceDB 0.37's query has no
+ * because the service never turns on Lance's stable row ids; LanceDB's query (0.37 to 0.39) has no
  * `withRowAddr()`.
  */
 export async function tailFragments(table: lancedb.Table): Promise<TailFragment[]> {

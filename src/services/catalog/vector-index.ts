@@ -56,19 +56,36 @@ export function indexConfig(plan: IndexPlan, dimension: number): lancedb.Index {
   return lancedb.Index.ivfPq({ numPartitions, numSubVectors, distanceType: 'cosine' });
 }
 
+/** Partitions an HNSW query probes, whatever the table's size (all, when the index has fewer). */
+export const HNSW_PROBES = 8;
+
 /**
- * Probes a quarter of the partitions (at least 8, or all), for data less neatly clustered than
- * the benchmark's. Every plan refines: hits are re-ranked on their full vectors, so distances
- * are exact whatever the index quantises.
+ * HNSW: a fixed number of probes, not a share of the partitions. `planIndex` keeps its
+ * partitions near 4,096 rows at every size, so a query's neighbourhood spans about as many
+ * partitions at 1M rows as at 100k, and each probe is a graph walk of about the same size. A
+ * quarter of the partitions walked 61 graphs per query at 1M rows for no recall: on the scale
+ * benchmark's data (benchmarks/results/plan-sweep.md, LanceDB 0.39, refine 2, ef 100) 4, 8, 16
+ * and 61 probes all gave recall@10 0.89 at 1M rows, while p50 grew from 12.5 ms (8) to 31 ms (61).
+ *
+ * HNSW's candidate list (ef) is what recall follows as the table grows and each graph holds
+ * denser neighbours: at 8 probes, ef 100 gave 0.999 at 100k rows but 0.890 at 1M; ef 300 gave
+ * 1.000 and 0.988, at p50 10.2 and 15.1 ms side by side (1.5x for 10x the rows), where ef 200
+ * gave 0.969 at 1M and ef 400 0.992 for half a ms more. 300 is also the ef the graphs are built
+ * with (LanceDB's efConstruction), which Lance advises a search's ef not to exceed.
+ *
+ * Every plan refines: hits are re-ranked on their full vectors, so distances are exact whatever
+ * the index quantises. HNSW hands on limit x refine candidates per partition; at ef 300 a refine
+ * of 1 (none) gave 0.964 at 100k and 0.948 at 1M, 2 gave 1.000 and 0.988. Each refined candidate
+ * is one ranged read of its vector, so on object storage 2 costs 30 fewer reads per query than 5.
+ *
+ * IVF_PQ and IVF_FLAT, whose partitions follow √rows, probe a quarter of them (at least 8).
  */
 export function queryPlan(plan: IndexPlan | null, limit: number): QueryPlan {
   if (!plan) return { nprobes: 20, refineFactor: 10 }; // an index this service did not build
+  if (plan.type === 'IVF_HNSW_SQ') {
+    return { nprobes: Math.min(plan.partitions, HNSW_PROBES), ef: Math.max(300, 10 * limit), refineFactor: 2 };
+  }
   const nprobes = Math.min(plan.partitions, Math.max(8, Math.ceil(plan.partitions / 4)));
-  // HNSW: the candidate list (ef) is the lever, not nprobes; Lance's default ef (1.5 x limit)
-  // gave recall@10 0.72 at 100k rows. At ef 100: a refine of 2 or of 5 gives 0.995, of 1 (or none)
-  // 0.967. Each refined candidate is one ranged read of its vector, so on object storage 2 costs
-  // 30 fewer reads per query than 5 (the sweep in benchmarks/results/scale.md).
-  if (plan.type === 'IVF_HNSW_SQ') return { nprobes, ef: Math.max(100, 10 * limit), refineFactor: 2 };
   return { nprobes, refineFactor: plan.type === 'IVF_PQ' ? 5 : 1 };
 }
 

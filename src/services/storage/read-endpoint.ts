@@ -4,7 +4,7 @@
  * GETs of objects not in the cache or not immutable, conditional requests) goes to the real
  * bucket, signed again with the real credentials.
  *
- * Why an endpoint: LanceDB 0.37's Node API takes no custom object store, only storage options,
+ * Why an endpoint: LanceDB's Node API (0.37 to 0.39) takes no custom object store, only storage options,
  * and an S3 endpoint is one of them. Behind it, Lance keeps listing the bucket itself (the
  * background refresh sees other replicas' commits within READ_CONSISTENCY_MS), and only bytes
  * that can never change come from disk. The versions the service reads most are also opened as

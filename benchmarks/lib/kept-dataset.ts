@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadSettings } from '../../src/config.js';
+import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
+import { createLogger } from '../../src/logger.js';
+import type { ClipModel } from '../../src/services/embedding/clip-model.js';
+import { startServices, type Services } from '../../src/services/index.js';
+import { exactNeighbours } from './search-probes.js';
+
+/**
+ * The services on a synthetic dataset kept between runs under `root/<rows>` (a million rows take
+ * half an hour to fill and index on 2 cores), with automatic index builds off. `fresh` says the
+ * directory held no dataset: the caller builds it, with the same generator and order whichever
+ * suite does (the scale suite's: seed 7, the rows, then the held-out queries). Never deleted.
+ */
+export async function openKeptDataset(
+  model: ClipModel,
+  root: string,
+  rows: number,
+  env: Record<string, string> = {},
+): Promise<{ services: Services; dir: string; fresh: boolean }> {
+  const dir = path.join(root, String(rows));
+  const fresh = !existsSync(path.join(dir, DATASET_DIR));
+  await mkdir(dir, { recursive: true });
+  const settings = loadSettings({ DATA_URI: dir, LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000', ...env });
+  return { services: await startServices(settings, createLogger('silent'), model), dir, fresh };
+}
+
+/**
+ * Exact neighbours of the held-out queries, computed once per kept dataset (a flat search over a
+ * million rows takes seconds a query) and read back from `dir/exact-<queries>.json` after that.
+ * The queries are the same on every run: the generator is seeded and they follow the rows.
+ */
+export async function keptExactNeighbours(
+  dir: string,
+  services: Services,
+  queries: Float32Array[],
+  log: (message: string) => void,
+): Promise<string[][]> {
+  const file = path.join(dir, `exact-${queries.length}.json`);
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as string[][];
+  log(`exact neighbours of ${queries.length} queries`);
+  const exact = await exactNeighbours(services.catalog, queries);
+  await writeFile(file, JSON.stringify(exact));
+  return exact;
+}
