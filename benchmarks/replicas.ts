@@ -9,7 +9,7 @@
  * - The same bytes to both replicas at once: errors, and rows with the id once both answered.
  *
  * Usage: npm run bench:replicas [-- --rows 100000 --rounds 20 --store s3 --profile R2]
- * Writes benchmarks/results/replicas.{json,md} (`--quick`: replicas.quick.*, a smoke run).
+ * Writes benchmarks/results/replicas[-s3[-r2]].{json,md} (`--quick`: *.quick.*, a smoke run).
  */
 import * as lancedb from '@lancedb/lancedb';
 import { rm, writeFile } from 'node:fs/promises';
@@ -184,7 +184,9 @@ try {
     },
     objectRequests: store.proxy?.stats().requests ?? null,
   };
-  const name = resultName('replicas', values.quick ?? false);
+  // One results file per store and profile: replicas, replicas-s3, replicas-s3-r2.
+  const where = [values.store === 's3' ? '-s3' : '', values.profile ? `-${values.profile.toLowerCase()}` : ''].join('');
+  const name = resultName(`replicas${where}`, values.quick ?? false);
   await writeFile(path.join(RESULTS_DIR, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   const row = (label: string, s: LatencySummary) =>
     `| ${label} | ${s.p50.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)} |`;
