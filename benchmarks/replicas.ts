@@ -112,13 +112,15 @@ async function seenAfter(a: ServiceProcess, b: ServiceProcess, bytes: Uint8Array
 const store = await prefilledStore();
 const model = await testModelDir();
 const replicas: ServiceProcess[] = [];
+const cacheDirs: string[] = [];
 try {
   for (let i = 0; i < 2; i++) {
+    cacheDirs.push(await tempDir('bench-replicas-cache-'));
     replicas.push(
       await startServiceProcess({
         ...store.env,
         EMBEDDING_MODEL: model,
-        OBJECT_CACHE_DIR: await tempDir('bench-replicas-cache-'),
+        OBJECT_CACHE_DIR: cacheDirs[i]!,
         // The upkeep's index builds stay out of the figures; the id index exists already.
         INDEX_MIN_ROWS: '1000000000',
       }),
@@ -222,5 +224,6 @@ try {
   throw error;
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));
+  await Promise.all(cacheDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   await store.drop();
 }
