@@ -9,7 +9,7 @@
  * - The same bytes to both replicas at once: errors, and rows with the id once both answered.
  *
  * Usage: npm run bench:replicas [-- --rows 100000 --rounds 20 --store s3 --profile R2]
- * Writes benchmarks/results/replicas.{json,md} (`--quick`: replicas.quick.*, a smoke run).
+ * Writes benchmarks/results/replicas[-s3[-r2]].{json,md} (`--quick`: *.quick.*, a smoke run).
  */
 import * as lancedb from '@lancedb/lancedb';
 import { rm, writeFile } from 'node:fs/promises';
@@ -20,6 +20,9 @@ import { s3Env } from '../test/support/s3.js';
 import { syntheticRows, tempDir, testModel, testModelDir } from '../test/support/harness.js';
 import { COLOURS, distinctImages } from '../test/support/images.js';
 import { startServiceProcess, type ServiceProcess } from '../test/support/service-process.js';
+import { loadSettings } from '../src/config.js';
+import { TABLE_NAME } from '../src/services/catalog/catalog.js';
+import { openStorage } from '../src/services/storage/storage.js';
 import { describeEnvironment } from './lib/environment.js';
 import { openServices } from './lib/harness.js';
 import { RESULTS_DIR, resultName } from './lib/paths.js';
@@ -39,7 +42,13 @@ const ROUNDS = Number(values.quick ? 3 : values.rounds);
 const PREFILL_BATCH = 10_000;
 
 /** The storage both replicas share, prefilled; `env` is what a replica is started with. */
-async function prefilledStore(): Promise<{ env: Record<string, string>; proxy?: S3Proxy; drop(): Promise<void> }> {
+async function prefilledStore(): Promise<{
+  env: Record<string, string>;
+  /** The same storage, past the proxy. */
+  directEnv: Record<string, string>;
+  proxy?: S3Proxy;
+  drop(): Promise<void>;
+}> {
   const dimension = (await testModel()).dimension;
   const base = values.store === 's3' ? s3Env() : { DATA_URI: await tempDir('bench-replicas-') };
   // Straight to the store, past the proxy: the prefill is not what is measured.
@@ -54,12 +63,29 @@ async function prefilledStore(): Promise<{ env: Record<string, string>; proxy?: 
   const close = filler.close;
   const drop = async () => {
     await close();
-    if (values.store !== 's3') await rm(base.DATA_URI!, { recursive: true, force: true });
+    if (values.store !== 's3') return rm(base.DATA_URI!, { recursive: true, force: true });
+    // The local store keeps everything in memory: what a run wrote goes with it.
+    const { objects } = openStorage(loadSettings(base));
+    const keys: string[] = [];
+    for await (const object of objects.list('')) keys.push(object.key);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
   };
-  if (values.store !== 's3') return { env: base, drop };
+  if (values.store !== 's3') return { env: base, directEnv: base, drop };
   const profile = values.profile ? LATENCY_PROFILES[values.profile as keyof typeof LATENCY_PROFILES] : undefined;
   const proxy = await startS3Proxy(process.env.S3_ENDPOINT!, { latency: profile });
-  return { env: { ...base, S3_ENDPOINT: proxy.url }, proxy, drop: async () => (await proxy.close(), drop()) };
+  return {
+    env: { ...base, S3_ENDPOINT: proxy.url },
+    directEnv: base,
+    proxy,
+    drop: async () => (await proxy.close(), drop()),
+  };
+}
+
+/** The images table, opened apart from the replicas (a reader of the storage, as a person would). */
+async function openDataset(env: Record<string, string>): Promise<lancedb.Table> {
+  const storage = openStorage(loadSettings(env));
+  const db = await lancedb.connect(storage.lanceUri, { storageOptions: storage.storageOptions });
+  return db.openTable(TABLE_NAME);
 }
 
 async function timedUpload(replica: ServiceProcess, bytes: Uint8Array, name: string): Promise<number> {
@@ -86,13 +112,15 @@ async function seenAfter(a: ServiceProcess, b: ServiceProcess, bytes: Uint8Array
 const store = await prefilledStore();
 const model = await testModelDir();
 const replicas: ServiceProcess[] = [];
+const cacheDirs: string[] = [];
 try {
   for (let i = 0; i < 2; i++) {
+    cacheDirs.push(await tempDir('bench-replicas-cache-'));
     replicas.push(
       await startServiceProcess({
         ...store.env,
         EMBEDDING_MODEL: model,
-        OBJECT_CACHE_DIR: await tempDir('bench-replicas-cache-'),
+        OBJECT_CACHE_DIR: cacheDirs[i]!,
         // The upkeep's index builds stay out of the figures; the id index exists already.
         INDEX_MIN_ROWS: '1000000000',
       }),
@@ -117,19 +145,26 @@ try {
   }
 
   const same = await distinctImages(ROUNDS, COLOURS.purple, 20_000);
-  let errors = 0;
+  const failures: string[] = [];
   let extraRows = 0;
-  for (const [i, bytes] of same.entries()) {
-    const answers = await Promise.allSettled([a.upload(bytes, `same-${i}-a.jpg`), b.upload(bytes, `same-${i}-b.jpg`)]);
-    errors += answers.filter((answer) => answer.status === 'rejected').length;
-    // Once the staleness bound (READ_CONSISTENCY_MS) is over, with no further writes.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const rows = await a.graphql<{ images: Array<{ id: string }> }>(
-      'query ($name: String!) { images(limit: 10, filter: { filenameContains: $name }) { id } }',
-      { name: `same-${i}-` },
-    );
-    extraRows += Math.max(0, (rows.data?.images.length ?? 1) - 1);
+  const dataset = await openDataset(store.directEnv);
+  try {
+    for (const [i, bytes] of same.entries()) {
+      const answers = await Promise.allSettled([
+        a.upload(bytes, `same-${i}-a.jpg`),
+        b.upload(bytes, `same-${i}-b.jpg`),
+      ]);
+      for (const answer of answers) if (answer.status === 'rejected') failures.push(String(answer.reason));
+      // Once the staleness bound (READ_CONSISTENCY_MS) is over, with no further writes: counted in
+      // the dataset itself, past the proxy, rather than by a replica whose view may lag.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await dataset.checkoutLatest();
+      extraRows += Math.max(0, (await dataset.countRows(`filename LIKE 'same-${i}-%'`)) - 1);
+    }
+  } finally {
+    dataset.close();
   }
+  const errors = failures.length;
 
   const own = summarise(afterOwn);
   const other = summarise(afterOther);
@@ -143,10 +178,17 @@ try {
     uploadAfterOtherCommitMs: other,
     ratioP50: other.p50 / own.p50,
     seenOnOtherReplicaMs: summarise(seen),
-    sameBytesToBoth: { pairs: same.length, errors, extraRowsAfterStalenessBound: extraRows },
+    sameBytesToBoth: {
+      pairs: same.length,
+      errors,
+      failures: failures.slice(0, 5),
+      extraRowsAfterStalenessBound: extraRows,
+    },
     objectRequests: store.proxy?.stats().requests ?? null,
   };
-  const name = resultName('replicas', values.quick ?? false);
+  // One results file per store and profile: replicas, replicas-s3, replicas-s3-r2.
+  const where = [values.store === 's3' ? '-s3' : '', values.profile ? `-${values.profile.toLowerCase()}` : ''].join('');
+  const name = resultName(`replicas${where}`, values.quick ?? false);
   await writeFile(path.join(RESULTS_DIR, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   const row = (label: string, s: LatencySummary) =>
     `| ${label} | ${s.p50.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)} |`;
@@ -164,12 +206,24 @@ try {
     '',
     `After the other's commit ÷ after its own, p50: **${result.ratioP50.toFixed(2)}×** (issue 15: ≤ 1.5×).`,
     '',
-    `The same bytes to both replicas at once, ${same.length} times: ${errors} errors, ${extraRows} extra rows 1.1 s after both had answered (no further writes).`,
+    `The same bytes to both replicas at once, ${same.length} times: ${errors} errors, ${extraRows} extra rows in the dataset 1 s after both had answered (no further writes).`,
     '',
   ].join('\n');
   await writeFile(path.join(RESULTS_DIR, `${name}.md`), md);
   process.stdout.write(md);
+} catch (error) {
+  // What the replicas logged last says why one stopped answering.
+  for (const [i, replica] of replicas.entries()) {
+    process.stderr.write(
+      `replica ${i}:\n${replica.logs
+        .slice(-15)
+        .map((l) => JSON.stringify(l).slice(0, 600))
+        .join('\n')}\n`,
+    );
+  }
+  throw error;
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));
+  await Promise.all(cacheDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   await store.drop();
 }

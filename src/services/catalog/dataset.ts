@@ -59,9 +59,11 @@ export interface IndexPolicy {
  *
  * Of several replicas on one dataset, only the one holding the {@link MaintenanceLease} runs the
  * upkeep: after its own commits, and for the others' as its refresh sees them (every third of the
- * lease's term it looks whether the dataset moved). The others skip it, and keep looking at the
- * lease while there is upkeep left, to take over when the holder stops renewing. A replica with
- * nothing new to maintain makes no request for the lease at all.
+ * lease's term it looks whether the dataset moved). The others skip it, and look at the lease once
+ * a third of its term until they have run the upkeep themselves, so as to take over when the
+ * holder stops renewing. The holder renews only while it has upkeep to do: on an idle dataset its
+ * term lapses, at most one other replica takes the lease to find nothing to do, and then no
+ * replica makes a request for it.
  *
  * An index build or optimize a user asks for (createVectorIndex, optimizeDataset) runs on the
  * replica asked, lease or not: it is rare and deliberate, refusing it would leave a user behind a
