@@ -1,9 +1,10 @@
 /**
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
- * Usage: npm run bench -- [--quick] [--rows N] [suite...]   (suites: upload search batching growth projection scale filters)
+ * Usage: npm run bench -- [--quick] [--rows N] [--data DIR] [suite...]   (suites: upload search batching growth projection scale filters)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
- * never the committed results.
+ * never the committed results. --rows N (scale) writes <suite>-<N>.{json,md}, leaving the default size's in
+ * place; --data DIR (scale) keeps its dataset under DIR/<N> and reuses it on later runs.
  *
  * The model is the designed test model unless EMBEDDING_MODEL names another; every result says which.
  */
@@ -32,41 +33,43 @@ const SUITES: Suite[] = [
   filtersSuite,
 ];
 
-function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number } {
+function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number; dataDir?: string } {
   const { values, positionals } = parseNodeArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, rows: { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, rows: { type: 'string' }, data: { type: 'string' } },
     allowPositionals: true,
     strict: false,
   });
   const known = SUITES.map((s) => s.name).join(' ');
   const unknown = positionals.filter((name) => !SUITES.some((s) => s.name === name));
   const rows = values.rows === undefined ? undefined : Number(values.rows);
-  const badFlag = Object.keys(values).some((k) => k !== 'quick' && k !== 'rows');
+  const badFlag = Object.keys(values).some((k) => !['quick', 'rows', 'data'].includes(k)) || values.data === true;
   if (unknown.length > 0 || badFlag || (rows !== undefined && !(Number.isInteger(rows) && rows > 0))) {
     throw new Error(
-      `usage: npm run bench -- [--quick] [--rows N] [suite...]\nunknown: ${argv.join(' ')}\nsuites: ${known}`,
+      `usage: npm run bench -- [--quick] [--rows N] [--data DIR] [suite...]\nunknown: ${argv.join(' ')}\nsuites: ${known}`,
     );
   }
   const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s.name)) : SUITES;
-  return { suites, quick: values.quick === true, rows };
+  const dataDir = typeof values.data === 'string' ? values.data : undefined;
+  return { suites, quick: values.quick === true, rows, dataDir };
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main(): Promise<void> {
-  const { suites, quick, rows } = parseArgs(process.argv.slice(2));
+  const { suites, quick, rows, dataDir } = parseArgs(process.argv.slice(2));
   const bench = await loadBenchModel();
   log(`model: ${bench.description}`);
-  const ctx: SuiteContext = { model: bench.model, quick, rows, log };
   try {
     for (const suite of suites) {
+      const name = resultName(suite.name, quick, rows);
+      const ctx: SuiteContext = { model: bench.model, quick, rows, dataDir, resultName: name, log };
       const started = performance.now();
       // Per suite: its date and the machine's load when it started.
       const env = await describeEnvironment(bench.description);
       const result = await suite.run(ctx);
       if (quick) result.notes.unshift('QUICK RUN (--quick): reduced sizes, for checking the suites, not for figures.');
-      const files = await writeResult(RESULTS_DIR, result, env, resultName(suite.name, quick));
+      const files = await writeResult(RESULTS_DIR, result, env, name);
       process.stdout.write(renderMarkdown(result, env) + '\n');
       log(`${suite.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${files.join(', ')}`);
     }

@@ -9,6 +9,10 @@ export interface SuiteContext {
   quick: boolean;
   /** `--rows N`: dataset size for the suites that take one (scale). */
   rows?: number;
+  /** `--data DIR`: keep the suite's dataset under DIR/<rows> and reuse it on later runs (scale). */
+  dataDir?: string;
+  /** The base name of this run's result files, for the files a suite writes itself (charts). */
+  resultName: string;
   /** Progress for the person watching; goes to stderr so stdout stays the markdown. */
   log(message: string): void;
 }
