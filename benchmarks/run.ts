@@ -1,11 +1,12 @@
 /**
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
- * Usage: npm run bench -- [--quick] [--rows N] [--pg-url URL] [suite...]
+ * Usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]
  * (suites: upload search batching growth projection scale filters peer)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
- * never the committed results. --pg-url names a PostgreSQL with pgvector for the peer suite, which is
- * skipped without it.
+ * never the committed results. --rows N (scale) writes <suite>-<N>.{json,md}, leaving the default size's in
+ * place; --data DIR (scale) keeps its dataset under DIR/<N> and reuses it on later runs. --pg-url names a
+ * PostgreSQL with pgvector for the peer suite, which is skipped without it.
  *
  * The model is the designed test model unless EMBEDDING_MODEL names another; every result says which.
  */
@@ -36,14 +37,21 @@ const SUITES: Suite[] = [
   peerSuite,
 ];
 
-const USAGE = 'usage: npm run bench -- [--quick] [--rows N] [--pg-url URL] [suite...]';
+const USAGE = 'usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]';
 
-function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: number; pgUrl?: string } {
+function parseArgs(argv: string[]): {
+  suites: Suite[];
+  quick: boolean;
+  rows?: number;
+  dataDir?: string;
+  pgUrl?: string;
+} {
   const { values, positionals } = parseNodeArgs({
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
       rows: { type: 'string' },
+      data: { type: 'string' },
       'pg-url': { type: 'string' },
     },
     allowPositionals: true,
@@ -53,24 +61,33 @@ function parseArgs(argv: string[]): { suites: Suite[]; quick: boolean; rows?: nu
   const unknown = positionals.filter((name) => !SUITES.some((s) => s.name === name));
   const rows = values.rows === undefined ? undefined : Number(values.rows);
   const pgUrl = values['pg-url'];
-  const badFlag = Object.keys(values).some((k) => !['quick', 'rows', 'pg-url'].includes(k));
+  const dataDir = values.data;
+  const badFlag = Object.keys(values).some((k) => !['quick', 'rows', 'data', 'pg-url'].includes(k));
   const badRows = rows !== undefined && !(Number.isInteger(rows) && rows > 0);
-  if (unknown.length > 0 || badFlag || badRows || (pgUrl !== undefined && typeof pgUrl !== 'string')) {
+  const badValue = [pgUrl, dataDir].some((v) => v !== undefined && typeof v !== 'string');
+  if (unknown.length > 0 || badFlag || badRows || badValue) {
     throw new Error(`${USAGE}\nunknown: ${argv.join(' ')}\nsuites: ${known}`);
   }
   const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s.name)) : SUITES;
-  return { suites, quick: values.quick === true, rows, pgUrl };
+  return {
+    suites,
+    quick: values.quick === true,
+    rows,
+    dataDir: dataDir as string | undefined,
+    pgUrl: pgUrl as string | undefined,
+  };
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main(): Promise<void> {
-  const { suites, quick, rows, pgUrl } = parseArgs(process.argv.slice(2));
+  const { suites, quick, rows, dataDir, pgUrl } = parseArgs(process.argv.slice(2));
   const bench = await loadBenchModel();
   log(`model: ${bench.description}`);
-  const ctx: SuiteContext = { model: bench.model, quick, rows, pgUrl, log };
   try {
     for (const suite of suites) {
+      const name = resultName(suite.name, quick, rows);
+      const ctx: SuiteContext = { model: bench.model, quick, rows, dataDir, pgUrl, resultName: name, log };
       // A suite that lacks what it needs writes nothing, so its committed results stay.
       const missing = suite.skip?.(ctx);
       if (missing) {
@@ -82,7 +99,7 @@ async function main(): Promise<void> {
       const env = await describeEnvironment(bench.description);
       const result = await suite.run(ctx);
       if (quick) result.notes.unshift('QUICK RUN (--quick): reduced sizes, for checking the suites, not for figures.');
-      const files = await writeResult(RESULTS_DIR, result, env, resultName(suite.name, quick));
+      const files = await writeResult(RESULTS_DIR, result, env, name);
       process.stdout.write(renderMarkdown(result, env) + '\n');
       log(`${suite.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${files.join(', ')}`);
     }

@@ -11,6 +11,10 @@ export interface SuiteContext {
   rows?: number;
   /** `--pg-url URL`: a PostgreSQL with pgvector, for the peer suite. */
   pgUrl?: string;
+  /** `--data DIR`: keep the suite's dataset under DIR/<rows> and reuse it on later runs (scale). */
+  dataDir?: string;
+  /** The base name of this run's result files, for the files a suite writes itself (charts). */
+  resultName: string;
   /** Progress for the person watching; goes to stderr so stdout stays the markdown. */
   log(message: string): void;
 }

@@ -13,8 +13,13 @@ const WIDTH = 1200;
 const HEIGHT = 620;
 const PLOT = { left: 80, right: WIDTH - 30, top: 100, bottom: HEIGHT - 70 };
 
-/** benchmarks/results/scale.png: per target, warm and cold times on a log scale (not for --quick runs). */
-export async function writeScaleChart(figures: TargetFigures[], rows: number, quick: boolean): Promise<void> {
+/** benchmarks/results/<name>.png: per target, warm and cold times on a log scale (not for --quick runs). */
+export async function writeScaleChart(
+  figures: TargetFigures[],
+  rows: number,
+  quick: boolean,
+  name: string,
+): Promise<void> {
   if (quick) return;
   const values = figures.flatMap((f) => SERIES.map((s) => s.value(f))).filter((v): v is number => v !== null && v > 0);
   const lo = Math.floor(Math.log10(Math.min(...values, 1)));
@@ -50,5 +55,7 @@ export async function writeScaleChart(figures: TargetFigures[], rows: number, qu
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/><text x="${PLOT.left}" y="32" font-size="18" font-weight="bold">${title}</text>
 <line x1="${PLOT.left}" x2="${PLOT.right}" y1="${PLOT.bottom}" y2="${PLOT.bottom}" stroke="#333"/>${parts.join('')}</svg>`;
-  await sharp(Buffer.from(svg)).png().toFile(path.join(RESULTS_DIR, 'scale.png'));
+  await sharp(Buffer.from(svg))
+    .png()
+    .toFile(path.join(RESULTS_DIR, `${name}.png`));
 }
