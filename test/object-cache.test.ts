@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ImageCatalog } from '../src/services/catalog/catalog.js';
 import type { Services } from '../src/services/index.js';
 import { ObjectCache, type RangeSource } from '../src/services/storage/object-cache.js';
-import { commitRows, openServices, syntheticRows, tempDir } from './support/harness.js';
+import { commitRows, openServices, syntheticRows, tempDir, until } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { datasetGets, startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { allRows, searchIds } from './support/catalog-answers.js';
@@ -333,16 +333,40 @@ describe('ObjectCache on its own', () => {
   test('fills a big object in parallel ranged parts, all pinned to the first ETag, once for concurrent readers', async () => {
     const dir = await tempDir('object-cache-unit-');
     const big = Buffer.from(Array.from({ length: 20 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff));
-    const { source, calls } = fakeSource(new Map([['/b/big', big]]));
+    // An index file: its readers wait for the whole object (a big data file's do not, below).
+    const key = '/b/t.lance/_indices/big';
+    const { source, calls } = fakeSource(new Map([[key, big]]));
     const cache = await ObjectCache.open(dir, 64 * 1024 * 1024, source);
-    const reads = await Promise.all([0, 1, 2].map(() => cache.read('/b/big', () => ({ start: 9e6, end: 9e6 + 99 }))));
+    const reads = await Promise.all([0, 1, 2].map(() => cache.read(key, () => ({ start: 9e6, end: 9e6 + 99 }))));
     for (const read of reads) assert.deepEqual(read?.body, big.subarray(9e6, 9e6 + 100));
     assert.equal(calls.length, 3, 'one fill of three 8 MiB parts');
     assert.deepEqual(
       calls.slice(1).map((c) => c.ifMatch),
       ['"e1"', '"e1"'],
     );
-    assert.deepEqual((await cache.read('/b/big', whole))?.body, big);
+    assert.deepEqual((await cache.read(key, whole))?.body, big);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a miss on a big data file is left to the bucket while the whole file fills; a small one waits for its fill', async () => {
+    const dir = await tempDir('object-cache-unit-');
+    const big = Buffer.alloc(20 * 1024 * 1024, 7);
+    const small = Buffer.alloc(100_000, 3);
+    const { source, calls } = fakeSource(
+      new Map([
+        ['/b/t.lance/data/big.lance', big],
+        ['/b/t.lance/data/small.lance', small],
+      ]),
+    );
+    const cache = await ObjectCache.open(dir, 64 * 1024 * 1024, source);
+    const range = () => ({ start: 9e6, end: 9e6 + 99 });
+    // Null: the endpoint reads the range from the bucket itself, at once.
+    assert.equal(await cache.read('/b/t.lance/data/big.lance', range), null);
+    await until(() => cache.info('/b/t.lance/data/big.lance') !== undefined, 'the big file filled in the background');
+    assert.equal(calls.length, 3, 'one fill of three 8 MiB parts');
+    assert.deepEqual((await cache.read('/b/t.lance/data/big.lance', range))?.body, big.subarray(9e6, 9e6 + 100));
+    assert.deepEqual((await cache.read('/b/t.lance/data/small.lance', whole))?.body, small);
+    assert.equal(calls.length, 4, 'and nothing else fetched');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -438,7 +462,8 @@ describe('ObjectCache on its own', () => {
       const info = { size, etag: '"e1"', lastModified: new Date(0).toUTCString() };
       return { info, body: Buffer.alloc(Math.min(end, size - 1) - start + 1, key.at(-1)) };
     };
-    const objects = new Map(['a', 'b', 'c'].map((k) => [`/b/${k}`, k]));
+    // Index files, whose readers wait for the whole object.
+    const objects = new Map(['a', 'b', 'c'].map((k) => [`/b/t.lance/_indices/${k}`, k]));
     const cache = await ObjectCache.open(dir, 1024 * 1024 * 1024, source);
     const reads = await Promise.all([...objects.keys()].map((key) => cache.read(key, () => ({ start: 0, end: 0 }))));
     assert.deepEqual(

@@ -75,6 +75,11 @@ export interface S3Proxy {
   reset(): void;
   setLatency(p: LatencyProfile | null): void;
   setFaults(f: FaultProfile | null): void;
+  /**
+   * Parks every request `matches` picks (by method, path and Range header) until the function
+   * returned is called; then they, and any that come later, go through. One hold at a time.
+   */
+  hold(matches: (request: { method: string; path: string; range?: string }) => boolean): () => void;
   close(): Promise<void>;
 }
 
@@ -197,6 +202,15 @@ export async function startS3Proxy(
   let faults: FaultProfile | null = null;
   let faultRng = prng(0);
   let requestSeq = 0;
+  let held: { matches: Parameters<S3Proxy['hold']>[0]; released: Promise<void> } | null = null;
+  const hold: S3Proxy['hold'] = (matches) => {
+    let release = () => {};
+    held = { matches, released: new Promise<void>((resolve) => (release = resolve)) };
+    return () => {
+      held = null;
+      release();
+    };
+  };
 
   const setLatency = (p: LatencyProfile | null) => {
     latency = p;
@@ -245,6 +259,10 @@ export async function startS3Proxy(
       const wait = bodyDoneAt + firstByteMs - clock.now();
       if (wait > 0) await clock.sleep(wait);
     };
+
+    const path = (req.url ?? '/').split('?')[0]!;
+    const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
+    if (held?.matches({ method, path, range })) await held.released;
 
     const fault = pickFault(method);
     if (fault !== null) {
@@ -352,6 +370,7 @@ export async function startS3Proxy(
     },
     setLatency,
     setFaults,
+    hold,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

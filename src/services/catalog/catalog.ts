@@ -529,12 +529,19 @@ export class ImageCatalog {
    */
   async prewarm(): Promise<string[]> {
     const version = await this.version();
-    // Through the mirror when it can hold the version: that is where the searches will read, and
-    // adopting a version loads its indices already.
-    const mirrored = await this.adopt(version).catch(() => false);
+    // Through the mirror when its files are all in the cache (a restart): that is where the
+    // searches will read, and adopting a version loads its indices already. Otherwise a cold start
+    // waits only for the indices, read through the object store; the data files (2 GB at a
+    // million rows) fill in the background while queries read what they need of them from the
+    // bucket, and the version enters the mirror once they are whole.
+    const cached = (await this.mirror?.dataset.cached(version).catch(() => false)) ?? false;
+    const mirrored = cached && (await this.adopt(version).catch(() => false));
     const { table } = await this.reader(version);
     const names = (await table.listIndices()).map((c) => c.name);
-    if (!mirrored) for (const name of names) await table.prewarmIndex(name);
+    if (!mirrored) {
+      for (const name of names) await table.prewarmIndex(name);
+      this.follow();
+    }
     return names;
   }
 

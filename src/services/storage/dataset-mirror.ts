@@ -84,6 +84,15 @@ export class DatasetMirror {
     return this.synced.has(version);
   }
 
+  /** True when every file `version` reads is in the cache already, so that a sync downloads nothing. */
+  async cached(version: number): Promise<boolean> {
+    const manifest = this.key(manifestPath(version));
+    if (!this.cache.info(manifest)) return false;
+    const file = await this.cache.localPath(manifest);
+    if (!file) return false;
+    return versionFiles(await readFile(file)).files.every((relative) => this.cache.info(this.key(relative)));
+  }
+
   /** Brings `version` into the mirror; false when it cannot be (reads then stay on the endpoint). */
   sync(version: number): Promise<boolean> {
     if (this.synced.has(version)) return Promise.resolve(true);

@@ -47,6 +47,13 @@ const ENTRY_FILE = /^[0-9a-f]{64}\./;
 const SYNC_READ_MAX = 256 * 1024;
 /** Descriptors kept open for small reads, least recently used closed first. */
 const OPEN_FILES = 256;
+/**
+ * On a miss, a read of an object bigger than this is answered from the bucket at once while the
+ * whole object fills in the background (index files apart, see {@link waitsForWhole}): a query
+ * that needs 20 rows of a 2 GB data file must not wait for the 2 GB. Smaller objects are read
+ * whole first, in one or two parts: about the time of the ranged read itself.
+ */
+const PASS_THROUGH_ABOVE = 2 * PART;
 /** How many objects too big for the bound are remembered, so that reading them costs no fill attempt. */
 const TOO_BIG_REMEMBERED = 1000;
 
@@ -100,7 +107,8 @@ class CorruptEntryError extends Error {}
 export class ObjectCache {
   /** In LRU order: the first is the least recently used. */
   private readonly entries = new Map<string, Entry>();
-  private readonly filling = new Map<string, Promise<Entry | null>>();
+  /** Fills in progress: the entry once whole, and the object's size once its first part came (null if it failed). */
+  private readonly filling = new Map<string, { entry: Promise<Entry | null>; size: Promise<number | null> }>();
   /** Entry files being removed, by entry name: a fill of the same key waits before it renames into place. */
   private readonly dropping = new Map<string, Promise<void>>();
   private readonly tooBig = new QuickLRU<string, true>({ maxSize: TOO_BIG_REMEMBERED });
@@ -151,13 +159,19 @@ export class ObjectCache {
   /**
    * Bytes of `key` in the range `pick` chooses once the size is known (inclusive ends), filling
    * the entry on a miss. Null when the cache cannot answer (too big for the bound, a failed fill,
-   * a range past the end, corrupt twice): the caller then asks the bucket itself.
+   * a range past the end, corrupt twice, a big object still filling): the caller then asks the
+   * bucket itself.
    */
   async read(
     key: string,
     pick: (size: number) => { start: number; end: number } | null,
   ): Promise<{ info: ObjectInfo; start: number; end: number; body: Buffer } | null> {
     this.counters[this.entries.has(key) ? 'hits' : 'misses']++;
+    if (!this.entries.has(key) && !waitsForWhole(key)) {
+      // Null: the fill failed before its first part, or the object does not fit.
+      const size = await this.fillFor(key).size;
+      if (size === null || size > PASS_THROUGH_ABOVE) return null;
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       const entry = await this.entry(key);
       const range = entry && pick(entry.meta.size);
@@ -259,13 +273,23 @@ export class ObjectCache {
   private entry(key: string): Promise<Entry | null> {
     const found = this.entries.get(key);
     if (found) return Promise.resolve(found);
-    if (this.tooBig.has(key)) return Promise.resolve(null);
+    return this.fillFor(key).entry;
+  }
+
+  /** The fill of `key`, started unless one is in progress: single flight, concurrent misses share one download. */
+  private fillFor(key: string): { entry: Promise<Entry | null>; size: Promise<number | null> } {
+    if (this.tooBig.has(key)) return { entry: Promise.resolve(null), size: Promise.resolve(null) };
     let fill = this.filling.get(key);
     if (!fill) {
-      // Single flight: concurrent misses of one key share one download.
-      fill = this.fill(key)
+      let sized: (size: number | null) => void = () => {};
+      const size = new Promise<number | null>((resolve) => (sized = resolve));
+      const entry = this.fill(key, sized)
         .catch(() => null)
-        .finally(() => this.filling.delete(key));
+        .finally(() => {
+          sized(null); // a fill that failed before its first part
+          this.filling.delete(key);
+        });
+      fill = { entry, size };
       this.filling.set(key, fill);
     }
     return fill;
@@ -327,9 +351,10 @@ export class ObjectCache {
   }
 
   /** Downloads the whole object into a new entry; null when it does not fit the bound. */
-  private async fill(key: string): Promise<Entry | null> {
+  private async fill(key: string, sized: (size: number) => void = () => {}): Promise<Entry | null> {
     const first = await this.source(key, 0, PART - 1);
     const { info } = first;
+    sized(info.size);
     const crc = new Uint32Array(Math.ceil(info.size / BLOCK));
     // data, plus the meta file: JSON around the base64 of 4 bytes a block
     const budget = info.size + 1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4;
@@ -519,4 +544,12 @@ export class ObjectCache {
 function sameEtag(a: string, b: string): boolean {
   const bare = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
   return bare(a) === bare(b);
+}
+
+/**
+ * Index files are read whole (Lance loads an index into its cache at once), so a reader waits for
+ * the fill rather than reading the same bytes from the bucket twice.
+ */
+function waitsForWhole(key: string): boolean {
+  return key.includes('/_indices/');
 }
