@@ -59,6 +59,17 @@ export default tseslint.config(
   { files: ['web/**/*.ts'], languageOptions: { globals: globals.browser } },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
+    // The catalog's doors for tests and benchmarks (a raw Lance handle, the write primitives past
+    // the writer): the service itself never opens them.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test-access.js'], message: 'tests and benchmarks only (see test-access.ts)' }] },
+      ],
+    },
+  },
+  {
     // The SDL: the API as clients meet it (the web UI's operations are TypeScript, checked by codegen).
     files: ['schema/*.graphql'],
     languageOptions: { parser: graphql.parser, parserOptions: { graphQLConfig: { schema: 'schema/*.graphql' } } },

@@ -21,6 +21,7 @@ import { openKeptDataset, keptExactNeighbours } from './lib/kept-dataset.js';
 import { HIT_COLUMNS, K, recall } from './lib/search-probes.js';
 import { summarise, timed } from './lib/stats.js';
 import { SyntheticEmbeddings, fillCatalog } from './lib/synthetic.js';
+import { lanceReader } from '../src/services/catalog/test-access.js';
 
 const log = (message: string) => process.stderr.write(`[plan-sweep] ${message}\n`);
 const list = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback);
@@ -41,7 +42,7 @@ async function openSize(root: string, rows: number, queryCount: number, model: C
   const embeddings = new SyntheticEmbeddings(model.dimension, { seed: 7 });
   if (fresh) {
     log(`${rows}: filling`);
-    const fill = await timed(() => fillCatalog(services.catalog, embeddings, rows, 0, 10_000));
+    const fill = await timed(() => fillCatalog(services.writer, embeddings, rows, 0, 10_000));
     log(`${rows}: filled in ${ms(fill.ms)} ms; compacting`);
     await services.dataset.optimize();
     log(`${rows}: building the default index`);
@@ -61,7 +62,7 @@ async function openSize(root: string, rows: number, queryCount: number, model: C
 
 /** One plan over every query of a size: the ids found, and each query's milliseconds. */
 async function measure(size: Size, plan: QueryPlan): Promise<{ found: string[][]; ms: number[] }> {
-  const { table } = await size.services.catalog.reader();
+  const { table } = await lanceReader(size.services.catalog);
   const found: string[][] = [];
   const samples: number[] = [];
   for (const vector of size.queries) {

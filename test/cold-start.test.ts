@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { tableWrites } from '../src/services/catalog/test-access.js';
 import type { Services } from '../src/services/index.js';
 import { openServices, syntheticRows, tempDir, until } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
@@ -48,7 +49,7 @@ describe('a cold start on an empty cache', { skip: S3_SKIP }, () => {
     writer = await openServices({ ...env, OBJECT_CACHE_BYTES: '0' });
     // 12,000 rows make a data file of ~25 MB: more than the 16 MiB below which a miss waits for
     // the whole file, and three fill parts.
-    await writer.catalog.append(syntheticRows(12_000, DIM, 0));
+    await tableWrites(writer.writer).append(syntheticRows(12_000, DIM, 0));
     await writer.dataset.createVectorIndex('IVF_HNSW_SQ');
   });
 

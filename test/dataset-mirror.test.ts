@@ -16,6 +16,7 @@ import { openServices, syntheticRows, tempDir, until } from './support/harness.j
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { datasetGets, startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { allRows, searchIds } from './support/catalog-answers.js';
+import { tableWrites } from '../src/services/catalog/test-access.js';
 
 const DIM = 512;
 
@@ -58,8 +59,8 @@ describe('dataset mirror', { skip: S3_SKIP }, () => {
     proxy = await startS3Proxy(process.env.S3_ENDPOINT!);
     env = s3Env(proxy.url);
     writer = await openServices({ ...env, OBJECT_CACHE_BYTES: '0' });
-    await writer.catalog.append(syntheticRows(3000, DIM, 0));
-    await writer.catalog.append(syntheticRows(500, DIM, 3000));
+    await tableWrites(writer.writer).append(syntheticRows(3000, DIM, 0));
+    await tableWrites(writer.writer).append(syntheticRows(500, DIM, 3000));
     await writer.dataset.createVectorIndex('IVF_HNSW_SQ');
   });
 
@@ -95,7 +96,7 @@ describe('dataset mirror', { skip: S3_SKIP }, () => {
     await searchIds(services, 1);
     spy = spyOnEndpointReads();
     let version = 0;
-    for (let i = 0; i < 5; i++) version = await writer.catalog.append(syntheticRows(2, DIM, 9000 + 2 * i));
+    for (let i = 0; i < 5; i++) version = await tableWrites(writer.writer).append(syntheticRows(2, DIM, 9000 + 2 * i));
     await until(async () => (await services.catalog.version()) >= version, 'the new version seen', 10_000);
     const added = syntheticRows(10, DIM, 9000).map((r) => r.id);
     assert.equal((await services.catalog.get(added, ['id'])).size, 10);

@@ -5,6 +5,7 @@ import type { GraphQLContext } from '../src/context.js';
 import type { Services } from '../src/services/index.js';
 import { COLOURS, COLOUR_NAMES, noisy, solid } from './support/images.js';
 import { UPLOAD_MANY, UPLOAD_ONE, execute, graphqlServer, openServices, upload } from './support/harness.js';
+import { lanceReader } from '../src/services/catalog/test-access.js';
 
 /**
  * GraphQL operations in-process (executeOperation) against real services on temp Lance datasets:
@@ -77,23 +78,23 @@ describe('GraphQL API', () => {
     const { services, run } = await ownDataset(t);
     const first = await run(UPLOAD_ONE, { file: upload(await solid(COLOURS.red), 'red.png') });
     assert.equal(first.data!.uploadImage.created, true);
-    const before = await (await services.catalog.reader()).table.countRows();
+    const before = await (await lanceReader(services.catalog)).table.countRows();
     const { data } = await run(UPLOAD_ONE, { file: upload(await solid(COLOURS.red), 'again.png') });
     assert.equal(data!.uploadImage.created, false);
     assert.equal(data!.uploadImage.image.id, first.data!.uploadImage.image.id);
     assert.equal(data!.uploadImage.image.filename, 'red.png', 'the stored row is returned, not the new name');
-    assert.equal(await (await services.catalog.reader()).table.countRows(), before);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), before);
   });
 
   test('the same bytes uploaded at the same moment make one row', async (t) => {
     const { services, run } = await ownDataset(t);
     const bytes = await noisy(COLOURS.orange, 20, 4242);
-    const before = await (await services.catalog.reader()).table.countRows();
+    const before = await (await lanceReader(services.catalog)).table.countRows();
     const results = await Promise.all([1, 2, 3].map(() => run(UPLOAD_ONE, { file: upload(bytes) })));
     const created = results.map((r) => r.data!.uploadImage.created);
     assert.deepEqual(created.filter(Boolean).length, 1);
     assert.equal(new Set(results.map((r) => r.data!.uploadImage.image.id)).size, 1);
-    assert.equal(await (await services.catalog.reader()).table.countRows(), before + 1);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), before + 1);
   });
 
   test('text search ranks the image of the named colour first, for every colour', async () => {
@@ -155,7 +156,7 @@ describe('GraphQL API', () => {
     assert.equal(missing.data!.image, null);
     const page = await run('{ images(limit: 3, offset: 2) { id } all: images(limit: 1000) { id vector } }');
     assert.equal(page.data!.images.length, 3);
-    assert.equal(page.data!.all.length, await (await services.catalog.reader()).table.countRows());
+    assert.equal(page.data!.all.length, await (await lanceReader(services.catalog)).table.countRows());
     assert.equal(page.data!.all[0].vector.length, 512);
   });
 
@@ -223,7 +224,7 @@ describe('GraphQL API', () => {
     assert.ok(versions.some((v) => v.operation === 'Append'));
     assert.ok(versions.some((v) => v.operation === 'Delete'));
     const last = versions.at(-1)!;
-    assert.equal(last.rowCount, await (await services.catalog.reader()).table.countRows());
+    assert.equal(last.rowCount, await (await lanceReader(services.catalog)).table.countRows());
   });
 
   test('restoreVersion brings an older state back as a new version', async (t) => {

@@ -18,6 +18,7 @@ import {
   testModel,
   until,
 } from './support/harness.js';
+import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 const DATASET = '{ dataset { version rowCount fragmentCount indexDetails { type columns unindexedRows } } }';
 const VERSIONS = '{ versions { version operation rowCount } }';
@@ -128,7 +129,7 @@ describe('automatic index upkeep after commits', () => {
     try {
       await commitRows(services, rows(500));
       const rowIdOf = async (id: string) =>
-        (await (await services.catalog.reader()).table.query().where(`id = '${id}'`).withRowId().toArray())[0]!
+        (await (await lanceReader(services.catalog)).table.query().where(`id = '${id}'`).withRowId().toArray())[0]!
           ._rowid as bigint;
       const firstRow = await rowIdOf(rows(1)[0]!.id);
       const versionOfFive = await commitRows(services, rows(5, 500));
@@ -193,8 +194,8 @@ describe('the fold', () => {
   test('keeps upload order over more rows than one record batch (4 × 300)', async () => {
     const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
     try {
-      for (let f = 0; f < 4; f++) await services.catalog.append(rows(300, f * 300));
-      assert.equal((await services.catalog.foldTail()).length, 1);
+      for (let f = 0; f < 4; f++) await tableWrites(services.writer).append(rows(300, f * 300));
+      assert.equal((await tableWrites(services.writer).foldTail()).length, 1);
       assert.equal((await dataset(services)).fragmentCount, 1);
       const listed = await services.catalog.list(2000, 0, ['id']);
       assert.deepEqual(
@@ -211,10 +212,10 @@ describe('the fold', () => {
       const services = await openServices({ INDEX_MIN_ROWS: '1000000' });
       try {
         const [outside] = rows(1, 900);
-        await services.catalog.append([{ ...outside!, filename: 'outside.jpg' }]);
-        await services.catalog.append(rows(20));
+        await tableWrites(services.writer).append([{ ...outside!, filename: 'outside.jpg' }]);
+        await tableWrites(services.writer).append(rows(20));
         if (indexed)
-          await services.catalog.createIndex({
+          await tableWrites(services.writer).createIndex({
             column: 'id',
             config: lancedb.Index.btree(),
             name: 'id_idx',
@@ -223,7 +224,7 @@ describe('the fold', () => {
         const address = async (filename: string) =>
           (
             await (
-              await services.catalog.reader()
+              await lanceReader(services.catalog)
             ).table
               .query()
               .where(`filename = '${filename}'`)
@@ -232,12 +233,17 @@ describe('the fold', () => {
           )[0]?._rowid as bigint | undefined;
         const before = await address('outside.jpg');
         // Four single-row fragments, one of them a second copy of the first row's id.
-        await services.catalog.append([{ ...outside!, filename: 'inside.jpg' }]);
-        for (const row of rows(3, 100)) await services.catalog.append([row]);
-        assert.deepEqual(await services.catalog.foldTail().then((v) => v.length), 1);
+        await tableWrites(services.writer).append([{ ...outside!, filename: 'inside.jpg' }]);
+        for (const row of rows(3, 100)) await tableWrites(services.writer).append([row]);
+        assert.deepEqual(
+          await tableWrites(services.writer)
+            .foldTail()
+            .then((v) => v.length),
+          1,
+        );
         assert.equal(await address('outside.jpg'), before, 'the copy outside was neither moved nor rewritten');
         assert.ok(await address('inside.jpg'), 'the copy inside keeps its own values');
-        assert.equal(await (await services.catalog.reader()).table.countRows(), 1 + 20 + 4);
+        assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 1 + 20 + 4);
       } finally {
         await services.close();
       }
@@ -386,7 +392,7 @@ describe('createVectorIndex and optimizeDataset', () => {
 
   test('six createVectorIndex requests at once share one build, as do six optimizeDataset', async (t) => {
     await commitRows(services, rows(600));
-    const lanceTable = Object.getPrototypeOf((await services.catalog.reader()).table) as lancedb.Table;
+    const lanceTable = Object.getPrototypeOf((await lanceReader(services.catalog)).table) as lancedb.Table;
     const builds = t.mock.method(lanceTable, 'createIndex');
     const optimizes = t.mock.method(lanceTable, 'optimize');
     const six = (query: string, variables?: Record<string, unknown>) =>
@@ -446,9 +452,9 @@ describe('uploads during a vector index build', () => {
       const afterBuild = images.pop()!;
       // The build runs for real, and its answer is held until the uploads below have committed:
       // had they waited for it, none would, and the wait below would fail.
-      const createIndex = services.catalog.createIndex.bind(services.catalog);
+      const createIndex = tableWrites(services.writer).createIndex.bind(tableWrites(services.writer));
       const held = new Promise<void>((resolve) => (answer = resolve));
-      t.mock.method(services.catalog, 'createIndex', async (build: IndexBuild) => {
+      t.mock.method(tableWrites(services.writer), 'createIndex', async (build: IndexBuild) => {
         const versions = await createIndex(build);
         await held;
         return versions;
@@ -467,7 +473,7 @@ describe('uploads during a vector index build', () => {
       const [outcome] = await services.uploads.uploadAll([{ bytes: afterBuild, filename: null }]);
       assert.equal(outcome!.created, true, 'the first commit after the index version');
       assert.equal(info.rowCount, 5003);
-      assert.equal(await (await services.catalog.reader()).table.countRows(), 5004);
+      assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 5004);
       assert.equal(info.indices.find((i) => i.columns.includes('vector'))?.type, 'IvfPq');
     } finally {
       answer();

@@ -7,6 +7,7 @@ import { createLogger } from '../src/logger.js';
 import { startServices, type Services } from '../src/services/index.js';
 import { SyntheticEmbeddings, syntheticRow } from '../benchmarks/lib/synthetic.js';
 import { commitRows, execute, graphqlServer, openServices, testModel } from './support/harness.js';
+import { lanceReader } from '../src/services/catalog/test-access.js';
 
 const ROWS = 3000;
 const K = 10;
@@ -82,7 +83,7 @@ describe('default vector index: recall, exact search, prewarm', () => {
 
   test('search(exact: true) bypasses the index: Lance is asked for a flat scan', async (t) => {
     const plans: string[] = [];
-    const { table } = await services.catalog.reader();
+    const { table } = await lanceReader(services.catalog);
     const vectorSearch = table.vectorSearch.bind(table);
     t.mock.method(table, 'vectorSearch', (...args: Parameters<typeof table.vectorSearch>) => {
       const query = vectorSearch(...args);

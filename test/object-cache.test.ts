@@ -17,6 +17,7 @@ import { commitRows, openServices, syntheticRows, tempDir, until } from './suppo
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { datasetGets, startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import { allRows, searchIds } from './support/catalog-answers.js';
+import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 const DIM = 512;
 
@@ -80,8 +81,8 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
     cacheDir = await tempDir('object-cache-');
     writer = await openServices({ ...env, OBJECT_CACHE_BYTES: '0' });
     // 5,000 rows make a 10 MB data file: more than one 8 MiB part of a fill.
-    firstVersion = await writer.catalog.append(syntheticRows(5000, DIM, 0));
-    await writer.catalog.append(syntheticRows(1000, DIM, 5000));
+    firstVersion = await tableWrites(writer.writer).append(syntheticRows(5000, DIM, 0));
+    await tableWrites(writer.writer).append(syntheticRows(1000, DIM, 5000));
     await writer.dataset.createVectorIndex('IVF_HNSW_SQ');
   });
 
@@ -179,7 +180,7 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
     const services = await reader(cacheDir, { READ_CONSISTENCY_MS: '250' });
     await searchIds(services, 1);
     const rows = syntheticRows(3, DIM, 9000);
-    const version = await writer.catalog.append(rows);
+    const version = await tableWrites(writer.writer).append(rows);
     const started = Date.now();
     while ((await services.catalog.version()) < version) {
       assert.ok(Date.now() - started < 3000, `version ${version} not seen after 3 s`);
@@ -198,8 +199,8 @@ describe('object cache in front of S3', { skip: S3_SKIP }, () => {
     const place = s3Env(proxy.url);
     const make = async (offset: number) => {
       const services = await openServices({ ...place, OBJECT_CACHE_BYTES: '0' });
-      await services.catalog.append(syntheticRows(20, DIM, offset));
-      await services.catalog.append(syntheticRows(20, DIM, offset + 20));
+      await tableWrites(services.writer).append(syntheticRows(20, DIM, offset));
+      await tableWrites(services.writer).append(syntheticRows(20, DIM, offset + 20));
       const rows = await allRows(services);
       return { services, rows };
     };
@@ -275,7 +276,7 @@ describe('dataset-wide writes with the object cache on, as S3 runs by default', 
       assert.ok(indexed.indices.some((index) => index.columns.includes('vector')));
       await services.dataset.optimize();
       const restored = await services.dataset.restore(first);
-      assert.equal(await (await services.catalog.reader(restored.version)).table.countRows(), 300);
+      assert.equal(await (await lanceReader(services.catalog, restored.version)).table.countRows(), 300);
     } finally {
       await services.close();
       await rm(dir, { recursive: true, force: true });

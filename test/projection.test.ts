@@ -7,6 +7,7 @@ import type { ImageCatalog } from '../src/services/catalog/catalog.js';
 import type { Column } from '../src/services/catalog/image-record.js';
 import type { Services } from '../src/services/index.js';
 import { execute, graphqlServer, openServices, syntheticRows } from './support/harness.js';
+import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 const ROWS = 2000;
 
@@ -31,7 +32,7 @@ describe(
     before(async () => {
       server = await graphqlServer();
       services = await openServices();
-      await services.catalog.append(syntheticRows(ROWS, services.batcher.dimension));
+      await tableWrites(services.writer).append(syntheticRows(ROWS, services.batcher.dimension));
     });
     after(async () => {
       await server.stop();
@@ -57,7 +58,7 @@ describe(
       assert.equal(list.mock.callCount(), calls + 1, 'one list call for the page');
       const columns = [...list.mock.calls.at(-1)!.arguments[2]];
       const plan = await (
-        await services.catalog.reader()
+        await lanceReader(services.catalog)
       ).table
         .query()
         .select(columns)

@@ -21,6 +21,7 @@ import {
   testModel,
   until,
 } from './support/harness.js';
+import { lanceReader, tableWrites, versionHandles } from '../src/services/catalog/test-access.js';
 
 const DEFAULT_READ_CONSISTENCY_MS = 1000;
 const READ = 'query ($id: ID!) { image(id: $id) { id } dataset { version rowCount } }';
@@ -50,7 +51,7 @@ async function read(services: Services, id: string): Promise<ReadData> {
 
 /** Rows with the id, counted in the dataset itself rather than in any writer's id set. */
 async function copiesOf(services: Services, id: string): Promise<number> {
-  const { table } = await services.catalog.reader(await services.catalog.refresh());
+  const { table } = await lanceReader(services.catalog, await tableWrites(services.writer).refresh());
   return table.countRows(`id = '${id}'`);
 }
 
@@ -60,7 +61,7 @@ async function copiesOf(services: Services, id: string): Promise<number> {
  * no more, and what it sees comes from what it knows itself.
  */
 function spyOnLooks(t: TestContext, services: Services) {
-  const looks = t.mock.method(services.catalog, 'refreshLatest');
+  const looks = t.mock.method(versionHandles(services.catalog), 'refreshLatest');
   return {
     count: () => looks.mock.callCount(),
     /** Moves the mocked clock on by `ms`, and waits for the looks that set off to be done. */
@@ -80,8 +81,10 @@ describe('replicas on one dataset', () => {
       // As two replicas storing the same image at once leave it: the later upload at the lower
       // address. (A fold moves the copies it takes to the end, so row order alone would keep a
       // different copy before and after one.)
-      await services.catalog.append([{ ...late!, id, filename: 'late.jpg', createdAt: new Date(2_000) }]);
-      const version = await services.catalog.append([{ ...early!, filename: 'early.jpg', createdAt: new Date(1_000) }]);
+      await tableWrites(services.writer).append([{ ...late!, id, filename: 'late.jpg', createdAt: new Date(2_000) }]);
+      const version = await tableWrites(services.writer).append([
+        { ...early!, filename: 'early.jpg', createdAt: new Date(1_000) },
+      ]);
       const copies = await services.catalog.copiesOf([id], version);
       const { kept, extra } = keepOne(copies);
       assert.equal(extra.length, 1);
@@ -149,7 +152,7 @@ describe('replicas on one dataset', () => {
     const [writer, reader] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
     try {
       const [row] = syntheticRows(1, dimension, 900);
-      const lanceTable = Object.getPrototypeOf((await reader!.catalog.reader()).table) as lancedb.Table;
+      const lanceTable = Object.getPrototypeOf((await lanceReader(reader!.catalog)).table) as lancedb.Table;
       const checkoutLatest = lanceTable.checkoutLatest;
       let listed!: () => void;
       let release!: () => void;
@@ -307,9 +310,9 @@ describe('replicas dedupe through the dataset', () => {
         await fromA;
         return found;
       });
-      const deleteRowIds = b!.catalog.deleteRowIds.bind(b!.catalog);
+      const deleteRowIds = tableWrites(b!.writer).deleteRowIds.bind(tableWrites(b!.writer));
       let failures = 1;
-      const deletes = t.mock.method(b!.catalog, 'deleteRowIds', (rowIds: readonly bigint[]) =>
+      const deletes = t.mock.method(tableWrites(b!.writer), 'deleteRowIds', (rowIds: readonly bigint[]) =>
         failures-- > 0 ? Promise.reject(new Error('the disk went away for a moment')) : deleteRowIds(rowIds),
       );
       const fromB = await b!.writer.append({ ...row!, filename: 'b.jpg', createdAt: new Date(2_000) });
@@ -336,7 +339,9 @@ describe('the upkeep of replicas on one dataset', () => {
       const rows = (count: number, offset: number) => syntheticRows(count, dimension, offset);
       // The real upkeep, as each replica runs it.
       const upkeep = (services: Services) =>
-        (['createIndex', 'optimize', 'foldTail'] as const).map((method) => t.mock.method(services.catalog, method));
+        (['createIndex', 'optimize', 'foldTail'] as const).map((method) =>
+          t.mock.method(tableWrites(services.writer), method),
+        );
       const runs = (spies: ReturnType<typeof upkeep>) => spies.map((spy) => spy.mock.callCount());
       const [ofA, ofB] = [upkeep(a!), upkeep(b!)];
 

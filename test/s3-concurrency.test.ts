@@ -19,6 +19,7 @@ import {
 } from './support/harness.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
+import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 /** Every field of Image except the vector, so that a half-written row would show as a null. */
 const IMAGE_FIELDS = ['id', 'key', 'url', 'filename', 'contentType', 'size', 'width', 'height', 'createdAt'] as const;
@@ -47,8 +48,8 @@ async function uploadVia(services: Services, bytes: Uint8Array, filename: string
 
 /** How many rows carry `id`, read fresh from the dataset (not from any writer's id set). */
 async function copiesOf(services: Services, id: string): Promise<number> {
-  await services.catalog.refresh();
-  const rows = await (await services.catalog.reader()).table.query().where(`id = '${id}'`).select(['id']).toArray();
+  await tableWrites(services.writer).refresh();
+  const rows = await (await lanceReader(services.catalog)).table.query().where(`id = '${id}'`).select(['id']).toArray();
   return rows.length;
 }
 
@@ -77,7 +78,7 @@ describe('one service instance on S3 under concurrent requests', { skip: S3_SKIP
     const ids = await Promise.all(images.map((bytes, i) => uploadVia(services, bytes, `yellow-${i}.jpg`)));
     assert.equal(new Set(ids).size, 20);
     const { ids: stored, duplicated } = await storedIds(services);
-    assert.equal(await (await services.catalog.reader()).table.countRows(), earlier.size + 20);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), earlier.size + 20);
     assert.deepEqual([...stored].sort(), [...earlier, ...ids].sort());
     assert.deepEqual(duplicated, []);
     const newVersions = (await services.catalog.version()) - before;
@@ -167,7 +168,10 @@ describe('two service instances (separate Lance connections) on one S3 prefix', 
   // answered. Once both writers are idle there is one row.
   test('the same image uploaded to both at the same moment ends as one row', async (t) => {
     // The duplicate repairs (deletes by row id) each writer makes.
-    const repairs = [t.mock.method(a.catalog, 'deleteRowIds'), t.mock.method(b.catalog, 'deleteRowIds')];
+    const repairs = [
+      t.mock.method(tableWrites(a.writer), 'deleteRowIds'),
+      t.mock.method(tableWrites(b.writer), 'deleteRowIds'),
+    ];
     const { ids: earlier } = await storedIds(a); // the other tests' rows, if they ran first
     const uploaded: string[] = [];
     for (let round = 0; round < 3; round++) {

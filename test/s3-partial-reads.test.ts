@@ -6,6 +6,7 @@ import type { Services } from '../src/services/index.js';
 import { execute, graphqlServer, openServices, syntheticRows } from './support/harness.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
+import { tableWrites } from '../src/services/catalog/test-access.js';
 
 const ROWS = 2000;
 
@@ -25,7 +26,7 @@ describe('partial reads from S3', { skip: S3_SKIP }, () => {
     // is about what Lance itself reads, so it reads straight from the bucket.
     services = await openServices({ ...s3Env(proxy.url), OBJECT_CACHE_BYTES: '0' });
     for (let i = 0; i < ROWS; i += 500)
-      await services.catalog.append(syntheticRows(500, services.batcher.dimension, i));
+      await tableWrites(services.writer).append(syntheticRows(500, services.batcher.dimension, i));
   });
   after(async () => {
     await services?.close();

@@ -153,7 +153,7 @@ describe('a damaged file among concurrent uploads', () => {
 });
 
 // b's readers see other processes' commits through the catalog's own background refresh
-// (catalog.ts, refreshLatest): a timer looks for new versions every READ_CONSISTENCY_MS, off the
+// (version-handles.ts, refreshLatest): a timer looks for new versions every READ_CONSISTENCY_MS, off the
 // query path, and no read waits for it. At the default 1000 ms, a's commits would show up on b
 // anywhere up to a second later, wherever the timer stands, so whether b's readers still lag when
 // b uploads would be luck. With a minute they lag for the whole test, and the test checks that they do.

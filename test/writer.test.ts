@@ -19,6 +19,7 @@ import {
   testModel,
   upload,
 } from './support/harness.js';
+import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 /** Restores `version` of the dataset at `uri` through a Lance connection of its own, as another process would. */
 async function restoreElsewhere(uri: string, version: number): Promise<void> {
@@ -67,10 +68,10 @@ describe('writer', () => {
   test('20 concurrent uploads give 20 rows in fewer than 20 versions, one per Lance append', async (t) => {
     const images = await distinctImages(20, COLOURS.yellow);
     const before = await version();
-    const appends = t.mock.method(services.catalog, 'append');
+    const appends = t.mock.method(tableWrites(services.writer), 'append');
     const results = await Promise.all(images.map((bytes) => run(UPLOAD_ONE, { file: upload(bytes) })));
     assert.ok(results.every((r) => r.errors === undefined && r.data!.uploadImage.created));
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 20);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 20);
     const { ids, duplicated } = await storedIds(services);
     assert.deepEqual([ids.size, duplicated], [20, []], 'no duplicate ids');
     const newVersions = (await version()) - before;
@@ -86,7 +87,7 @@ describe('writer', () => {
     assert.ok(outcomes.every((o) => o.deleted));
     assert.equal(new Set(outcomes.map((o) => o.version)).size, 1);
     assert.equal(await version(), before + 1);
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 15);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 15);
   });
 
   test('a delete racing an append: both take effect', async () => {
@@ -106,7 +107,7 @@ describe('writer', () => {
   test('a failed commit rejects its operations, writes nothing, and the writer goes on', async (t) => {
     const [bytes] = await distinctImages(1, COLOURS.cyan, 900);
     const before = await version();
-    const diskFull = t.mock.method(services.catalog, 'append', async () => {
+    const diskFull = t.mock.method(tableWrites(services.writer), 'append', async () => {
       throw new Error('disk full');
     });
     const failed = await run(UPLOAD_ONE, { file: upload(bytes!) });
@@ -136,7 +137,7 @@ describe('writer', () => {
     assert.equal(deleted.deleted, true);
     assert.equal(optimized.fragmentCount, 1);
     assert.ok(deleted.version > optimized.version, 'the delete committed after the compaction');
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 17);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 17);
   });
 
   test('an index build and an optimize requested together run one after the other: both take effect', async () => {
@@ -151,20 +152,24 @@ describe('writer', () => {
   test("an append that loses the race to another process's restore is retried on the restored version", async (t) => {
     const first = await commitRows(services, rows(5));
     await commitRows(services, rows(3, 5));
-    const append = services.catalog.append.bind(services.catalog);
+    const append = tableWrites(services.writer).append.bind(tableWrites(services.writer));
     const refused: unknown[] = [];
     // The other process commits between this writer's look at the latest version and its append.
     let raced = false;
-    const appends = t.mock.method(services.catalog, 'append', async (batch: Parameters<typeof append>[0]) => {
-      if (!raced) {
-        raced = true;
-        await restoreElsewhere(services.settings.DATA_URI, first);
-      }
-      return append(batch).catch((error: unknown) => {
-        refused.push(error);
-        throw error;
-      });
-    });
+    const appends = t.mock.method(
+      tableWrites(services.writer),
+      'append',
+      async (batch: Parameters<typeof append>[0]) => {
+        if (!raced) {
+          raced = true;
+          await restoreElsewhere(services.settings.DATA_URI, first);
+        }
+        return append(batch).catch((error: unknown) => {
+          refused.push(error);
+          throw error;
+        });
+      },
+    );
     const [row] = rows(1, 100);
     const outcome = await services.writer.append(row!);
     assert.equal(refused.length, 1, 'Lance refused the first append');
@@ -180,7 +185,7 @@ describe('writer', () => {
    * settles at the first call. Restored by the test's mock tracker.
    */
   async function holdLance(t: TestContext, method: 'createIndex' | 'optimize') {
-    const lanceTable = Object.getPrototypeOf((await services.catalog.reader()).table) as lancedb.Table;
+    const lanceTable = Object.getPrototypeOf((await lanceReader(services.catalog)).table) as lancedb.Table;
     const real = lanceTable[method] as (...args: unknown[]) => Promise<unknown>;
     let enter!: () => void;
     let release!: () => void;
@@ -217,7 +222,7 @@ describe('writer', () => {
     assert.ok(await commitsWhileHeld(uploaded, lance.release), 'the upload waited for the index build');
     const [upload, index, restore] = await Promise.all([uploaded, indexed, restored]);
     assert.ok(upload.version < index && index < restore.version, `${upload.version}, ${index}, ${restore.version}`);
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 300, 'the restore landed after both');
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 300, 'the restore landed after both');
     await services.writer.flush();
     assert.equal((await storedIds(services)).ids.has(rows(1, 300)[0]!.id), false, 'the restore removed the upload');
   });
@@ -239,7 +244,7 @@ describe('writer', () => {
 
   test('a fold asked for while an index build runs waits for it, without holding the uploads behind it', async (t) => {
     await commitRows(services, rows(300));
-    for (const row of rows(4, 300)) await services.catalog.append([row]);
+    for (const row of rows(4, 300)) await tableWrites(services.writer).append([row]);
     const lance = await holdLance(t, 'createIndex');
     const config = lancedb.Index.ivfFlat({ numPartitions: 1, distanceType: 'cosine' });
     const indexed = services.writer.buildIndex({ column: 'vector', config, name: 'vector_held', type: 'IvfFlat' });
@@ -266,6 +271,6 @@ describe('writer', () => {
       services.dataset.restore(before),
     ]);
     assert.ok(restored.version > indexed, 'the restore committed after the index');
-    assert.equal(await (await services.catalog.reader()).table.countRows(), 300);
+    assert.equal(await (await lanceReader(services.catalog)).table.countRows(), 300);
   });
 });

@@ -4,6 +4,7 @@ import { TABLE_NAME, type ImageCatalog } from '../../src/services/catalog/catalo
 import type { Column } from '../../src/services/catalog/image-record.js';
 import type { Services } from '../../src/services/index.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from './stats.js';
+import { lanceReader } from '../../src/services/catalog/test-access.js';
 
 /** What a typical client selects: `hits { image { id url filename width height } }`. */
 export const HIT_COLUMNS: Column[] = ['id', 'key', 'filename', 'width', 'height'];
@@ -70,7 +71,7 @@ export async function reconnectLatency(catalog: ImageCatalog, vectors: Float32Ar
 
 /** Exact top-k ids by brute force on the same version, index or not (Lance's `bypassVectorIndex`). */
 export async function exactNeighbours(catalog: ImageCatalog, vectors: Float32Array[]): Promise<string[][]> {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   const result: string[][] = [];
   for (const vector of vectors) {
     const rows = await table
@@ -104,7 +105,7 @@ export async function refinedSearch(
   factor: number,
   probes: { nprobes?: number; ef?: number } = {},
 ) {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   const found: string[][] = [];
   const samples: number[] = [];
   for (const vector of vectors) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ImageCatalog } from '../../src/services/catalog/catalog.js';
+import { tableWrites } from '../../src/services/catalog/test-access.js';
+import type { CatalogWriter } from '../../src/services/catalog/writer.js';
 import type { NewImageRow } from '../../src/services/catalog/image-record.js';
 import { mulberry32 } from '../../scripts/make-test-model.js';
 
@@ -72,11 +73,12 @@ export function syntheticRow(index: number, vector: Float32Array): NewImageRow {
 }
 
 /**
- * Appends `count` synthetic rows straight through `ImageCatalog.append`, in batches: each batch
- * is one Lance commit, like one big group commit of the writer. Rows are numbered from `first`.
+ * Appends `count` synthetic rows straight through the writer's write primitives (past its queue
+ * and dedupe), in batches: each batch is one Lance commit, like one big group commit of the
+ * writer. Rows are numbered from `first`.
  */
 export async function fillCatalog(
-  catalog: ImageCatalog,
+  writer: CatalogWriter,
   embeddings: SyntheticEmbeddings,
   count: number,
   first = 0,
@@ -84,6 +86,8 @@ export async function fillCatalog(
 ): Promise<void> {
   for (let start = first; start < first + count; start += batchSize) {
     const size = Math.min(batchSize, first + count - start);
-    await catalog.append(Array.from({ length: size }, (_, i) => syntheticRow(start + i, embeddings.next())));
+    await tableWrites(writer).append(
+      Array.from({ length: size }, (_, i) => syntheticRow(start + i, embeddings.next())),
+    );
   }
 }

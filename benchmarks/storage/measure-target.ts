@@ -69,7 +69,7 @@ async function runOperations(
   const step = (what: string) => ctx.log(`${target.name}: ${what}`);
   const embeddings = new SyntheticEmbeddings(services.batcher.dimension);
   step(`filling ${plan.rows} synthetic rows`);
-  result.fillMs = (await timed(() => fillCatalog(services.catalog, embeddings, plan.rows))).ms;
+  result.fillMs = (await timed(() => fillCatalog(services.writer, embeddings, plan.rows))).ms;
   const record = (...ops: OperationResult[]) => void result.operations.push(...ops);
   step(`${plan.searches} text searches`);
   record(...(await measureTextSearch(services, meter, plan.searches, target.name)));

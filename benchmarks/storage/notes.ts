@@ -14,7 +14,7 @@ export function storageNotes(run: RunSummary): string[] {
     '"append 1 photo": `services.uploads.uploadAll([file])` = validate and hash (sharp decode), embed, PUT the image ' +
       "object, then the writer's Lance append commit. The parts are timed inside the real services by wrapping " +
       "`batcher.embedImage`, `objects.put`, the writer's private `catchUp` (before each commit it moves to the latest " +
-      'version, `checkoutLatest` + `version()`, and reloads its id set if another process wrote) and `catalog.append`; the ' +
+      "version, `checkoutLatest` + `version()`, and reloads its id set if another process wrote) and the write primitives' `append`; the " +
       `rest of the total is validation (a full decode) and queueing. "append a batch": ${plan.batchSize} photos in one \`uploadAll\`: one model batch, concurrent ` +
       'PUTs, one Lance commit. Each commit starts index and compaction upkeep in the background (`table.stats()`, ' +
       'compaction only past COMPACT_FRAGMENTS small fragments, which this run stays under); the benchmark waits for ' +

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Services } from '../../src/services/index.js';
+import { tableWrites } from '../../src/services/catalog/test-access.js';
 
 /**
  * Records when calls to one function start and end, so the part of an operation spent in it can
@@ -51,11 +52,12 @@ export function instrumentUploads(services: Services): UploadPhases {
     catchUp: new CallTimer(),
     commit: new CallTimer(),
   };
-  const { batcher, objects, catalog } = services;
+  const { batcher, objects } = services;
   wrapCatchUp(services.writer, phases.catchUp);
   batcher.embedImage = phases.embed.wrap(batcher.embedImage.bind(batcher));
   objects.put = phases.put.wrap(objects.put.bind(objects));
-  catalog.append = phases.commit.wrap(catalog.append.bind(catalog));
+  const writes = tableWrites(services.writer);
+  writes.append = phases.commit.wrap(writes.append.bind(writes));
   return phases;
 }
 

@@ -102,7 +102,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const { model, batches } = recordingModel(ctx.model);
   const services = await openServices(model);
   try {
-    await fillCatalog(services.catalog, new SyntheticEmbeddings(services.batcher.dimension), DATASET_ROWS);
+    await fillCatalog(services.writer, new SyntheticEmbeddings(services.batcher.dimension), DATASET_ROWS);
     await services.search.byText('warm-up', { limit: K, columns: HIT_COLUMNS });
     await services.uploads.uploadAll([{ bytes: warmUp.bytes, filename: warmUp.filename }]);
     ctx.log(`batching: text searches, ${CONCURRENCY.join('/')} at once`);

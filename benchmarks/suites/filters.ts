@@ -2,6 +2,8 @@ import { ImageCatalog } from '../../src/services/catalog/catalog.js';
 import type { ImageFilter } from '../../src/services/catalog/image-filter.js';
 import { METADATA_COLUMNS } from '../../src/services/catalog/image-record.js';
 import { scalarIndices } from '../../src/services/catalog/dataset.js';
+import type { TableWrites } from '../../src/services/catalog/table-writes.js';
+import { tableWrites } from '../../src/services/catalog/test-access.js';
 import { openServices } from '../lib/harness.js';
 import { ms, type Cell, type SuiteResult } from '../lib/report.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';
@@ -20,14 +22,14 @@ function filters(rows: number): Array<[string, ImageFilter]> {
 }
 
 /** Synthetic rows with one in a hundred a GIF, appended in commits of 5,000. */
-async function fill(catalog: ImageCatalog, dimension: number, rows: number): Promise<void> {
+async function fill(writes: TableWrites, dimension: number, rows: number): Promise<void> {
   const embeddings = new SyntheticEmbeddings(dimension);
   for (let start = 0; start < rows; start += 5000) {
     const batch = Array.from({ length: Math.min(5000, rows - start) }, (_, i) => {
       const row = syntheticRow(start + i, embeddings.next());
       return (start + i) % 100 === 7 ? { ...row, contentType: 'image/gif' } : row;
     });
-    await catalog.append(batch);
+    await writes.append(batch);
   }
 }
 
@@ -67,7 +69,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   try {
     const { catalog } = services;
     ctx.log(`filters: filling ${rows} rows`);
-    await fill(catalog, services.batcher.dimension, rows);
+    await fill(tableWrites(services.writer), services.batcher.dimension, rows);
     const query = new SyntheticEmbeddings(services.batcher.dimension, { seed: 7 }).next();
     const measurements: Measurement[] = [];
     const measureAll = async (indexed: boolean) => {
@@ -78,7 +80,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const builds: Array<{ name: string; ms: number }> = [];
     for (const build of scalarIndices()) {
       ctx.log(`filters: building ${build.name}`);
-      builds.push({ name: build.name, ms: (await timed(() => catalog.createIndex(build))).ms });
+      builds.push({ name: build.name, ms: (await timed(() => tableWrites(services.writer).createIndex(build))).ms });
     }
     await catalog.prewarm();
     ctx.log('filters: with scalar indices');

@@ -4,6 +4,7 @@ import type { Services } from '../../src/services/index.js';
 import { HIT_COLUMNS, K } from '../lib/search-probes.js';
 import { sequentialLatencies, summarise, timed, type LatencySummary } from '../lib/stats.js';
 import { SyntheticEmbeddings, syntheticRow } from '../lib/synthetic.js';
+import { lanceReader, tableWrites } from '../../src/services/catalog/test-access.js';
 
 export interface ReadCost {
   state: string;
@@ -17,7 +18,7 @@ async function measureReads(catalog: ImageCatalog, state: string, queries: Float
   // A whole-row read by id: what an upload of already stored bytes does before answering.
   const get = (id: string) => catalog.get([id], COLUMNS);
   await search(queries[0]!); // warm-up: the pinned handle of this version
-  const fragments = (await (await catalog.reader()).table.stats()).fragmentStats.numFragments;
+  const fragments = (await (await lanceReader(catalog)).table.stats()).fragmentStats.numFragments;
   return {
     state,
     fragments,
@@ -35,7 +36,7 @@ export type ReadCostResult = Awaited<ReturnType<typeof readCostOfFragments>>;
 export async function readCostOfFragments(services: Services, rows: number, samples: number) {
   const embeddings = new SyntheticEmbeddings(services.batcher.dimension, { seed: 7 });
   const fill = await timed(async () => {
-    for (let i = 0; i < rows; i += 1) await services.catalog.append([syntheticRow(i, embeddings.next())]);
+    for (let i = 0; i < rows; i += 1) await tableWrites(services.writer).append([syntheticRow(i, embeddings.next())]);
   });
   const queries = Array.from({ length: samples }, () => embeddings.next());
   const ids = Array.from({ length: samples }, (_, i) => syntheticRow((i * 37) % rows, queries[0]!).id);

@@ -18,6 +18,7 @@ import type { Suite, SuiteContext } from '../lib/suite.js';
 import { SyntheticEmbeddings } from '../lib/synthetic.js';
 import { peerReport } from './peer-report.js';
 import { QUIET, buildDataset } from './scale.js';
+import { lanceReader } from '../../src/services/catalog/test-access.js';
 
 /** pgvector's `hnsw.ef_search` values tried; the smallest that reaches our recall is compared. */
 const EF_SEARCH = [10, 20, 40, 60, 80, 100, 150, 200, 300, 400];
@@ -100,7 +101,7 @@ async function ourSizes(services: Services) {
   const live = info.files.filter(
     (f) => files.includes(f.path) || unlistedIndexDirs.some((d) => f.path.startsWith(`${d}/`)),
   );
-  const { table } = await services.catalog.reader();
+  const { table } = await lanceReader(services.catalog);
   const vector = (await table.listIndices()).find((i) => i.columns.includes('vector'));
   const sum = (list: typeof live) => list.reduce((total, f) => total + f.size, 0);
   return {
@@ -128,7 +129,7 @@ async function buildPeer(peer: PgvectorPeer, catalog: ImageCatalog, ctx: SuiteCo
 }
 
 async function* storedRows(catalog: ImageCatalog): AsyncIterable<NewImageRow[]> {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   for await (const batch of table.query().select([...COLUMNS])) {
     yield batch.toArray().map((row: Record<string, unknown>) => fromLanceRow(row) as NewImageRow);
   }
@@ -136,7 +137,7 @@ async function* storedRows(catalog: ImageCatalog): AsyncIterable<NewImageRow[]> 
 
 /** A search as the service runs it (catalog.search), without the service around it: the engine alone. */
 async function ourEngine(catalog: ImageCatalog) {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   const index = (await table.listIndices()).find((i) => i.columns.includes('vector'));
   const indexPlan = index ? parseIndexName(index.name) : null;
   const query = (vector: ArrayLike<number>, limit = K) => {
@@ -256,7 +257,7 @@ async function compareEngines(catalog: ImageCatalog, peer: PgvectorPeer, q: Engi
 
 /** Stored rows from the middle of the table: ids for `similarImages`, vectors for the engine. */
 async function storedQueries(catalog: ImageCatalog, count: number, rows: number) {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   const found = await table
     .query()
     .select(['id', 'vector'])

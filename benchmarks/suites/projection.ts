@@ -7,6 +7,7 @@ import { bytes, ms, type Cell, type SuiteResult } from '../lib/report.js';
 import { timed } from '../lib/stats.js';
 import type { Suite, SuiteContext } from '../lib/suite.js';
 import { SyntheticEmbeddings, fillCatalog } from '../lib/synthetic.js';
+import { lanceReader } from '../../src/services/catalog/test-access.js';
 
 const PAGE = 1000;
 
@@ -42,13 +43,13 @@ function selected(columns: readonly Column[]): Column[] {
 
 /** Bytes Lance reads for a full scan of `columns`, from `analyzePlan()`. */
 async function scanBytes(catalog: ImageCatalog, columns: Column[]): Promise<number> {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   return bytesRead(table.query().select(selected(columns)));
 }
 
 /** Bytes Lance reads for one `ImageCatalog.list` call, replayed under the analyzer. */
 async function listBytes(catalog: ImageCatalog, call: ListCall): Promise<number> {
-  const { table } = await catalog.reader();
+  const { table } = await lanceReader(catalog);
   return bytesRead(table.query().select(selected(call.columns)).offset(call.offset).limit(call.limit));
 }
 
@@ -122,7 +123,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const running = await openApp(ctx.model);
   try {
     const { catalog } = running.services;
-    await fillCatalog(catalog, new SyntheticEmbeddings(running.services.batcher.dimension), rows);
+    await fillCatalog(running.services.writer, new SyntheticEmbeddings(running.services.batcher.dimension), rows);
     ctx.log(`projection: ${rows} rows, Lance scans`);
     const scans = await scanEachColumnSet(catalog);
     ctx.log(`projection: ${rows} rows, GraphQL images pages`);

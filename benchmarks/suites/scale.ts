@@ -22,6 +22,7 @@ import { sequentialLatencies, summarise, timed, type LatencySummary } from '../l
 import type { Suite, SuiteContext } from '../lib/suite.js';
 import { SyntheticEmbeddings, syntheticRow } from '../lib/synthetic.js';
 import { writeScaleChart } from './scale-chart.js';
+import { lanceReader } from '../../src/services/catalog/test-access.js';
 
 /** Settings every measured service shares: no automatic index (the suite builds it, timed). */
 export const QUIET = { LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000' };
@@ -166,7 +167,7 @@ async function pagingCost(
 ) {
   const metadata: string[] = METADATA_COLUMNS;
   const measure = async (state: string, total: number) => {
-    const { table } = await services.catalog.reader();
+    const { table } = await lanceReader(services.catalog);
     const fragments = (await table.stats()).fragmentStats.numFragments;
     const pages = [];
     for (const offset of [0, Math.floor(total / 2), total - PAGE]) {

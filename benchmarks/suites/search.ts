@@ -53,7 +53,7 @@ async function measureSize(ctx: SuiteContext, rows: number, plan: Plan): Promise
   const services = await openServices(ctx.model);
   try {
     const embeddings = new SyntheticEmbeddings(services.batcher.dimension);
-    const fill = await timed(() => fillCatalog(services.catalog, embeddings, rows));
+    const fill = await timed(() => fillCatalog(services.writer, embeddings, rows));
     // Held-out queries from the same distribution as the rows (text vectors of the test model
     // have nothing in common with synthetic rows, so recall on them would mean nothing).
     const vectors = Array.from({ length: plan.vectors }, () => embeddings.next());

@@ -40,7 +40,8 @@ export const reclaimImages: Command = {
       }
     })();
     const storage = openStorage(settings);
-    const catalog = await ImageCatalog.open({
+    // It commits nothing: the write primitives are left unused (closed with the catalog).
+    const { catalog } = await ImageCatalog.open({
       uri: storage.lanceUri,
       storageOptions: storage.storageOptions,
       readConsistencyMs: 0,

@@ -19,6 +19,7 @@ import { DecodeBudget } from './images/decode-budget.js';
 import { ThumbnailService } from './images/thumbnails.js';
 import { UploadService } from './images/uploads.js';
 import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
+import type { TableWrites } from './catalog/table-writes.js';
 import { CatalogWriter } from './catalog/writer.js';
 import { MaintenanceLease } from './catalog/maintenance-lease.js';
 
@@ -66,6 +67,7 @@ export async function startServices(
   });
   // A start that fails part-way closes what it opened: the read endpoint, the dataset, the caches.
   let catalog: ImageCatalog | undefined;
+  let writes: TableWrites | undefined;
   let caches: Caches | undefined;
   const closeOpened = async () => {
     await caches?.close();
@@ -73,7 +75,7 @@ export async function startServices(
     await reads.close();
   };
   try {
-    catalog = await ImageCatalog.open({
+    ({ catalog, writes } = await ImageCatalog.open({
       uri: storage.lanceUri,
       storageOptions: storage.storageOptions,
       readStorageOptions: reads.storageOptions,
@@ -90,12 +92,12 @@ export async function startServices(
       );
       if (error instanceof ModelMismatchError) throw new Error(`DATA_URI ${settings.DATA_URI}: ${error.message}`);
       throw modelError ?? datasetUnreachable(settings, error);
-    });
+    }));
     const clip = await loading;
     if (catalog.modelAdopted) {
       logger.info({ model: clip.identity }, 'the dataset did not record its embedding model: recorded this one');
     }
-    const writer = CatalogWriter.open(catalog, logger.child({ component: 'writer' }), metrics);
+    const writer = CatalogWriter.open(catalog, writes, logger.child({ component: 'writer' }), metrics);
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.

@@ -62,7 +62,7 @@ export class SearchService {
   ): Promise<SearchOutcome> {
     const started = performance.now();
     const { query } = search;
-    const { version } = await this.catalog.reader(options.version);
+    const version = await this.catalog.resolveVersion(options.version);
     // Exact and indexed answers differ (that is the point of asking for both): never share a key.
     const mode = options.exact ? 'exact' : 'indexed';
     const columns = [...options.columns].sort().join(',');

@@ -13,6 +13,7 @@ import { loadClip, type ClipModel } from '../../src/services/embedding/clip-mode
 import type { NewImageRow } from '../../src/services/catalog/image-record.js';
 import { UploadedFile } from '../../src/services/images/upload-input.js';
 import { startServices, type Services } from '../../src/services/index.js';
+import { lanceReader, tableWrites } from '../../src/services/catalog/test-access.js';
 
 let modelDir: Promise<string> | undefined;
 let model: Promise<ClipModel> | undefined;
@@ -192,7 +193,7 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
  * of them): `ids` once each, and `duplicated` the ids of rows beyond an id's first.
  */
 export async function storedIds(services: Services): Promise<{ ids: Set<string>; duplicated: string[] }> {
-  const { table } = await services.catalog.reader(await services.catalog.refresh());
+  const { table } = await lanceReader(services.catalog, await tableWrites(services.writer).refresh());
   const ids = new Set<string>();
   const duplicated: string[] = [];
   for await (const batch of table.query().select(['id'])) {

@@ -1,10 +1,10 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from 'pino';
-import type { ImageCatalog, DatasetInfo, IndexBuild } from './catalog.js';
+import type { ImageCatalog, DatasetInfo } from './catalog.js';
+import type { IndexBuild } from './table-writes.js';
 import type { VersionInfo } from './dataset-history.js';
 import type { MaintenanceLease } from './maintenance-lease.js';
 import { ImageNotFoundError } from '../search.js';
-import { planFold, tailFragments } from './tail-fold.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
 import {
   DEFAULT_INDEX_TYPE,
@@ -135,11 +135,9 @@ export class DatasetService {
    * the previous index, or a scan, until it is committed; `Dataset.indexDetails` shows it BUILDING.
    */
   async createVectorIndex(type: VectorIndexType = DEFAULT_INDEX_TYPE): Promise<DatasetInfo> {
-    const { table } = await this.catalog.reader();
-    const rows = await table.countRows();
+    const { rows, dimension } = await this.catalog.vectors();
     if (rows < 256)
       throw new IndexTooSmallError(`a vector index needs at least 256 rows to train on; the dataset has ${rows}`);
-    const dimension = (await table.schema()).fields.find((f) => f.name === 'vector')!.type.listSize as number;
     const plan = planIndex(type, rows);
     const name = indexName(plan);
     return this.once(name, async () => {
@@ -217,15 +215,15 @@ export class DatasetService {
   }
 
   private async maintainOnce(): Promise<void> {
-    let { table } = await this.catalog.reader();
+    let version = await this.catalog.version();
     // The newest small fragments first: folding them costs a few rows, not the whole table. Planned
     // here on the reader (local files when mirrored), and again by the writer on the latest version.
-    if (planFold(await tailFragments(table))) {
+    if (await this.catalog.tailToFold(version)) {
       try {
         const folded = await this.writer.fold();
         if (folded !== null) {
           this.logger.info({ version: folded }, 'folded the newest fragments');
-          ({ table } = await this.catalog.reader());
+          version = await this.catalog.version();
         }
       } catch (error) {
         // Such as two copies of an id among the fragments, until the writer's repair: the rest of
@@ -233,13 +231,13 @@ export class DatasetService {
         this.logger.warn({ err: error }, 'folding the newest fragments failed; the next commit tries again');
       }
     }
-    const { numRows: rows, fragmentStats } = await table.stats();
-    if (fragmentStats.numSmallFragments > this.policy.maxSmallFragments) {
+    const { rows, smallFragments } = await this.catalog.fragments(version);
+    if (smallFragments > this.policy.maxSmallFragments) {
       await this.optimize();
       return;
     }
     if (rows < this.policy.minRows) return;
-    const indices = await this.catalog.indices(table);
+    const indices = await this.catalog.indices(version);
     for (const build of [idIndex(), ...scalarIndices()]) {
       if (!indices.some((i) => i.columns.includes(build.column))) await this.writer.buildIndex(build);
     }

@@ -77,3 +77,8 @@ function stringLiteral(value: string): string {
 function likeEscaped(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/** The predicate for rows with these ids. ids are validated as 64 hex characters at the edge, so quoting them is safe. */
+export function idIn(ids: readonly string[]): string {
+  return `id IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+}

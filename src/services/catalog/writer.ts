@@ -1,9 +1,10 @@
 import type { OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
-import type { ImageCatalog, IndexBuild } from './catalog.js';
+import type { ImageCatalog } from './catalog.js';
 import { keepOne, type IdCopy } from './duplicates.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
+import type { IndexBuild, TableWrites } from './table-writes.js';
 import { CommitConflictError, StorageUnavailableError, storageFailure } from '../storage/storage-failures.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
@@ -85,13 +86,16 @@ export class CatalogWriter {
   onCommit: () => void = () => {};
 
   private constructor(
+    /** Reads: the copies of ids, for the dedupe and the repair. */
     private readonly catalog: ImageCatalog,
+    /** The write primitives, held by this writer alone (ImageCatalog.open hands them over). */
+    private readonly writes: TableWrites,
     private readonly logger: Logger,
     private readonly metrics?: ServiceMetrics,
   ) {}
 
-  static open(catalog: ImageCatalog, logger: Logger, metrics?: ServiceMetrics): CatalogWriter {
-    return new CatalogWriter(catalog, logger, metrics);
+  static open(catalog: ImageCatalog, writes: TableWrites, logger: Logger, metrics?: ServiceMetrics): CatalogWriter {
+    return new CatalogWriter(catalog, writes, logger, metrics);
   }
 
   /** True while an append of the id is queued or committing: it is about to be stored. */
@@ -191,7 +195,7 @@ export class CatalogWriter {
     }
     try {
       // Each attempt starts from the latest version, so that a retry sees what beat the last one.
-      const committed = await this.withRetry(async () => this.commit(group as Commit[], await this.catalog.refresh()));
+      const committed = await this.withRetry(async () => this.commit(group as Commit[], await this.writes.refresh()));
       if (!committed) return; // nothing to write: every op has its answer
       this.commits += 1;
       this.metrics?.committed(first.kind === 'repair' ? 'delete' : first.kind, committed.rows);
@@ -237,8 +241,8 @@ export class CatalogWriter {
   /** Runs one piece of work beside the queue and settles its caller; never rejects. */
   private async runBeside(op: Beside): Promise<void> {
     try {
-      if (op.kind === 'index') op.resolve((await this.catalog.createIndex(op.build)).at(-1)!);
-      else op.resolve((await this.catalog.optimize()).stats);
+      if (op.kind === 'index') op.resolve((await this.writes.createIndex(op.build)).at(-1)!);
+      else op.resolve((await this.writes.optimize()).stats);
     } catch (error) {
       const failure = storageFailure(error);
       this.logger[level(failure)]({ err: failure, kind: op.kind }, 'dataset maintenance failed');
@@ -253,12 +257,12 @@ export class CatalogWriter {
   private async commit(group: Commit[], base: number): Promise<Committed | null> {
     const first = group[0]!;
     if (first.kind === 'restore') {
-      const version = await this.catalog.restore(first.version);
+      const version = await this.writes.restore(first.version);
       first.resolve(version);
       return { version, rows: 0 };
     }
     if (first.kind === 'fold') {
-      const version = (await this.catalog.foldTail()).at(-1) ?? null;
+      const version = (await this.writes.foldTail()).at(-1) ?? null;
       first.resolve(version);
       return version === null ? null : { version, rows: 0 };
     }
@@ -281,7 +285,7 @@ export class CatalogWriter {
       for (const op of ops) op.resolve({ created: false, version: base });
       return null;
     }
-    let version = await this.catalog.append(fresh.map((op) => op.row));
+    let version = await this.writes.append(fresh.map((op) => op.row));
     // A version between `base` and this one is another process's commit, over which Lance rebased
     // this append: it may have stored some of the same images. Only these rows' ids are looked up.
     let kept = new Map<string, IdCopy>();
@@ -305,7 +309,7 @@ export class CatalogWriter {
 
   private async commitDeletes(ops: Extract<Operation, { kind: 'delete' }>[], base: number): Promise<Committed | null> {
     const present = [...(await this.storedIds([...new Set(ops.map((op) => op.id))], base))];
-    const version = present.length > 0 ? await this.catalog.deleteIds(present) : base;
+    const version = present.length > 0 ? await this.writes.deleteIds(present) : base;
     const deleted = new Set(present);
     for (const op of ops) op.resolve({ deleted: deleted.delete(op.id), version });
     return present.length > 0 ? { version, rows: present.length } : null;
@@ -344,10 +348,10 @@ export class CatalogWriter {
   ): Promise<{ version: number; kept: Map<string, IdCopy>; removed: number }> {
     let at = version;
     return this.withRetry(async (attempt) => {
-      if (attempt > 1) at = await this.catalog.refresh();
+      if (attempt > 1) at = await this.writes.refresh();
       const { kept, extra } = keepOne(await this.catalog.copiesOf(ids, at));
       if (extra.length === 0) return { version: at, kept, removed: 0 };
-      const repaired = await this.catalog.deleteRowIds(extra);
+      const repaired = await this.writes.deleteRowIds(extra);
       this.logger.warn(
         { rows: extra.length, version: repaired },
         'removed duplicate rows written by concurrent processes',

@@ -63,10 +63,7 @@ export class ImageReclaimer {
     const ids = new Set<string>();
     const versions = await this.catalog.versions();
     for (const { version } of versions) {
-      const { table } = await this.catalog.reader(version);
-      for await (const batch of table.query().select(['id'])) {
-        for (const id of batch.getChild('id')!.toArray() as string[]) ids.add(id);
-      }
+      for await (const batch of this.catalog.idsAt(version)) for (const id of batch) ids.add(id);
     }
     return { ids, versions: versions.length };
   }

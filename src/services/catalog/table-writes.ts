@@ -1,0 +1,143 @@
+/**
+ * The write primitives of the dataset: each call is one Lance commit (or a few), with no queue,
+ * no dedupe and no retry. They are the {@link CatalogWriter}'s alone: `ImageCatalog.open` hands
+ * them out once beside the catalog, and the writer is the only holder, so "every commit through
+ * the one writer" is held by types. Every version committed here is reported to the version
+ * handles, so this process reads its own writes.
+ */
+import * as lancedb from '@lancedb/lancedb';
+import { fromLanceRow, toLanceRow, type NewImageRow } from './image-record.js';
+import { idIn } from './image-filter.js';
+import type { IndexInfo } from './dataset-description.js';
+import { inFragments, planFold, tailFragments } from './tail-fold.js';
+import type { VersionHandles } from './version-handles.js';
+
+/** What {@link TableWrites.createIndex} builds: the index's name and its type as Lance reports it. */
+export interface IndexBuild {
+  column: string;
+  config: lancedb.Index;
+  name: string;
+  type: string;
+}
+
+export class TableWrites {
+  constructor(
+    private readonly handles: VersionHandles,
+    /** Index builds in progress in this process, by index name (the description shows them BUILDING). */
+    private readonly builds: Map<string, IndexInfo>,
+  ) {}
+
+  /** The handle appends and deletes go through (see {@link VersionHandles.writable}). */
+  private get writable(): lancedb.Table {
+    return this.handles.writable;
+  }
+
+  async append(rows: readonly NewImageRow[]): Promise<number> {
+    const table = lancedb.makeArrowTable(rows.map(toLanceRow), { schema: await this.writable.schema() });
+    return this.handles.committed((await this.writable.add(table)).version);
+  }
+
+  async deleteIds(ids: readonly string[]): Promise<number> {
+    return this.handles.committed((await this.writable.delete(idIn(ids))).version);
+  }
+
+  /**
+   * Folds the newest small fragments into one, as often as the size-tiered plan asks (see
+   * tail-fold.ts). Returns the versions committed, oldest first (none when there was nothing to fold).
+   */
+  async foldTail(): Promise<number[]> {
+    const versions: number[] = [];
+    for (;;) {
+      // On the writable handle, at the version the writer just refreshed to, and from the bucket:
+      // these rows become the stored copy, so they are not read from local files.
+      const fold = planFold(await tailFragments(this.writable));
+      if (!fold) return versions;
+      const rows = await this.writable.query().where(inFragments(fold, '_rowaddr')).toArray();
+      // One record batch: Lance merges a source of several batches in parallel and writes them in
+      // the order they finish, which would scramble upload order.
+      const source = lancedb.makeArrowTable(
+        rows.map((row) => toLanceRow(fromLanceRow(row) as NewImageRow)),
+        { schema: await this.writable.schema() },
+      );
+      // Only the target rows in those fragments: a copy of an id elsewhere (two replicas stored
+      // the same image at once, until the repair) must not be rewritten, nor moved, with them.
+      // Not through the id index: there the merge cannot see target._rowaddr, and writes the rows
+      // out of order (LanceDB 0.37-0.39). Without it, it reads the table's ids (3.8 MB at 100k rows).
+      const result = await this.writable
+        .mergeInsert('id')
+        .whenMatchedUpdateAll({ where: inFragments(fold, 'target._rowaddr') })
+        .useIndex(false)
+        .execute(source);
+      versions.push(this.handles.committed(result.version));
+    }
+  }
+
+  /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
+  async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
+    return this.handles.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
+  }
+
+  /**
+   * Builds (or replaces) an index on a handle of its own: appends go on through the writable
+   * handle meanwhile, and this handle's version afterwards is the index's, not a later append's.
+   * Other indices on the column (an earlier plan's, under another name) are dropped once the new
+   * one is committed, so searches always have one. Returns the versions committed, oldest first.
+   */
+  async createIndex(build: IndexBuild): Promise<number[]> {
+    const { column, config, name, type } = build;
+    this.builds.set(name, {
+      name,
+      type,
+      columns: [column],
+      unindexedRows: null,
+      state: 'BUILDING',
+      startedAt: new Date(),
+    });
+    const handle = await this.handles.openWritable();
+    try {
+      await handle.createIndex(column, { config, name, replace: true });
+      const versions = [this.handles.committed(await handle.version())];
+      for (const old of await handle.listIndices()) {
+        if (old.name === name || !old.columns.includes(column)) continue;
+        await handle.dropIndex(old.name);
+        versions.push(this.handles.committed(await handle.version()));
+      }
+      return versions;
+    } finally {
+      this.builds.delete(name);
+      handle.close();
+    }
+  }
+
+  /**
+   * Compacts small fragments and folds unindexed rows into the indices, on a handle of its own.
+   * Lance commits this as several versions; the last one is returned.
+   */
+  async optimize(): Promise<{ version: number; stats: lancedb.OptimizeStats }> {
+    const handle = await this.handles.openWritable();
+    try {
+      // cleanupOlderThan in the distant past: time travel keeps every version.
+      const stats = await handle.optimize({ cleanupOlderThan: new Date(0) });
+      return { version: this.handles.committed(await handle.version()), stats };
+    } finally {
+      handle.close();
+    }
+  }
+
+  /** Commits `version`'s content as a new latest version. */
+  async restore(version: number): Promise<number> {
+    // A fresh handle on the write connection: restore() moves the handle it runs on (pinned
+    // readers are shared), and it commits.
+    const handle = await this.handles.openWritable(version);
+    await handle.restore();
+    const restored = this.handles.committed(await handle.version());
+    handle.close();
+    return restored;
+  }
+
+  /** Moves the writable handle to the latest version committed by anyone, and returns it. */
+  async refresh(): Promise<number> {
+    await this.writable.checkoutLatest();
+    return this.writable.version();
+  }
+}
