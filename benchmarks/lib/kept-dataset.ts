@@ -24,7 +24,13 @@ export async function openKeptDataset(
   const fresh = !existsSync(path.join(dir, DATASET_DIR));
   await mkdir(dir, { recursive: true });
   const settings = loadSettings({ DATA_URI: dir, LOG_LEVEL: 'silent', INDEX_MIN_ROWS: '1000000000', ...env });
-  return { services: await startServices(settings, createLogger('silent'), model), dir, fresh };
+  const services = await startServices(settings, createLogger('silent'), model);
+  // A dataset kept by an earlier run may lack the id and filter indices the upkeep builds at
+  // INDEX_MIN_ROWS (the runs before they were built here): a search by image looks its vector up by id.
+  if (!fresh && (await services.catalog.describe()).indices.some((i) => i.columns.includes('vector'))) {
+    await services.dataset.buildScalarIndices();
+  }
+  return { services, dir, fresh };
 }
 
 /**

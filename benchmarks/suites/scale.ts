@@ -122,7 +122,12 @@ export async function buildDataset(
   ctx.log('compacting');
   const compaction = await timed(() => services.dataset.optimize());
   ctx.log('building the vector index');
-  const index = await timed(() => services.dataset.createVectorIndex(services.dataset.defaultIndexType));
+  // With the id and filter indices the upkeep builds at INDEX_MIN_ROWS: a search by image looks its
+  // vector up by id.
+  const index = await timed(async () => {
+    await services.dataset.buildScalarIndices();
+    return services.dataset.createVectorIndex(services.dataset.defaultIndexType);
+  });
   return {
     fillMs: fill.ms,
     compactionMs: compaction.ms,

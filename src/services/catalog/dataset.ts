@@ -1,6 +1,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog, DatasetInfo } from './catalog.js';
+import type { IndexInfo } from './dataset-description.js';
 import type { IndexBuild } from './table-writes.js';
 import type { VersionInfo } from './dataset-history.js';
 import type { MaintenanceLease } from './maintenance-lease.js';
@@ -151,6 +152,18 @@ export class DatasetService {
     });
   }
 
+  /**
+   * Builds the id and filter indices `version` lacks, as the upkeep does once the dataset has
+   * INDEX_MIN_ROWS rows; the indices of `version` as they were before.
+   */
+  async buildScalarIndices(version?: number): Promise<IndexInfo[]> {
+    const indices = await this.catalog.indices(version);
+    for (const build of [idIndex(), ...scalarIndices()]) {
+      if (!indices.some((i) => i.columns.includes(build.column))) await this.writer.buildIndex(build);
+    }
+    return indices;
+  }
+
   /** Compacts small fragments and adds new rows to the indices. Old versions are kept. */
   optimize(): Promise<DatasetInfo> {
     return this.once('optimize', async () => {
@@ -237,10 +250,7 @@ export class DatasetService {
       return;
     }
     if (rows < this.policy.minRows) return;
-    const indices = await this.catalog.indices(version);
-    for (const build of [idIndex(), ...scalarIndices()]) {
-      if (!indices.some((i) => i.columns.includes(build.column))) await this.writer.buildIndex(build);
-    }
+    const indices = await this.buildScalarIndices(version);
     // An index planned for far fewer rows (or by someone else, plan unknown) is trained again, as
     // the same type when its plan names one.
     const vector = indices.find((i) => i.columns.includes('vector'));
