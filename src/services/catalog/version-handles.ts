@@ -77,6 +77,8 @@ export class VersionHandles {
   /** {@link follow}'s run in progress, and the last version it could not bring into the mirror, and when. */
   private following: Promise<void> | null = null;
   private closed = false;
+  /** The Lance calls of the mirror's latest adoption: a close waits for them. */
+  private opening: Promise<unknown> = Promise.resolve();
   private notAdopted = { version: 0, at: 0 };
 
   private constructor(
@@ -263,14 +265,23 @@ export class VersionHandles {
     if (!this.mirror) return false;
     if (this.pinned.peek(version)?.mirrored) return true;
     if (!(await this.mirror.dataset.sync(version))) return false;
-    const table = await this.openVersion(version, this.mirror.connection);
+    // A close does not wait for a sync (after a cold start, the download of every data file), only
+    // for the Lance calls below.
+    if (this.closed) return false;
+    const opening = this.openMirrored(version, this.mirror);
+    this.opening = opening.catch(() => {});
+    return opening;
+  }
+
+  private async openMirrored(version: number, mirror: NonNullable<VersionHandles['mirror']>): Promise<boolean> {
+    const table = await this.openVersion(version, mirror.connection);
     for (const index of await table.listIndices()) {
       const id = index.indexUuid;
       if (id && this.warmInMirror.has(id)) continue;
       await table.prewarmIndex(index.name);
       if (id) this.warmInMirror.add(id);
     }
-    if (!this.mirror.dataset.has(version)) return false; // retired meanwhile
+    if (!mirror.dataset.has(version)) return false; // retired meanwhile
     this.pinned.set(version, { table: Promise.resolve(table), mirrored: true });
     return true;
   }
@@ -321,16 +332,16 @@ export class VersionHandles {
   }
 
   /**
-   * Closes every handle, once a refresh and a mirror adoption in flight have ended: closing a
-   * native table while a call holds it fails ("cannot be borrowed mutably while another borrow is
-   * active").
+   * Closes every handle, once a refresh and a mirror adoption's Lance calls in flight have ended:
+   * closing a native table while a call holds it fails ("cannot be borrowed mutably while another
+   * borrow is active").
    */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.refreshTimer);
     await this.nextLook;
     await this.refreshing;
-    await this.following;
+    await this.opening;
     this.pinned.clear();
     this.writable.close();
     this.table.close();
