@@ -2,7 +2,7 @@
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
  * Usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]
- * (suites: upload search batching growth projection scale filters peer)
+ * (suites: upload search batching growth projection scale filters peer burst)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
  * never the committed results. --rows N (scale) writes <suite>-<N>.{json,md}, leaving the default size's in
  * place; --data DIR (scale) keeps its dataset under DIR/<N> and reuses it on later runs. --pg-url names a
@@ -21,6 +21,7 @@ import { batchingSuite } from './suites/batching.js';
 import { filtersSuite } from './suites/filters.js';
 import { growthSuite } from './suites/growth.js';
 import { peerSuite } from './suites/peer.js';
+import { burstSuite } from './suites/burst.js';
 import { projectionSuite } from './suites/projection.js';
 import { searchSuite } from './suites/search.js';
 import { scaleSuite } from './suites/scale.js';
@@ -35,6 +36,7 @@ const SUITES: Suite[] = [
   scaleSuite,
   filtersSuite,
   peerSuite,
+  burstSuite,
 ];
 
 const USAGE = 'usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]';

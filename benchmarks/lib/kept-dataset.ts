@@ -1,8 +1,10 @@
+import * as lancedb from '@lancedb/lancedb';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSettings } from '../../src/config.js';
-import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
+import { DATASET_DIR, TABLE_NAME } from '../../src/services/catalog/catalog.js';
+import { manifestPath, versionFiles } from '../../src/services/storage/lance-manifest.js';
 import { createLogger } from '../../src/logger.js';
 import type { ClipModel } from '../../src/services/embedding/clip-model.js';
 import { startServices, type Services } from '../../src/services/index.js';
@@ -50,4 +52,21 @@ export async function keptExactNeighbours(
   const exact = await exactNeighbours(services.catalog, queries);
   await writeFile(file, JSON.stringify(exact));
   return exact;
+}
+
+/**
+ * The files the latest version of the Lance dataset at `datasetDir` reads, its manifest last,
+ * relative to `datasetDir`: what a copy of that version needs (Lance never changes a file, so
+ * hard links to them are a copy at no cost).
+ */
+export async function latestVersionFiles(datasetDir: string): Promise<{ version: number; files: string[] }> {
+  const table = await (await lancedb.connect(path.dirname(datasetDir))).openTable(TABLE_NAME);
+  const version = await table.version();
+  table.close();
+  const manifest = manifestPath(version);
+  const { files, unlistedIndexDirs } = versionFiles(await readFile(path.join(datasetDir, manifest)));
+  for (const dir of unlistedIndexDirs) {
+    for (const name of await readdir(path.join(datasetDir, dir))) files.push(`${dir}/${name}`);
+  }
+  return { version, files: [...files, manifest] };
 }

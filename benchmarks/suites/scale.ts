@@ -1,5 +1,5 @@
 import * as lancedb from '@lancedb/lancedb';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings } from '../../src/config.js';
@@ -12,7 +12,7 @@ import { startServiceProcess } from '../../test/support/service-process.js';
 import { execFileSync } from 'node:child_process';
 import { METADATA_COLUMNS } from '../../src/services/catalog/image-record.js';
 import { openServices } from '../lib/harness.js';
-import { keptExactNeighbours, openKeptDataset } from '../lib/kept-dataset.js';
+import { keptExactNeighbours, latestVersionFiles, openKeptDataset } from '../lib/kept-dataset.js';
 import { bytesRead } from '../lib/lance-plan.js';
 import { removeObjects, startOn } from '../storage/session.js';
 import { ms, type Cell, type SuiteResult } from '../lib/report.js';
@@ -339,34 +339,31 @@ function s3Env(prefix: string, endpoint: string): Record<string, string> {
 /**
  * Why the dataset is not copied to the S3 store, or null. The local store (scripts/s3-local.sh)
  * keeps objects in RAM, 4 GiB by default and shared by every test on the machine: a million
- * rows with their fill's history (4.7 GB) filled it and stalled every client of the store. Set
- * SCALE_S3_MAX_BYTES for a store with room (`OSD_OBJECTSTORE=bluestore`, or a real bucket).
+ * rows with their fill's history (4.7 GB) filled it and stalled every client of the store, so
+ * only the latest version is copied (2.8 GB at a million rows). Set SCALE_S3_MAX_BYTES for a
+ * store with room (`OSD_OBJECTSTORE=bluestore`, or a real bucket).
  */
 async function tooBigToCopy(localRoot: string): Promise<string | null> {
   const limit = Number(process.env.SCALE_S3_MAX_BYTES ?? 1024 ** 3);
   const dir = path.join(localRoot, DATASET_DIR);
   let total = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
-  }
+  for (const file of (await latestVersionFiles(dir)).files) total += (await stat(path.join(dir, file))).size;
   if (total <= limit) return null;
-  return `the dataset's ${(total / 1e9).toFixed(1)} GB exceed SCALE_S3_MAX_BYTES (${(limit / 1e9).toFixed(1)} GB)`;
+  return `the latest version's ${(total / 1e9).toFixed(1)} GB exceed SCALE_S3_MAX_BYTES (${(limit / 1e9).toFixed(1)} GB)`;
 }
 
-/** Every file of the local dataset, put under the same keys in the S3 store (bypassing the proxy). */
+/** The files of the local dataset's latest version, put under the same keys in the S3 store (bypassing the proxy). */
 async function copyDataset(localRoot: string, env: Record<string, string>): Promise<void> {
   // One PUT a file: at a million rows the compacted data file is 2 GB, far past the service's
   // request timeout on this machine's store.
   const { objects } = openStorage(loadSettings({ ...QUIET, ...env, S3_REQUEST_TIMEOUT_MS: String(30 * 60_000) }));
   const dir = path.join(localRoot, DATASET_DIR);
-  const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+  const { files } = await latestVersionFiles(dir);
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
       const file = files[next++]!;
-      const full = path.join(file.parentPath, file.name);
-      const key = `${DATASET_DIR}/${path.relative(dir, full).split(path.sep).join('/')}`;
-      await objects.put(key, await readFile(full), 'application/octet-stream');
+      await objects.put(`${DATASET_DIR}/${file}`, await readFile(path.join(dir, file)), 'application/octet-stream');
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

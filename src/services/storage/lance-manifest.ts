@@ -186,6 +186,12 @@ export function versionSummary(bytes: Uint8Array): VersionSummary {
   };
 }
 
+/** Each fragment of version `bytes` (a whole manifest file), by id, with the rows its files hold (deleted ones too). */
+export function fragmentRows(bytes: Uint8Array): Map<number, number> {
+  const manifest = decodeManifest(asBuffer(bytes));
+  return new Map(manifest.fragments.map((fragment) => [Number(fragment.id), Number(fragment.physical_rows)]));
+}
+
 /** The operation a `Transaction` message (as a transaction file holds it) records; null for one this code does not know. */
 export function transactionOperation(bytes: Uint8Array): string | null {
   const transaction = TRANSACTION.toObject(TRANSACTION.decode(bytes), { oneofs: true }) as { operation?: string };
