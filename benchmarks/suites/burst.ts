@@ -16,7 +16,7 @@ import { QUIET, buildDataset } from './scale.js';
 
 const SIMILAR = 'query ($id: ID!) { similarImages(id: $id, limit: 10) { cached hits { distance image { id } } } }';
 /** Clients uploading at once during the burst. */
-const UPLOAD_CLIENTS = 4;
+const UPLOAD_CLIENTS = 2;
 const GIB = 1024 ** 3;
 
 /**
@@ -158,6 +158,7 @@ function sampleRss(pid: number) {
 async function upkeepSteps(dataset: string, startVersion: number) {
   const manifests = new Map<number, Buffer>();
   for (const name of await readdir(path.join(dataset, '_versions'))) {
+    if (!name.endsWith('.manifest')) continue; // Lance's version hint file
     const bytes = await readFile(path.join(dataset, '_versions', name));
     manifests.set(versionSummary(bytes).version, bytes);
   }

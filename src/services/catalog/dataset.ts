@@ -239,8 +239,7 @@ export class DatasetService {
           version = await this.catalog.version();
         }
       } catch (error) {
-        // Such as two copies of an id among the fragments, until the writer's repair: the rest of
-        // the upkeep goes on.
+        // Such as a commit conflict with another replica's write: the rest of the upkeep goes on.
         this.logger.warn({ err: error }, 'folding the newest fragments failed; the next commit tries again');
       }
     }

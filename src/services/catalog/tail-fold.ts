@@ -9,9 +9,10 @@
  * per fragment (more than a row's 2 KB vector), and every query opens every file.
  *
  * A fold rewrites only the small fragments at the end of the table (the newest uploads) as one
- * fragment, in one commit: a merge-insert by id that updates every row of those fragments with
+ * fragment, in one commit: an update of every row of those fragments, by their row addresses, to
  * its own values. Lance writes the rows anew in their order and drops fragments left with no
- * live rows; older versions keep theirs, so time travel is unaffected.
+ * live rows; older versions keep theirs, so time travel is unaffected. Its cost is the rows it
+ * folds, whatever the table's size.
  *
  * Which fragments: size-tiered, as in LSM trees. A fragment's size class is the power of FAN_IN
  * its rows reach (1–3 rows: 0, 4–15: 1, 16–63: 2...). Once the newest FAN_IN fragments or more
