@@ -4,6 +4,7 @@ import { loadSettings } from './config.js';
 import { isLoopback } from './http/auth.js';
 import { createLogger } from './logger.js';
 import { createApp } from './server.js';
+import { SAME_CTRL_C_MS } from './cli/interruption.js';
 
 const settings = (() => {
   try {
@@ -54,7 +55,6 @@ function announce(): void {
 // does. One Ctrl-C under `npm start` arrives twice at once (the terminal signals the whole
 // process group, and npm forwards it), so a SIGINT within a second of the first is that same one.
 const SHUTDOWN_DEADLINE_MS = 30_000;
-const SAME_CTRL_C_MS = 1000;
 let stoppingSince: number | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

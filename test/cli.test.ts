@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -311,6 +311,23 @@ describe('lance-image-search command line', () => {
       assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stdout, /^Usage: lance-image-search/);
     }
+  });
+
+  test('on a Node.js older than 22 (the system one, where there is one), the bin runs itself on the pinned one', async (t) => {
+    const system = '/usr/bin/node';
+    const version = spawnSync(system, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim();
+    if (!version || Number(version.split('.')[0]) >= 22) return t.skip(`no Node.js older than 22 at ${system}`);
+    const child = spawnSync(system, ['bin/lance-image-search.js', 'upload', '--help'], {
+      cwd: ROOT,
+      env: { ...cliEnv(), PATH: `/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /^Usage: lance-image-search upload/);
+    assert.match(
+      child.stderr,
+      new RegExp(`Using the project's Node.js v2\\d.* the system's v${version} is older than 22`),
+    );
   });
 
   test('`npx lance-image-search` in the project runs the command without building the web UI', async () => {

@@ -6,7 +6,7 @@ import { constants } from 'node:os';
  * through tsx, npx and the bin, were seen to deliver it once). A SIGINT this soon after the first
  * is that same one.
  */
-const SAME_CTRL_C_MS = 1000;
+export const SAME_CTRL_C_MS = 1000;
 
 /** How a run that was told to stop ended: it finished its work in flight, ran out of time, or was told to quit. */
 export type StopOutcome = 'finished' | 'late' | 'quit';

@@ -46,6 +46,7 @@ export const reclaimImages: Command = {
       storageOptions: storage.storageOptions,
       readConsistencyMs: 0,
       objects: storage.objects,
+      cacheBytes: { index: settings.LANCE_INDEX_CACHE_BYTES, metadata: settings.LANCE_METADATA_CACHE_BYTES },
     });
     try {
       const report = await new ImageReclaimer(storage.objects, catalog).reclaim({

@@ -44,12 +44,12 @@ export interface CatalogOptions {
   objects: ObjectStore;
   /** Local links to the cached files of the latest versions, read as a local dataset when they are complete. */
   mirror?: DatasetMirror;
-  /** Bounds of Lance's in-memory caches (LANCE_INDEX_CACHE_BYTES, LANCE_METADATA_CACHE_BYTES). */
-  cacheBytes?: { index: number; metadata: number };
+  /**
+   * Bounds of Lance's in-memory caches (LANCE_INDEX_CACHE_BYTES, LANCE_METADATA_CACHE_BYTES): Lance's
+   * own defaults are 6 GB and 1 GB, past what a small machine has beside the model.
+   */
+  cacheBytes: { index: number; metadata: number };
 }
-
-/** Lance's own defaults are 6 GB and 1 GB, past what a small machine has beside the model. */
-const DEFAULT_CACHE_BYTES = { index: 2 * 1024 ** 3, metadata: 256 * 1024 ** 2 };
 
 /** Thrown when a version that does not exist is asked for. */
 export class UnknownVersionError extends Error {}
@@ -109,10 +109,7 @@ export class VersionHandles {
   /** Opens (or creates) the dataset; `modelAdopted` is true when this open recorded the model. */
   static async open(options: CatalogOptions): Promise<{ handles: VersionHandles; modelAdopted: boolean }> {
     // One session: every connection shares the index and metadata caches, bounded in bytes.
-    const session = new lancedb.Session(
-      BigInt(options.cacheBytes?.index ?? DEFAULT_CACHE_BYTES.index),
-      BigInt(options.cacheBytes?.metadata ?? DEFAULT_CACHE_BYTES.metadata),
-    );
+    const session = new lancedb.Session(BigInt(options.cacheBytes.index), BigInt(options.cacheBytes.metadata));
     const { storageOptions } = options;
     // Every connect and open lists the bucket (200 ms or more on R2), so both sides go at once:
     // three round trips to open an existing dataset instead of six.
