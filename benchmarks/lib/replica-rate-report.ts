@@ -105,7 +105,22 @@ function notes(runs: RateRun[]): string[] {
         for (const [msg, n] of Object.entries(replica.logged)) logged.set(msg, (logged.get(msg) ?? 0) + n);
       const lines = [...logged].map(([msg, n]) => `${n}× "${msg}"`).join('; ');
       const load = `load average ${run.loadAverage.before[0]} → ${run.loadAverage.after[0]}`;
-      return `- ${run.replicas} replica(s): ${load}; logged: ${lines || 'no warnings, no upkeep'}.`;
+      const intervals = run.perReplica.map((r) => r.commitIntervalS.p50.toFixed(1)).join(' / ');
+      const commits = run.perReplica.reduce((n, r) => n + r.appendCommits + r.otherCommits.fold!, 0);
+      const gets = run.bucket
+        ? Object.entries(run.bucket.getsByKind)
+            .map(([kind, n]) => `${kind} ${(n / Math.max(1, commits)).toFixed(1)}`)
+            .join(', ')
+        : '';
+      const failure = run.perReplica.flatMap((r) => r.failures)[0];
+      return (
+        `- ${run.replicas} replica(s): ${load}; p50 seconds between one replica's append commits ${intervals}; ` +
+        (run.bucket
+          ? `bucket GETs per commit (appends and folds) by kind: ${gets}; listings ${run.bucket.listings}; `
+          : '') +
+        `logged: ${lines || 'no warnings, no upkeep'}.` +
+        (failure ? ` First failure: ${failure.replace(/\s+/g, ' ')}` : '')
+      );
     }),
   ];
 }

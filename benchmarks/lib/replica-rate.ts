@@ -49,6 +49,20 @@ export interface ReplicaFigures {
   cpuShare: number;
   /** Warnings and errors logged during the window, and the upkeep's steps, by message. */
   logged: Record<string, number>;
+  /** The first few warnings and errors of the window, with their cause. */
+  failures: string[];
+  /** Seconds from one of this replica's append commits to its next (from its "image stored" lines). */
+  commitIntervalS: LatencySummary;
+}
+
+interface BucketFigures {
+  requests: number;
+  perUpload: number;
+  byMethod: Record<string, number>;
+  byStatus: Record<number, number>;
+  /** Object GETs by what they read: a dataset's manifests, transactions, data files or indices, images, the lease. */
+  getsByKind: Record<string, number>;
+  listings: number;
 }
 
 export interface RateRun {
@@ -65,12 +79,7 @@ export interface RateRun {
   dataset: DatasetCheck;
   perReplica: ReplicaFigures[];
   /** Requests to the bucket during the window, through the proxy (null on local disk). */
-  bucket: {
-    requests: number;
-    perUpload: number;
-    byMethod: Record<string, number>;
-    byStatus: Record<number, number>;
-  } | null;
+  bucket: BucketFigures | null;
   /** Share of the machine's CPU time busy during the window (all processes); null off Linux. */
   machineBusyShare: number | null;
   loadAverage: { before: number[]; after: number[] };
@@ -268,9 +277,13 @@ function replicaFigures(
   const commits = (operation: string) => delta(`${PREFIX}commit_rows_count{operation="${operation}"}`);
   const appendCommits = commits('append');
   const logged: Record<string, number> = {};
+  const failures: string[] = [];
   for (const line of logs) {
     if (line.level < 40 && !UPKEEP.test(line.msg)) continue;
     logged[line.msg] = (logged[line.msg] ?? 0) + 1;
+    const err = line.err as { message?: string; cause?: { message?: string } } | undefined;
+    const cause = [err?.message, err?.cause?.message].filter(Boolean).join(' ← ');
+    if (line.level >= 40 && failures.length < 5) failures.push(`${line.msg}: ${cause}`.slice(0, 600));
   }
   return {
     acknowledged: acknowledged.length,
@@ -282,6 +295,8 @@ function replicaFigures(
     otherCommits: { fold: commits('fold'), delete: commits('delete') },
     cpuShare: delta('process_cpu_seconds_total') / (wallMs / 1000),
     logged,
+    failures,
+    commitIntervalS: summarise(commitIntervals(logs)),
   };
 }
 
@@ -303,10 +318,33 @@ async function scrape(url: string): Promise<Scrape> {
   return series;
 }
 
-function bucketFigures(stats: ProxyStats) {
-  const byMethod = Object.fromEntries(Object.entries(stats.byMethod).map(([method, m]) => [method, m.requests]));
-  return { requests: stats.requests, byMethod, byStatus: stats.byStatus };
+/** The times of a replica's append commits, one per version its "image stored" lines name. */
+function commitIntervals(logs: LogLine[]): number[] {
+  const at = new Map<number, number>();
+  for (const line of logs)
+    if (line.msg === 'image stored' && line.created) at.set(Number(line.version), Number(line.time));
+  const times = [...at.values()].sort((a, b) => a - b);
+  return times.slice(1).map((t, i) => (t - times[i]!) / 1000);
 }
+
+function bucketFigures(stats: ProxyStats): Omit<BucketFigures, 'perUpload'> {
+  const byMethod = Object.fromEntries(Object.entries(stats.byMethod).map(([method, m]) => [method, m.requests]));
+  const getsByKind: Record<string, number> = {};
+  for (const key of stats.objectGets) {
+    const kind = GET_KINDS.find(([, pattern]) => pattern.test(key))?.[0] ?? 'other';
+    getsByKind[kind] = (getsByKind[kind] ?? 0) + 1;
+  }
+  return { requests: stats.requests, byMethod, byStatus: stats.byStatus, getsByKind, listings: stats.lists };
+}
+
+const GET_KINDS: ReadonlyArray<readonly [string, RegExp]> = [
+  ['manifest', /\.lance\/_versions\//],
+  ['transaction', /\.lance\/_transactions\//],
+  ['index', /\.lance\/_indices\//],
+  ['deletion', /\.lance\/_deletions\//],
+  ['data', /\.lance\/data\//],
+  ['image', /\/(images|thumbnails)\//],
+];
 
 /** The machine's CPU time so far, busy and total, in clock ticks (the `cpu` line of /proc/stat). */
 async function machineCpu(): Promise<{ busy: number; total: number } | null> {
