@@ -99,6 +99,15 @@ function notes(runs: RateRun[]): string[] {
       "Bucket 412s are Lance's own: a manifest PUT with If-None-Match that found the version taken, rebased and retried inside one commit.",
     '- Machine CPU busy is the share of both cores busy during the window, every process included; CPU per replica is each ' +
       "service process's CPU seconds ÷ the window (1 = one core).",
+    `- Commits per second across the dataset (every replica's appends and folds ÷ the window): ${runs
+      .map((run) => {
+        const commits = run.perReplica.reduce((n, r) => n + r.appendCommits + r.otherCommits.fold!, 0);
+        return `${run.replicas} replica(s) ${(commits / (run.wallMs / 1000)).toFixed(2)}`;
+      })
+      .join(', ')}. The rate is this times the uploads per commit. Lance commits a version by a conditional PUT of ` +
+      'the next manifest, so all replicas share one chain of versions: one that loses the PUT (a 412) reads the versions it ' +
+      'missed and tries again, several round trips of the profile each, while the others commit. More replicas split the ' +
+      'same commits among them; each batches only its own uploads (at most UPLOAD_CONCURRENCY), so a commit holds no more.',
     ...runs.map((run) => {
       const logged = new Map<string, number>();
       for (const replica of run.perReplica)
