@@ -70,6 +70,34 @@ describe('a cold start on an empty cache', { skip: S3_SKIP }, () => {
     await proxy?.close();
   });
 
+  test('the data files wait for the index files to be loaded, which have the bandwidth to themselves', async () => {
+    const cacheDir = await tempDir('cold-start-');
+    // The index files held for 3 s: past READ_CONSISTENCY_MS (1 s by default), whose refresh
+    // would start the mirror's sync of the data files, as it did before.
+    const release = proxy.hold(({ method, path }) => method === 'GET' && path.includes('/images.lance/_indices/'));
+    const dataReads = () => datasetGets(proxy.stats()).filter((key) => DATA_FILE.test(key));
+    let whileHeld: string[] | undefined;
+    const timer = setTimeout(() => {
+      whileHeld = dataReads();
+      release();
+    }, 3000);
+    let services: Services | undefined;
+    try {
+      proxy.reset();
+      services = await within(
+        openServices({ ...env, OBJECT_CACHE_DIR: cacheDir, S3_REQUEST_TIMEOUT_MS: '600000' }),
+        60_000,
+        'readiness',
+      );
+      assert.deepEqual(whileHeld, [], 'data files read while the index files were held');
+    } finally {
+      await services?.close();
+      clearTimeout(timer);
+      release();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   test('a stop does not wait for the data files to fill', async () => {
     const cacheDir = await tempDir('cold-start-');
     const release = proxy.hold(laterFillPart);

@@ -77,6 +77,11 @@ export class VersionHandles {
   /** {@link follow}'s run in progress, and the last version it could not bring into the mirror, and when. */
   private following: Promise<void> | null = null;
   private closed = false;
+  /**
+   * Whether the start-up's prewarm (the first) has ended: until then the mirror follows no
+   * version, so that its sync of the data files does not take the index files' bandwidth.
+   */
+  private startedUp = false;
   /** The Lance calls of the mirror's latest adoption: a close waits for them. */
   private opening: Promise<unknown> = Promise.resolve();
   private notAdopted = { version: 0, at: 0 };
@@ -241,7 +246,7 @@ export class VersionHandles {
    * until it is adopted. A version that could not be is tried again a minute later.
    */
   private follow(): void {
-    if (!this.mirror || this.following) return;
+    if (!this.mirror || this.following || !this.startedUp) return;
     this.following = (async () => {
       while (!this.closed) {
         const target = Math.max(this.latestSeen, this.lastCommitted);
@@ -294,20 +299,25 @@ export class VersionHandles {
    */
   async prewarm(): Promise<string[]> {
     const version = await this.version();
-    // Through the mirror when its files are all in the cache (a restart): that is where the
-    // searches will read, and adopting a version loads its indices already. Otherwise a cold start
-    // waits only for the indices, read through the object store; the data files (2 GB at a
-    // million rows) fill in the background while queries read what they need of them from the
-    // bucket, and the version enters the mirror once they are whole.
-    const cached = (await this.mirror?.dataset.cached(version).catch(() => false)) ?? false;
-    const mirrored = cached && (await this.adopt(version).catch(() => false));
-    const { table } = await this.reader(version);
-    const names = (await table.listIndices()).map((c) => c.name);
-    if (!mirrored) {
-      for (const name of names) await table.prewarmIndex(name);
+    // Through the mirror, where the searches will read (adopting a version loads its indices):
+    // after an index build or an optimize, whose new index files the sync fetches, and at start-up
+    // when every file is in the cache already (a restart). A cold start otherwise waits only for
+    // the indices, read through the object store, with the data files' fill held back so that the
+    // index files get the bandwidth; the data files (2 GB at a million rows) fill afterwards while
+    // queries read the rows they need from the bucket, and the version enters the mirror once
+    // they are whole.
+    const startUp = !this.startedUp;
+    try {
+      const wait = !startUp || ((await this.mirror?.dataset.cached(version).catch(() => false)) ?? false);
+      const mirrored = wait && (await this.adopt(version).catch(() => false));
+      const { table } = await this.reader(version);
+      const names = (await table.listIndices()).map((c) => c.name);
+      if (!mirrored) for (const name of names) await table.prewarmIndex(name);
+      return names;
+    } finally {
+      this.startedUp = true;
       this.follow();
     }
-    return names;
   }
 
   /**
