@@ -13,7 +13,7 @@ const SettingsSchema = z.object({
   MAX_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
   MAX_UPLOAD_FILES: positiveInt(32),
   MAX_REQUEST_BYTES: positiveInt(64 * 1024 * 1024),
-  UPLOAD_CONCURRENCY: positiveInt(4),
+  UPLOAD_CONCURRENCY: positiveInt(16),
   UPLOAD_BODY_TIMEOUT_MS: positiveInt(120_000),
   UPLOAD_BUFFER_BYTES: positiveInt(256 * 1024 * 1024),
   UPLOAD_CLIENT_BODIES: positiveInt(64),
