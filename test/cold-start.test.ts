@@ -5,7 +5,7 @@
 //   eval "$(scripts/s3-local.sh env)" && node --import tsx --test test/cold-start.test.ts
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tableWrites } from '../src/services/catalog/test-access.js';
 import type { Services } from '../src/services/index.js';
 import { openServices, syntheticRows, tempDir, until } from './support/harness.js';
@@ -105,6 +105,10 @@ describe('a cold start on an empty cache', { skip: S3_SKIP }, () => {
       const services = await within(openReader(cacheDir), 60_000, 'readiness while the data file cannot fill');
       await searchIds(services, 4321);
       await within(services.close(), 60_000, 'a stop while the data file cannot fill');
+      // The fill ended with the stop: nothing is left writing in the cache (a temp file growing
+      // there kept a test's removal of the directory from succeeding).
+      const left = (await readdir(cacheDir)).filter((name) => name.endsWith('.tmp'));
+      assert.deepEqual(left, [], 'temp files of fills left in the cache after the stop');
     } finally {
       release();
       await rm(cacheDir, { recursive: true, force: true });

@@ -188,7 +188,7 @@ describe('DatasetMirror on its own, over a local Lance dataset', () => {
       assert.deepEqual(unpins.mock.calls.map((call) => call.arguments[0]).sort(), pinnedByFirst);
     } finally {
       mirror.close();
-      cache.close();
+      await cache.close();
       table.close();
       await rm(root, { recursive: true, force: true });
       await rm(cacheDir, { recursive: true, force: true });

@@ -43,6 +43,7 @@ export class DatasetMirror {
   private readonly syncing = new Map<number, Promise<boolean>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private scrubbing: Promise<void> | null = null;
+  private closed = false;
   private readonly scrubTimer = setInterval(() => void this.scrub(), SCRUB_MS).unref();
   private readonly limit = pLimit(SYNC_CONCURRENCY);
   /** Told when a version leaves the mirror: handles opened on it must not be used for new reads. */
@@ -139,10 +140,17 @@ export class DatasetMirror {
     return this.scrubbing;
   }
 
+  /** Stops the scrub and the grace timers, and makes syncs in progress link nothing more. */
   close(): void {
+    this.closed = true;
     clearInterval(this.scrubTimer);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+  }
+
+  /** Resolves once the syncs in progress have ended (after {@link close}, as soon as their fills end). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.syncing.values()]);
   }
 
   private async load(version: number): Promise<boolean> {
@@ -165,6 +173,7 @@ export class DatasetMirror {
       const targets = await Promise.all(fileKeys.map((key) => this.limit(() => this.cache.localPath(key))));
       const missing = files.filter((_, i) => !targets[i]);
       if (missing.length > 0) throw new Error(`${missing.length} files do not fit the cache, such as ${missing[0]}`);
+      if (this.closed) throw new Error('the mirror is closed');
       await Promise.all(files.map((file, i) => this.link(file, targets[i]!)));
       // Last: Lance finds the version only once everything it reads is in place.
       await this.link(manifest, manifestFile);
@@ -174,6 +183,7 @@ export class DatasetMirror {
       return true;
     } catch (error) {
       for (const key of keys) this.cache.unpin(key);
+      if (this.closed) return false;
       // The versions mirrored before it hold their files pinned: a newer version that does not
       // fit beside them (after a compaction rewrote every file) must not be kept out for good.
       const older = [...this.synced.keys()].filter((v) => v < version);

@@ -122,6 +122,8 @@ export class ObjectCache {
   });
   private used = 0;
   private reserved = 0;
+  /** Set by {@link close}: no fill starts, and those in progress fetch no further part. */
+  private closing = false;
   private readonly counters = { hits: 0, misses: 0, fills: 0, corrupt: 0, evictions: 0 };
   /** Told about each corrupt entry dropped (a log line). */
   onCorrupt: (key: string, reason: string) => void = () => {};
@@ -133,7 +135,11 @@ export class ObjectCache {
     readonly maxBytes: number,
     source: RangeSource,
   ) {
-    this.source = (...args) => this.parts(() => source(...args));
+    this.source = (...args) =>
+      this.parts(() => {
+        if (this.closing) throw new Error('the object cache is closing');
+        return source(...args);
+      });
   }
 
   /** Opens the cache directory, keeping every entry that is whole and dropping leftovers. */
@@ -304,7 +310,7 @@ export class ObjectCache {
 
   /** The fill of `key`, started unless one is in progress: single flight, concurrent misses share one download. */
   private fillFor(key: string): { entry: Promise<Entry | null>; size: Promise<number | null> } {
-    if (this.tooBig.has(key)) return { entry: Promise.resolve(null), size: Promise.resolve(null) };
+    if (this.tooBig.has(key) || this.closing) return { entry: Promise.resolve(null), size: Promise.resolve(null) };
     let fill = this.filling.get(key);
     if (!fill) {
       let sized: (size: number | null) => void = () => {};
@@ -506,9 +512,15 @@ export class ObjectCache {
     closeSync(fd);
   }
 
-  /** Closes the descriptors kept open; the cache stays usable (they reopen on demand). */
-  close(): void {
+  /**
+   * Closes the descriptors kept open and ends the fills in progress: they fetch no further part
+   * (a data file is gigabytes), fail, and remove their temp files. Resolves once they have; the
+   * entries already whole stay readable.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
     for (const name of [...this.descriptors.keys()]) this.closeDescriptor(name);
+    await Promise.allSettled([...this.filling.values()].map((fill) => fill.entry));
   }
 
   private touch(key: string, entry: Entry): void {

@@ -98,13 +98,13 @@ export async function startReadEndpoint(options: ReadEndpointOptions): Promise<R
     secretAccessKey: key.secretAccessKey,
     cache,
     stats: () => ({ served: { ...handler.served }, cache: cache.stats() }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        upstream.close();
-        cache.close();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      const filling = cache.close();
+      upstream.close();
+      await Promise.all([closed, filling]);
+    },
   };
 }
 

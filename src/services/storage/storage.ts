@@ -157,9 +157,10 @@ function openS3(settings: Settings): Storage {
         },
         stats: reads.stats,
         mirror,
-        close: () => {
+        close: async () => {
           mirror.close();
-          return reads.close();
+          await reads.close();
+          await mirror.idle();
         },
       };
     },
