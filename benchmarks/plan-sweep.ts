@@ -18,10 +18,9 @@ import { loadBenchModel } from './lib/model.js';
 import { RESULTS_DIR } from './lib/paths.js';
 import { ms, renderMarkdown, writeResult, type Cell } from './lib/report.js';
 import { openKeptDataset, keptExactNeighbours } from './lib/kept-dataset.js';
-import { HIT_COLUMNS, K, recall } from './lib/search-probes.js';
+import { K, planSearches, recall } from './lib/search-probes.js';
 import { summarise, timed } from './lib/stats.js';
 import { SyntheticEmbeddings, fillCatalog } from './lib/synthetic.js';
-import { lanceReader } from '../src/services/catalog/test-access.js';
 
 const log = (message: string) => process.stderr.write(`[plan-sweep] ${message}\n`);
 const list = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback);
@@ -61,27 +60,11 @@ async function openSize(root: string, rows: number, queryCount: number, model: C
 }
 
 /** One plan over every query of a size: the ids found, and each query's milliseconds. */
-async function measure(size: Size, plan: QueryPlan): Promise<{ found: string[][]; ms: number[] }> {
-  const { table } = await lanceReader(size.services.catalog);
-  const found: string[][] = [];
-  const samples: number[] = [];
-  for (const vector of size.queries) {
-    let query = table
-      .vectorSearch(Array.from(vector))
-      .distanceType('cosine')
-      .nprobes(Math.min(plan.nprobes, size.partitions))
-      .refineFactor(plan.refineFactor);
-    if (plan.ef) query = query.ef(plan.ef);
-    const { value: rows, ms } = await timed(() =>
-      query
-        .select([...HIT_COLUMNS, '_distance'])
-        .limit(K)
-        .toArray(),
-    );
-    samples.push(ms);
-    found.push(rows.map((row) => String(row.id)));
-  }
-  return { found, ms: samples };
+function measure(size: Size, plan: QueryPlan): Promise<{ found: string[][]; ms: number[] }> {
+  return planSearches(size.services.catalog, size.queries, {
+    ...plan,
+    nprobes: Math.min(plan.nprobes, size.partitions),
+  });
 }
 
 async function main(): Promise<void> {

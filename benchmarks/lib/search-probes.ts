@@ -105,21 +105,34 @@ export async function refinedSearch(
   factor: number,
   probes: { nprobes?: number; ef?: number } = {},
 ) {
+  const { found, ms } = await planSearches(catalog, vectors, { ...probes, refineFactor: factor });
+  return { latency: summarise(ms), recall: recall(found, exact) };
+}
+
+/**
+ * Each vector's nearest K through Lance with a query plan (the probes and `ef` Lance's defaults
+ * when unset), one at a time: the ids found, and each search's milliseconds.
+ */
+export async function planSearches(
+  catalog: ImageCatalog,
+  vectors: readonly Float32Array[],
+  plan: { nprobes?: number; ef?: number; refineFactor: number },
+): Promise<{ found: string[][]; ms: number[] }> {
   const { table } = await lanceReader(catalog);
   const found: string[][] = [];
-  const samples: number[] = [];
+  const ms: number[] = [];
   for (const vector of vectors) {
-    let query = table.vectorSearch(Array.from(vector)).distanceType('cosine').refineFactor(factor);
-    if (probes.nprobes) query = query.nprobes(probes.nprobes);
-    if (probes.ef) query = query.ef(probes.ef);
-    const { value: rows, ms } = await timed(() =>
+    let query = table.vectorSearch(Array.from(vector)).distanceType('cosine').refineFactor(plan.refineFactor);
+    if (plan.nprobes) query = query.nprobes(plan.nprobes);
+    if (plan.ef) query = query.ef(plan.ef);
+    const { value: rows, ms: took } = await timed(() =>
       query
         .select([...HIT_COLUMNS, '_distance'])
         .limit(K)
         .toArray(),
     );
-    samples.push(ms);
+    ms.push(took);
     found.push(rows.map((row) => String(row.id)));
   }
-  return { latency: summarise(samples), recall: recall(found, exact) };
+  return { found, ms };
 }
