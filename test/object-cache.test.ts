@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import fsPromises, { open, readdir, readFile, rm, stat, truncate, utimes } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { ImageCatalog } from '../src/services/catalog/catalog.js';
 import type { Services } from '../src/services/index.js';
@@ -346,6 +347,7 @@ describe('ObjectCache on its own', () => {
       ['"e1"', '"e1"'],
     );
     assert.deepEqual((await cache.read(key, whole))?.body, big);
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -368,6 +370,7 @@ describe('ObjectCache on its own', () => {
     assert.deepEqual((await cache.read('/b/t.lance/data/big.lance', range))?.body, big.subarray(9e6, 9e6 + 100));
     assert.deepEqual((await cache.read('/b/t.lance/data/small.lance', whole))?.body, small);
     assert.equal(calls.length, 4, 'and nothing else fetched');
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -387,6 +390,7 @@ describe('ObjectCache on its own', () => {
       ['/b/a', '/b/b', '/b/c'],
     );
     assert.ok(cache.info('/b/a') && !cache.info('/b/b') && cache.info('/b/c'));
+    await cache.close();
     cache = await ObjectCache.open(dir, 250_000, source);
     assert.ok(cache.info('/b/a') && cache.info('/b/c'), 'entries survive a reopen');
     assert.deepEqual((await cache.read('/b/a', whole))?.body, objects.get('/b/a'));
@@ -394,6 +398,7 @@ describe('ObjectCache on its own', () => {
     assert.ok(cache.info('/b/a') && !cache.info('/b/c') && cache.info('/b/d'));
     const onDisk = (await cacheFiles(dir)).reduce((sum, f) => sum + f.size, 0);
     assert.ok(onDisk <= 250_000, `${onDisk} bytes on disk`);
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -414,10 +419,59 @@ describe('ObjectCache on its own', () => {
     assert.ok(!cache.info('/b/a') && cache.info('/b/b'));
     // A reopened entry is checked whole before its path is handed out: a flipped byte refills it.
     await flipByte(path.join(dir, `${createHash('sha256').update('/b/b').digest('hex')}.data`));
+    await cache.close();
     cache = await ObjectCache.open(dir, 250_000, source);
     const b = await cache.localPath('/b/b');
     assert.deepEqual(await readFile(b!), objects.get('/b/b'));
     assert.equal(cache.stats().corrupt, 1);
+    await cache.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a sealed file is handed out after a reopen without being read whole, also once its entry was touched; a changed one is read whole', async (t) => {
+    const dir = await tempDir('object-cache-unit-');
+    const objects = new Map(['/b/a', '/b/b'].map((k, i) => [k, Buffer.alloc(300_000, i + 1)]));
+    const { source } = fakeSource(objects);
+    const entryFile = (key: string, kind: string) =>
+      path.join(dir, `${createHash('sha256').update(key).digest('hex')}.${kind}`);
+    const sealed = async (key: string) =>
+      (JSON.parse(await readFile(entryFile(key, 'meta'), 'utf8')) as { sealed?: string }).sealed !== undefined;
+    // Whole-file checks open the data file through fs/promises; small reads go through fs.
+    const opened: string[] = [];
+    const realOpen = fsPromises.open;
+    t.mock.method(fsPromises, 'open', (file: string, ...rest: []) => {
+      opened.push(String(file));
+      return realOpen(file, ...rest);
+    });
+    syncBuiltinESMExports();
+    t.after(() => {
+      t.mock.restoreAll();
+      syncBuiltinESMExports();
+    });
+    const wholeChecks = (key: string) => opened.filter((f) => f === entryFile(key, 'data')).length;
+
+    let cache = await ObjectCache.open(dir, 1_000_000, source);
+    for (const key of objects.keys()) await cache.read(key, whole);
+    for (const key of objects.keys()) await until(() => sealed(key), `${key} sealed`);
+    await cache.close();
+    // An entry last read long ago is touched by the next read: its meta, not its data file.
+    const longAgo = Date.now() / 1000 - 3600;
+    await utimes(entryFile('/b/a', 'meta'), longAgo, longAgo);
+    await cache.close();
+    cache = await ObjectCache.open(dir, 1_000_000, source);
+    await cache.read('/b/a', whole);
+    await until(async () => (await stat(entryFile('/b/a', 'meta'))).mtimeMs > longAgo * 1000 + 60_000, 'the touch');
+    await cache.close();
+    await flipByte(entryFile('/b/b', 'data'));
+
+    opened.length = 0;
+    await cache.close();
+    cache = await ObjectCache.open(dir, 1_000_000, source);
+    assert.deepEqual(await readFile((await cache.localPath('/b/a'))!), objects.get('/b/a'));
+    assert.equal(wholeChecks('/b/a'), 0, 'sealed and unchanged: trusted');
+    assert.deepEqual(await readFile((await cache.localPath('/b/b'))!), objects.get('/b/b'));
+    assert.equal(cache.stats().corrupt, 1, 'changed since its seal: checked whole, and filled again');
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -435,6 +489,7 @@ describe('ObjectCache on its own', () => {
     assert.ok(cache.info('/b/a'), 'the pinned entry stays');
     assert.ok(!cache.info('/b/b'), 'the unpinned one went');
     assert.deepEqual((await cache.read('/b/a', whole))?.body, objects.get('/b/a'));
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -447,6 +502,7 @@ describe('ObjectCache on its own', () => {
     assert.equal(calls.length, 1);
     assert.equal(await cache.read('/b/x', whole), null);
     assert.equal(calls.length, 1, 'a second read does not fetch a part of it again');
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -472,6 +528,7 @@ describe('ObjectCache on its own', () => {
       ['a', 'b', 'c'],
     );
     assert.equal(most, 16);
+    await cache.close();
     await rm(dir, { recursive: true, force: true });
   });
 });
