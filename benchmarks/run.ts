@@ -2,7 +2,7 @@
  * Runs the benchmark suites and writes benchmarks/results/<suite>.json and .md.
  *
  * Usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]
- * (suites: upload search batching growth projection scale filters peer burst)
+ * (suites: upload search batching growth projection scale filters peer burst upkeep)
  * --quick runs small sizes to check that the suites work, and writes <suite>.quick.{json,md} (gitignored),
  * never the committed results. --rows N (scale) writes <suite>-<N>.{json,md}, leaving the default size's in
  * place; --data DIR (scale) keeps its dataset under DIR/<N> and reuses it on later runs. --pg-url names a
@@ -26,6 +26,7 @@ import { projectionSuite } from './suites/projection.js';
 import { searchSuite } from './suites/search.js';
 import { scaleSuite } from './suites/scale.js';
 import { uploadSuite } from './suites/upload.js';
+import { upkeepSuite } from './suites/upkeep.js';
 
 const SUITES: Suite[] = [
   uploadSuite,
@@ -37,6 +38,7 @@ const SUITES: Suite[] = [
   filtersSuite,
   peerSuite,
   burstSuite,
+  upkeepSuite,
 ];
 
 const USAGE = 'usage: npm run bench -- [--quick] [--rows N] [--data DIR] [--pg-url URL] [suite...]';

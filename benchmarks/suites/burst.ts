@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
-import { fragmentRows, transactionOperation, versionSummary } from '../../src/services/storage/lance-manifest.js';
 import { testModelDir } from '../../test/support/harness.js';
 import { COLOURS, distinctImages } from '../../test/support/images.js';
 import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
 import { latestVersionFiles, openKeptDataset } from '../lib/kept-dataset.js';
+import { upkeepSteps } from '../lib/upkeep-steps.js';
 import type { Cell } from '../lib/report.js';
 import { concurrentLatencies, sequentialLatencies, summarise, type LatencySummary } from '../lib/stats.js';
 import { SyntheticEmbeddings } from '../lib/synthetic.js';
@@ -156,50 +156,6 @@ function sampleRss(pid: number) {
   };
 }
 
-/**
- * Every version made since `startVersion`, by operation, with the rows it wrote into fragments
- * that were not there before: an append's new rows; a fold's (Lance: update) or a compaction's
- * (rewrite) rewritten ones.
- */
-async function upkeepSteps(dataset: string, startVersion: number) {
-  const manifests = new Map<number, Buffer>();
-  for (const name of await readdir(path.join(dataset, '_versions'))) {
-    if (!name.endsWith('.manifest')) continue; // Lance's version hint file
-    const bytes = await readFile(path.join(dataset, '_versions', name));
-    manifests.set(versionSummary(bytes).version, bytes);
-  }
-  const steps: Array<{ version: number; operation: string | null; rowsWritten: number; tableRows: number }> = [];
-  for (let version = startVersion + 1; manifests.has(version); version++) {
-    const before = fragmentRows(manifests.get(version - 1)!);
-    const now = fragmentRows(manifests.get(version)!);
-    let rowsWritten = 0;
-    for (const [id, rows] of now) if (!before.has(id)) rowsWritten += rows;
-    const summary = versionSummary(manifests.get(version)!);
-    const operation = summary.operation ?? (await transactionOperationOf(dataset, summary.transactionFile));
-    steps.push({ version, operation, rowsWritten, tableRows: summary.rowCount ?? NaN });
-  }
-  const rewrites = steps.filter((s) => s.operation === 'update' || s.operation === 'rewrite');
-  const largest = rewrites.reduce((most, s) => Math.max(most, s.rowsWritten / s.tableRows), 0);
-  return {
-    versions: steps.length,
-    byOperation: Object.fromEntries(
-      [...new Set(steps.map((s) => s.operation ?? 'unknown'))].map((op) => [
-        op,
-        steps.filter((s) => (s.operation ?? 'unknown') === op).length,
-      ]),
-    ),
-    rewrites: rewrites.length,
-    largestRewriteRows: Math.max(0, ...rewrites.map((s) => s.rowsWritten)),
-    largestRewriteShare: largest,
-    steps,
-  };
-}
-
-async function transactionOperationOf(dataset: string, file: string | null): Promise<string | null> {
-  if (!file) return null;
-  return transactionOperation(await readFile(path.join(dataset, '_transactions', file)));
-}
-
 interface Figures {
   rows: number;
   startVersion: number;
@@ -238,7 +194,7 @@ function report(f: Figures) {
     notes: [
       'The service as its own process (`node dist/index.js`, designed test model) at its defaults, upkeep on, on hard links to the latest version of the dataset the scale suite keeps under --data (its synthetic rows, with the id, filter and vector indices).',
       `Searches: GraphQL similarImages by id over HTTP, limit 10, each id new (never from the cache). Quiet uploads: one at a time. The burst: ${f.burst.clients} clients uploading distinct PNGs at once, while one client searches.`,
-      'Rows rewritten per upkeep step: from the manifests of the versions the run made, the rows of each fragment a version holds that the one before did not; a fold is Lance’s `update` (merge insert), a compaction its `rewrite`.',
+      'Rows rewritten per upkeep step: from the manifests of the versions the run made, the rows of each fragment a version holds that the one before did not; a fold or the upkeep’s compaction is Lance’s `update`, Lance’s own compaction its `rewrite`.',
       'RSS: VmRSS of the service process every 250 ms.',
     ],
     tables: [

@@ -13,8 +13,9 @@ export interface VersionInfo {
 
 /**
  * The service's name for each Lance operation it commits. The service is its dataset's only
- * writer, so each names one thing it does: its fold of the newest fragments is a merge-insert,
- * which Lance records as an update; an optimize's compaction reserves fragment ids, then rewrites.
+ * writer, so each names one thing it does: its folds of fragments (the newest ones, and the
+ * upkeep's compaction) are updates; a user's optimize compacts by reserving fragment ids, then
+ * rewriting.
  * An optimize's last step, bringing each index up to date, is an index commit like a build.
  */
 const OPERATION_NAMES: Record<string, string> = {

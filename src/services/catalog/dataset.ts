@@ -7,6 +7,7 @@ import type { VersionInfo } from './dataset-history.js';
 import type { MaintenanceLease } from './maintenance-lease.js';
 import { ImageNotFoundError } from '../search.js';
 import type { CatalogWriter, DeleteOutcome } from './writer.js';
+import { MAX_FOLDED_ROWS } from './tail-fold.js';
 import {
   DEFAULT_INDEX_TYPE,
   indexConfig,
@@ -47,7 +48,10 @@ export const scalarIndices = (): IndexBuild[] => [
 export interface IndexPolicy {
   /** Build the indices automatically once the dataset has this many rows (below it, scans are cheap). */
   minRows: number;
-  /** Fold new rows into the indices once this share of rows is unindexed. */
+  /**
+   * Index the new rows once this share of rows is unindexed; also the most an upkeep step's
+   * compaction rewrites, as a share of the rows.
+   */
   maxUnindexedShare: number;
   /** Compact once this many small fragments pile up (each append makes one; reads slow with their count). */
   maxSmallFragments: number;
@@ -201,10 +205,11 @@ export class DatasetService {
   }
 
   /**
-   * After commits: fold the newest small fragments (tail-fold.ts), compact the whole table when
-   * small fragments pile up all the same and, once the dataset is big enough for
-   * scans to cost, build the id, filter and vector indices if missing and optimize when too
-   * many rows are unindexed. One pass at a time, on the replica that holds the lease.
+   * After commits: fold the newest small fragments (tail-fold.ts), compact by fragment groups
+   * when small fragments pile up all the same and, once the dataset is big enough for scans to
+   * cost, build the id, filter and vector indices if missing and reindex when too many rows are
+   * unindexed. No step rewrites more than a tenth of the rows. One pass at a time, on the
+   * replica that holds the lease.
    */
   maintain(): Promise<void> {
     this.maintaining ??= this.maintainIfHeld()
@@ -244,10 +249,7 @@ export class DatasetService {
       }
     }
     const { rows, smallFragments } = await this.catalog.fragments(version);
-    if (smallFragments > this.policy.maxSmallFragments) {
-      await this.optimize();
-      return;
-    }
+    if (smallFragments > this.policy.maxSmallFragments) await this.compact(rows);
     if (rows < this.policy.minRows) return;
     const indices = await this.buildScalarIndices(version);
     // An index planned for far fewer rows (or by someone else, plan unknown) is trained again, as
@@ -259,7 +261,34 @@ export class DatasetService {
       return;
     }
     const unindexed = Math.max(...indices.map((i) => i.unindexedRows ?? 0));
-    if (unindexed > rows * this.policy.maxUnindexedShare) await this.optimize();
+    if (unindexed > rows * this.policy.maxUnindexedShare) await this.reindex(rows, plan?.type ?? DEFAULT_INDEX_TYPE);
+  }
+
+  /**
+   * Brings the rows the indices lack into them, in steps that cost what they rewrite: compacts
+   * the table by fragment groups (the rows it folds are indexed right after), then builds every
+   * index anew over all rows, the vector index trained for the rows there are now.
+   *
+   * Not Lance's `optimize()`, the only index update LanceDB's Node API offers: its compaction
+   * takes no target size, so once the indices cover every fragment it rewrote the whole table
+   * below a million rows, and its merge of new rows into the vector index re-built every
+   * partition. Measured on a copy of the kept million-row dataset, 100,000 rows appended:
+   * 424 s and 100,000 rows rewritten, then 399 s and 1,200,000 rows (the whole table) the next
+   * time; a build from scratch takes about 200 s.
+   */
+  private async reindex(rows: number, type: VectorIndexType): Promise<void> {
+    await this.compact(rows);
+    for (const build of [idIndex(), ...scalarIndices()]) await this.writer.buildIndex(build);
+    await this.createVectorIndex(type);
+  }
+
+  /** Folds neighbouring fragments in groups of at most a tenth of the rows (tail-fold.ts), beside the queue. */
+  private async compact(rows: number): Promise<void> {
+    const started = Date.now();
+    const maxRows = Math.max(MAX_FOLDED_ROWS, Math.floor(rows * this.policy.maxUnindexedShare));
+    const versions = await this.writer.compact(maxRows);
+    if (versions.length > 0)
+      this.logger.info({ folds: versions.length, maxRows, ms: Date.now() - started }, 'compacted');
   }
 }
 

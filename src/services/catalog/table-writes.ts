@@ -9,7 +9,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { toLanceRow, type NewImageRow } from './image-record.js';
 import { idIn } from './image-filter.js';
 import type { IndexInfo } from './dataset-description.js';
-import { inFragments, planFold, tailFragments } from './tail-fold.js';
+import { allFragments, inFragments, planCompaction, planFold, tailFragments } from './tail-fold.js';
 import type { VersionHandles } from './version-handles.js';
 
 /** What {@link TableWrites.createIndex} builds: the index's name and its type as Lance reports it. */
@@ -63,6 +63,27 @@ export class TableWrites {
     }
   }
 
+  /**
+   * Compacts the table by fragment groups of at most `maxRows` rows (tail-fold.ts
+   * {@link planCompaction}), one fold per commit, on a handle of its own: appends go on through
+   * the writable handle meanwhile. Returns the versions committed, oldest first.
+   */
+  async compact(maxRows: number): Promise<number[]> {
+    const handle = await this.handles.openWritable();
+    try {
+      const versions: number[] = [];
+      for (;;) {
+        const fold = planCompaction(await allFragments(handle), maxRows);
+        if (!fold) return versions;
+        // The fold's update, as in foldTail above.
+        const result = await handle.update({ where: inFragments(fold, '_rowaddr'), valuesSql: { id: 'id' } });
+        versions.push(this.handles.committed(result.version));
+      }
+    } finally {
+      handle.close();
+    }
+  }
+
   /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
   async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
     return this.handles.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
@@ -101,8 +122,10 @@ export class TableWrites {
   }
 
   /**
-   * Compacts small fragments and folds unindexed rows into the indices, on a handle of its own.
-   * Lance commits this as several versions; the last one is returned.
+   * Lance's own optimize, on a handle of its own: compacts every fragment under 1,048,576 rows
+   * with its indexed neighbours (the whole table below a million rows) and merges unindexed rows
+   * into the indices. Only for a user's `optimizeDataset`; the upkeep compacts and reindexes in
+   * bounded steps. Lance commits this as several versions; the last one is returned.
    */
   async optimize(): Promise<{ version: number; stats: lancedb.OptimizeStats }> {
     const handle = await this.handles.openWritable();

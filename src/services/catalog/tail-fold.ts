@@ -1,6 +1,7 @@
 /**
- * Folding the newest small fragments into one, so that a burst of single uploads does not leave
- * one tiny fragment per upload behind.
+ * Folding fragments into one: the newest small ones after commits, so that a burst of single
+ * uploads does not leave one tiny fragment per upload behind, and neighbours across the table in
+ * bounded groups (see {@link planCompaction}), which is the upkeep's compaction.
  *
  * Why not Lance's compaction: LanceDB's `optimize()` (0.37 to 0.39) takes no target fragment size, and
  * every fragment under Lance's default (1M rows) is a candidate, so below a million rows each
@@ -45,8 +46,20 @@ export interface TailFragment {
 export async function tailFragments(table: lancedb.Table): Promise<TailFragment[]> {
   const total = await table.countRows();
   const start = Math.max(0, total - WINDOW);
+  const fragments = await fragmentsFrom(table, start, WINDOW);
+  return start > 0 ? fragments.slice(1) : fragments;
+}
+
+/** Every fragment of the table, oldest first, with its live rows (only the row ids are read). */
+export function allFragments(table: lancedb.Table): Promise<TailFragment[]> {
+  return fragmentsFrom(table, 0);
+}
+
+async function fragmentsFrom(table: lancedb.Table, start: number, limit?: number): Promise<TailFragment[]> {
   const fragments: TailFragment[] = [];
-  for await (const batch of table.query().select([]).withRowId().offset(start).limit(WINDOW)) {
+  let query = table.query().select([]).withRowId().offset(start);
+  if (limit !== undefined) query = query.limit(limit);
+  for await (const batch of query) {
     for (const rowId of batch.getChild('_rowid')!.toArray() as BigUint64Array) {
       const id = Number(BigInt(rowId) >> 32n);
       const last = fragments.at(-1);
@@ -54,7 +67,7 @@ export async function tailFragments(table: lancedb.Table): Promise<TailFragment[
       else fragments.push({ id, rows: 1 });
     }
   }
-  return start > 0 ? fragments.slice(1) : fragments;
+  return fragments;
 }
 
 /** The newest fragments to fold into one, or null when the newest size class has fewer than FAN_IN. */
@@ -65,6 +78,24 @@ export function planFold(tail: readonly TailFragment[]): TailFragment[] | null {
   let run = 0;
   while (run < tail.length && sizeClass(tail[tail.length - 1 - run]!.rows) <= newestClass) run += 1;
   return run >= FAN_IN ? tail.slice(tail.length - run) : null;
+}
+
+/**
+ * The next step of a compaction by fragment groups: the oldest run of two or more consecutive
+ * fragments that together hold at most `maxRows` rows (as many as fit), to be folded into one;
+ * null when no two neighbours fit. Lance's own compaction (`optimize()`) bins neighbours up to
+ * 1,048,576 rows and, once the indices cover every fragment, puts them all in one bin: below a
+ * million rows it rewrote the whole table (measured at 1.1M rows: 1.2M rows rewritten). Here
+ * a step rewrites at most `maxRows`, a tenth of the table (dataset.ts), whatever its size.
+ */
+export function planCompaction(fragments: readonly TailFragment[], maxRows: number): TailFragment[] | null {
+  for (let start = 0; start < fragments.length - 1; start++) {
+    let end = start;
+    let rows = 0;
+    while (end < fragments.length && rows + fragments[end]!.rows <= maxRows) rows += fragments[end++]!.rows;
+    if (end - start >= 2) return fragments.slice(start, end);
+  }
+  return null;
 }
 
 function sizeClass(rows: number): number {

@@ -15,8 +15,9 @@ type Operation =
   | ({ kind: 'restore'; version: number } & Pending<number>)
   | ({ kind: 'fold' } & Pending<number | null>)
   | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
+  | ({ kind: 'compact'; maxRows: number } & Pending<number[]>)
   | ({ kind: 'optimize' } & Pending<OptimizeStats>);
-type Beside = Extract<Operation, { kind: 'index' | 'optimize' }>;
+type Beside = Extract<Operation, { kind: 'index' | 'compact' | 'optimize' }>;
 type Commit = Exclude<Operation, Beside>;
 
 export interface AppendOutcome {
@@ -46,10 +47,11 @@ const REPAIR_RETRY_MS = { first: 100, most: 60_000 };
  * beside it. A restore makes an index build's commit fail after all its work; a delete preempts a
  * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"); a fold
  * rewrites fragments a build may be indexing or a compaction rewriting. Appends commit beside
- * both (their fragments stay unindexed until the next optimize).
+ * all of them (their fragments stay unindexed until the next index build).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
   index: ['restore', 'fold'],
+  compact: ['delete', 'repair', 'restore', 'fold'],
   optimize: ['delete', 'repair', 'restore', 'fold'],
 };
 
@@ -143,7 +145,15 @@ export class CatalogWriter {
     return this.enqueue((p) => ({ kind: 'index', build, ...p }));
   }
 
-  /** Compacts small fragments and folds unindexed rows into the indices, beside the queue. */
+  /**
+   * Compacts the table by fragment groups of at most `maxRows` rows, beside the queue; resolves
+   * to the versions committed.
+   */
+  compact(maxRows: number): Promise<number[]> {
+    return this.enqueue((p) => ({ kind: 'compact', maxRows, ...p }));
+  }
+
+  /** Lance's whole-table optimize (a user's optimizeDataset), beside the queue. */
   optimize(): Promise<OptimizeStats> {
     return this.enqueue((p) => ({ kind: 'optimize', ...p }));
   }
@@ -185,7 +195,7 @@ export class CatalogWriter {
   private async commitNext(): Promise<void> {
     const group = this.takeGroup();
     const first = group[0]!;
-    if (first.kind === 'index' || first.kind === 'optimize') {
+    if (first.kind === 'index' || first.kind === 'compact' || first.kind === 'optimize') {
       this.startBeside(first);
       return;
     }
@@ -242,6 +252,7 @@ export class CatalogWriter {
   private async runBeside(op: Beside): Promise<void> {
     try {
       if (op.kind === 'index') op.resolve((await this.writes.createIndex(op.build)).at(-1)!);
+      else if (op.kind === 'compact') op.resolve(await this.writes.compact(op.maxRows));
       else op.resolve((await this.writes.optimize()).stats);
     } catch (error) {
       const failure = storageFailure(error);
