@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
@@ -69,7 +69,9 @@ export const burstSuite: Suite = {
             during.push(performance.now() - started);
           }
         })();
+        const cpuBefore = await threadCpu(service.pid);
         const burst = await concurrentLatencies(images, UPLOAD_CLIENTS, upload);
+        const cpu = cpuDuring(cpuBefore, await threadCpu(service.pid));
         burstDone = true;
         await searching;
         // Up to 1,000 distinct searches in all, as the RSS target counts them.
@@ -85,6 +87,7 @@ export const burstSuite: Suite = {
             wallMs: burst.wallMs,
             upload: summarise(burst.samples),
             search: summarise(during),
+            cpu,
           },
           searches: quietSearch.length + during.length + after.length,
           uploads: quietUpload.length + burst.samples.length,
@@ -138,6 +141,30 @@ async function similar(service: ServiceProcess, id: string): Promise<void> {
   if (answer.data?.similarImages.cached) throw new Error(`similarImages(${id}) came from the cache`);
 }
 
+/** CPU seconds each thread of the process has used, summed by thread name, from /proc. */
+async function threadCpu(pid: number): Promise<Map<string, number>> {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const byName = new Map<string, number>();
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8').catch(() => null);
+    if (!stat) continue; // the thread ended
+    // pid (comm) state ...: the name may hold spaces, the fields after it do not.
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+    byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
+}
+
+/** CPU seconds by thread name between two {@link threadCpu} samples, busiest first. */
+function cpuDuring(before: Map<string, number>, after: Map<string, number>): Array<[string, number]> {
+  return [...after]
+    .map(([name, seconds]): [string, number] => [name, seconds - (before.get(name) ?? 0)])
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
 /** The process's resident memory every 250 ms, from /proc. */
 function sampleRss(pid: number) {
   const samples: number[] = [];
@@ -160,7 +187,14 @@ interface Figures {
   rows: number;
   startVersion: number;
   quiet: { search: LatencySummary; upload: LatencySummary };
-  burst: { uploads: number; clients: number; wallMs: number; upload: LatencySummary; search: LatencySummary };
+  burst: {
+    uploads: number;
+    clients: number;
+    wallMs: number;
+    upload: LatencySummary;
+    search: LatencySummary;
+    cpu: Array<[string, number]>;
+  };
   searches: number;
   uploads: number;
   rss: { afterLoadBytes: number; maxBytes: number; endBytes: number };
@@ -225,6 +259,15 @@ function report(f: Figures) {
         title: 'Memory (RSS of the service process)',
         columns: ['after start-up', 'largest', 'at the end'],
         rows: [[gib(f.rss.afterLoadBytes), gib(f.rss.maxBytes), gib(f.rss.endBytes)]],
+      },
+      {
+        title: `CPU of the service during the burst, by thread (cores: seconds ÷ the burst's ${(f.burst.wallMs / 1000).toFixed(1)} s)`,
+        columns: ['threads', 'CPU seconds', 'cores'],
+        rows: f.burst.cpu.map(([name, seconds]) => [
+          name,
+          seconds.toFixed(1),
+          (seconds / (f.burst.wallMs / 1000)).toFixed(2),
+        ]),
       },
       { title: 'Targets', columns: ['target', 'figure', 'verdict'], rows },
     ],

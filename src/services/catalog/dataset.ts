@@ -271,10 +271,10 @@ export class DatasetService {
    *
    * Not Lance's `optimize()`, the only index update LanceDB's Node API offers: its compaction
    * takes no target size, so once the indices cover every fragment it rewrote the whole table
-   * below a million rows, and its merge of new rows into the vector index re-built every
-   * partition. Measured on a copy of the kept million-row dataset, 100,000 rows appended:
-   * 424 s and 100,000 rows rewritten, then 399 s and 1,200,000 rows (the whole table) the next
-   * time; a build from scratch takes about 200 s.
+   * below a million rows, and its merge of new rows into the vector index took longer than a
+   * build. `npm run bench -- upkeep --rows 1000000` (benchmarks/results/upkeep-1000000.md), 13%
+   * more rows twice: optimize took 388 and 453 s and rewrote 130,000 rows, then the whole table
+   * (1,280,000); this took 229 and 292 s, no step past 9.7% of the table.
    */
   private async reindex(rows: number, type: VectorIndexType): Promise<void> {
     await this.compact(rows);
