@@ -189,6 +189,10 @@ export async function startApollo(
     parseOptions: limits.parseOptions,
     introspection,
     includeStacktraceInErrorResponses: settings.NODE_ENV === 'development',
+    // The process's own handlers stop it (src/index.ts). Apollo's would call stop() beside
+    // ours, and Apollo 5.5 never releases a stop() that comes while another is in progress: a
+    // SIGTERM during a cold start hung until the 30 s deadline, then exited with 1.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   return apollo;

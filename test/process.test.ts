@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir, testModelDir, until } from './support/harness.js';
+import { createLogger } from '../src/logger.js';
+import { startApollo } from '../src/server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -133,6 +135,22 @@ describe('process life', () => {
     };
     assert.ok((await lanceWarnings({ LOG_LEVEL: 'info' })) > 0, 'the probe makes Lance warn at the default level');
     assert.equal(await lanceWarnings({ LOG_LEVEL: 'error' }), 0);
+  });
+
+  test('Apollo leaves SIGINT and SIGTERM to the process: it adds no handler of its own', async () => {
+    // Apollo adds its handlers unless NODE_ENV is `test`; its stop() beside the process's own
+    // stop hung the second one (Apollo 5.5), seen as a stop during a cold start taking 30 s.
+    const nodeEnv = process.env.NODE_ENV;
+    delete process.env.NODE_ENV;
+    const listeners = () => (['SIGINT', 'SIGTERM'] as const).map((signal) => process.listenerCount(signal));
+    const before = listeners();
+    const apollo = await startApollo({}, createLogger('silent'));
+    try {
+      assert.deepEqual(listeners(), before);
+    } finally {
+      await apollo.stop();
+      if (nodeEnv !== undefined) process.env.NODE_ENV = nodeEnv;
+    }
   });
 
   test('a repeated SIGTERM does not cut the graceful stop short: the service exits 0', async () => {
