@@ -277,12 +277,11 @@ export class VersionHandles {
 
   private async openMirrored(version: number, mirror: NonNullable<VersionHandles['mirror']>): Promise<boolean> {
     const table = await this.openVersion(version, mirror.connection);
-    for (const index of await table.listIndices()) {
-      const id = index.indexUuid;
-      if (id && this.warmInMirror.has(id)) continue;
-      await table.prewarmIndex(index.name);
-      if (id) this.warmInMirror.add(id);
-    }
+    const cold = (await table.listIndices()).filter(
+      (index) => !index.indexUuid || !this.warmInMirror.has(index.indexUuid),
+    );
+    await Promise.all(cold.map((index) => table.prewarmIndex(index.name)));
+    for (const { indexUuid } of cold) if (indexUuid) this.warmInMirror.add(indexUuid);
     if (!mirror.dataset.has(version)) return false; // retired meanwhile
     this.pinned.set(version, { table: Promise.resolve(table), mirrored: true });
     return true;
@@ -312,7 +311,9 @@ export class VersionHandles {
       const mirrored = wait && (await this.adopt(version).catch(() => false));
       const { table } = await this.reader(version);
       const names = (await table.listIndices()).map((c) => c.name);
-      if (!mirrored) for (const name of names) await table.prewarmIndex(name);
+      // All at once: at a cold start each waits for its files' fill and then reads them through
+      // the endpoint, round trips that one after the other added seconds on R2's latency.
+      if (!mirrored) await Promise.all(names.map((name) => table.prewarmIndex(name)));
       return names;
     } finally {
       this.startedUp = true;
