@@ -23,8 +23,13 @@ import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js
 const DIM = 512;
 
 async function cacheFiles(dir: string): Promise<Array<{ file: string; size: number }>> {
-  const names = await readdir(dir);
-  return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), size: (await stat(path.join(dir, n))).size })));
+  const files = [];
+  for (const name of await readdir(dir)) {
+    // A seal's temp meta file may be renamed between the listing and the stat.
+    const found = await stat(path.join(dir, name)).catch(() => null);
+    if (found) files.push({ file: path.join(dir, name), size: found.size });
+  }
+  return files;
 }
 
 /** The cache's entries of Lance data files (`images.lance/data/*.lance`), by their meta files. */

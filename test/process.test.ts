@@ -141,14 +141,15 @@ describe('process life', () => {
     // Apollo adds its handlers unless NODE_ENV is `test`; its stop() beside the process's own
     // stop hung the second one (Apollo 5.5), seen as a stop during a cold start taking 30 s.
     const nodeEnv = process.env.NODE_ENV;
-    delete process.env.NODE_ENV;
     const listeners = () => (['SIGINT', 'SIGTERM'] as const).map((signal) => process.listenerCount(signal));
     const before = listeners();
-    const apollo = await startApollo({}, createLogger('silent'));
     try {
-      assert.deepEqual(listeners(), before);
-    } finally {
+      delete process.env.NODE_ENV;
+      const apollo = await startApollo({}, createLogger('silent'));
+      const during = listeners();
       await apollo.stop();
+      assert.deepEqual(during, before);
+    } finally {
       if (nodeEnv !== undefined) process.env.NODE_ENV = nodeEnv;
     }
   });

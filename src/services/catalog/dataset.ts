@@ -265,9 +265,9 @@ export class DatasetService {
   }
 
   /**
-   * Brings the rows the indices lack into them, in steps that cost what they rewrite: compacts
-   * the table by fragment groups (the rows it folds are indexed right after), then builds every
-   * index anew over all rows, the vector index trained for the rows there are now.
+   * Brings the rows the indices lack into them, in steps that cost what they rewrite: folds the
+   * newest fragments, at most a tenth of the rows (they are indexed right after), then builds
+   * every index anew over all rows, the vector index trained for the rows there are now.
    *
    * Not Lance's `optimize()`, the only index update LanceDB's Node API offers: its compaction
    * takes no target size, so once the indices cover every fragment it rewrote the whole table
@@ -282,13 +282,12 @@ export class DatasetService {
     await this.createVectorIndex(type);
   }
 
-  /** Folds neighbouring fragments in groups of at most a tenth of the rows (tail-fold.ts), beside the queue. */
+  /** Folds the newest fragments, at most a tenth of the rows, into one (tail-fold.ts). */
   private async compact(rows: number): Promise<void> {
     const started = Date.now();
     const maxRows = Math.max(MAX_FOLDED_ROWS, Math.floor(rows * this.policy.maxUnindexedShare));
-    const versions = await this.writer.compact(maxRows);
-    if (versions.length > 0)
-      this.logger.info({ folds: versions.length, maxRows, ms: Date.now() - started }, 'compacted');
+    const version = await this.writer.compact(maxRows);
+    if (version !== null) this.logger.info({ version, maxRows, ms: Date.now() - started }, 'compacted');
   }
 }
 

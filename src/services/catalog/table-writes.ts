@@ -20,6 +20,9 @@ export interface IndexBuild {
   type: string;
 }
 
+/** The most rows Lance writes to one fragment (its default `max_rows_per_file`). */
+const LANCE_FRAGMENT_ROWS = 1_048_576;
+
 export class TableWrites {
   constructor(
     private readonly handles: VersionHandles,
@@ -64,24 +67,16 @@ export class TableWrites {
   }
 
   /**
-   * Compacts the table by fragment groups of at most `maxRows` rows (tail-fold.ts
-   * {@link planCompaction}), one fold per commit, on a handle of its own: appends go on through
-   * the writable handle meanwhile. Returns the versions committed, oldest first.
+   * Folds the newest fragments that together hold at most `maxRows` rows into one (tail-fold.ts
+   * {@link planCompaction}), in one commit; the version made, or null when there was nothing to
+   * fold. Lance writes at most 1,048,576 rows to a fragment: past that a fold would leave two.
    */
-  async compact(maxRows: number): Promise<number[]> {
-    const handle = await this.handles.openWritable();
-    try {
-      const versions: number[] = [];
-      for (;;) {
-        const fold = planCompaction(await allFragments(handle), maxRows);
-        if (!fold) return versions;
-        // The fold's update, as in foldTail above.
-        const result = await handle.update({ where: inFragments(fold, '_rowaddr'), valuesSql: { id: 'id' } });
-        versions.push(this.handles.committed(result.version));
-      }
-    } finally {
-      handle.close();
-    }
+  async compact(maxRows: number): Promise<number | null> {
+    const fold = planCompaction(await allFragments(this.writable), Math.min(maxRows, LANCE_FRAGMENT_ROWS));
+    if (!fold) return null;
+    // The fold's update, as in foldTail above.
+    const result = await this.writable.update({ where: inFragments(fold, '_rowaddr'), valuesSql: { id: 'id' } });
+    return this.handles.committed(result.version);
   }
 
   /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */

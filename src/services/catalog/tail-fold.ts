@@ -81,21 +81,24 @@ export function planFold(tail: readonly TailFragment[]): TailFragment[] | null {
 }
 
 /**
- * The next step of a compaction by fragment groups: the oldest run of two or more consecutive
- * fragments that together hold at most `maxRows` rows (as many as fit), to be folded into one;
- * null when no two neighbours fit. Lance's own compaction (`optimize()`) bins neighbours up to
- * 1,048,576 rows and, once the indices cover every fragment, puts them all in one bin: below a
- * million rows it rewrote the whole table (measured at 1.1M rows: 1.2M rows rewritten). Here
- * a step rewrites at most `maxRows`, a tenth of the table (dataset.ts), whatever its size.
+ * The upkeep's compaction: the newest fragments that together hold at most `maxRows` rows (as
+ * many as fit, two or more), to be folded into one; null when fewer than two fit. Lance's own
+ * compaction (`optimize()`) bins neighbours up to 1,048,576 rows and, once the indices cover every
+ * fragment, puts them all in one bin: below a million rows it rewrote the whole table. Here a
+ * step rewrites at most `maxRows`, a tenth of the table (dataset.ts), whatever its size.
+ *
+ * Only the newest: a Lance update adds the fragment it writes at the end of the table, so a fold
+ * of fragments in the middle would move their rows after newer ones, and the table's order is
+ * the upload order. The older fragments each held at most a tenth of the table when folded.
  */
 export function planCompaction(fragments: readonly TailFragment[], maxRows: number): TailFragment[] | null {
-  for (let start = 0; start < fragments.length - 1; start++) {
-    let end = start;
-    let rows = 0;
-    while (end < fragments.length && rows + fragments[end]!.rows <= maxRows) rows += fragments[end++]!.rows;
-    if (end - start >= 2) return fragments.slice(start, end);
+  let run = 0;
+  let rows = 0;
+  while (run < fragments.length && rows + fragments[fragments.length - 1 - run]!.rows <= maxRows) {
+    rows += fragments[fragments.length - 1 - run]!.rows;
+    run += 1;
   }
-  return null;
+  return run >= 2 ? fragments.slice(fragments.length - run) : null;
 }
 
 function sizeClass(rows: number): number {

@@ -280,8 +280,12 @@ export class VersionHandles {
     const cold = (await table.listIndices()).filter(
       (index) => !index.indexUuid || !this.warmInMirror.has(index.indexUuid),
     );
-    await Promise.all(cold.map((index) => table.prewarmIndex(index.name)));
-    for (const { indexUuid } of cold) if (indexUuid) this.warmInMirror.add(indexUuid);
+    await settleAll(
+      cold.map(async ({ name, indexUuid }) => {
+        await table.prewarmIndex(name);
+        if (indexUuid) this.warmInMirror.add(indexUuid);
+      }),
+    );
     if (!mirror.dataset.has(version)) return false; // retired meanwhile
     this.pinned.set(version, { table: Promise.resolve(table), mirrored: true });
     return true;
@@ -313,7 +317,7 @@ export class VersionHandles {
       const names = (await table.listIndices()).map((c) => c.name);
       // All at once: at a cold start each waits for its files' fill and then reads them through
       // the endpoint, round trips that one after the other added seconds on R2's latency.
-      if (!mirrored) await Promise.all(names.map((name) => table.prewarmIndex(name)));
+      if (!mirrored) await settleAll(names.map((name) => table.prewarmIndex(name)));
       return names;
     } finally {
       this.startedUp = true;
@@ -401,4 +405,13 @@ async function openOrCreate(
   );
   const { adopted } = await checkModel(table, await model);
   return { table, modelAdopted: adopted };
+}
+
+/**
+ * Waits for every one of `calls`, then throws the first failure: a close waits for the Lance
+ * calls it knows of, so none may still run once this settles.
+ */
+async function settleAll(calls: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(calls)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -14,10 +14,10 @@ type Operation =
   | ({ kind: 'repair'; ids: string[]; failures: number } & Pending<number>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
   | ({ kind: 'fold' } & Pending<number | null>)
+  | ({ kind: 'compact'; maxRows: number } & Pending<number | null>)
   | ({ kind: 'index'; build: IndexBuild } & Pending<number>)
-  | ({ kind: 'compact'; maxRows: number } & Pending<number[]>)
   | ({ kind: 'optimize' } & Pending<OptimizeStats>);
-type Beside = Extract<Operation, { kind: 'index' | 'compact' | 'optimize' }>;
+type Beside = Extract<Operation, { kind: 'index' | 'optimize' }>;
 type Commit = Exclude<Operation, Beside>;
 
 export interface AppendOutcome {
@@ -50,9 +50,8 @@ const REPAIR_RETRY_MS = { first: 100, most: 60_000 };
  * all of them (their fragments stay unindexed until the next index build).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
-  index: ['restore', 'fold'],
-  compact: ['delete', 'repair', 'restore', 'fold'],
-  optimize: ['delete', 'repair', 'restore', 'fold'],
+  index: ['restore', 'fold', 'compact'],
+  optimize: ['delete', 'repair', 'restore', 'fold', 'compact'],
 };
 
 /**
@@ -146,10 +145,11 @@ export class CatalogWriter {
   }
 
   /**
-   * Compacts the table by fragment groups of at most `maxRows` rows, beside the queue; resolves
-   * to the versions committed.
+   * Folds the newest fragments, at most `maxRows` rows, into one (the upkeep's compaction), in the
+   * queue like a fold: no append commits in between, so the rows keep their upload order.
+   * Resolves to the version made, or null when there was nothing to fold.
    */
-  compact(maxRows: number): Promise<number[]> {
+  compact(maxRows: number): Promise<number | null> {
     return this.enqueue((p) => ({ kind: 'compact', maxRows, ...p }));
   }
 
@@ -195,7 +195,7 @@ export class CatalogWriter {
   private async commitNext(): Promise<void> {
     const group = this.takeGroup();
     const first = group[0]!;
-    if (first.kind === 'index' || first.kind === 'compact' || first.kind === 'optimize') {
+    if (first.kind === 'index' || first.kind === 'optimize') {
       this.startBeside(first);
       return;
     }
@@ -208,7 +208,8 @@ export class CatalogWriter {
       const committed = await this.withRetry(async () => this.commit(group as Commit[], await this.writes.refresh()));
       if (!committed) return; // nothing to write: every op has its answer
       this.commits += 1;
-      this.metrics?.committed(first.kind === 'repair' ? 'delete' : first.kind, committed.rows);
+      const operation = first.kind === 'repair' ? 'delete' : first.kind === 'compact' ? 'fold' : first.kind;
+      this.metrics?.committed(operation, committed.rows);
       this.onCommit();
     } catch (error) {
       const failure = storageFailure(error);
@@ -252,7 +253,6 @@ export class CatalogWriter {
   private async runBeside(op: Beside): Promise<void> {
     try {
       if (op.kind === 'index') op.resolve((await this.writes.createIndex(op.build)).at(-1)!);
-      else if (op.kind === 'compact') op.resolve(await this.writes.compact(op.maxRows));
       else op.resolve((await this.writes.optimize()).stats);
     } catch (error) {
       const failure = storageFailure(error);
@@ -272,8 +272,11 @@ export class CatalogWriter {
       first.resolve(version);
       return { version, rows: 0 };
     }
-    if (first.kind === 'fold') {
-      const version = (await this.writes.foldTail()).at(-1) ?? null;
+    if (first.kind === 'fold' || first.kind === 'compact') {
+      const version =
+        first.kind === 'fold'
+          ? ((await this.writes.foldTail()).at(-1) ?? null)
+          : await this.writes.compact(first.maxRows);
       first.resolve(version);
       return version === null ? null : { version, rows: 0 };
     }

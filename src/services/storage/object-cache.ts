@@ -102,7 +102,7 @@ interface Entry {
    * {@link localPath} may hand it out.
    */
   verified: boolean;
-  /** The meta rewrite in progress ({@link seal}, {@link distrust}); a drop waits for it. */
+  /** The meta rewrite under way ({@link seal}, {@link distrust}); a drop waits for it. */
   rewriting?: Promise<void>;
 }
 
@@ -414,8 +414,9 @@ export class ObjectCache {
     const { info } = first;
     sized(info.size);
     const crc = new Uint32Array(Math.ceil(info.size / BLOCK));
-    // data, plus the meta file: JSON around the base64 of 4 bytes a block
-    const budget = info.size + 1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4;
+    // data, plus the meta file (JSON around the base64 of 4 bytes a block, and a seal) twice:
+    // a seal writes the new meta beside the old one before it replaces it
+    const budget = info.size + 2 * (1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4 + SEAL_BYTES);
     if (budget > this.maxBytes) this.tooBig.set(key, true);
     if (!(await this.reserve(budget))) return null;
     const name = createHash('sha256').update(key).digest('hex');
@@ -576,7 +577,9 @@ export class ObjectCache {
       const file = await open(this.file(entry.name, 'data'));
       try {
         await file.sync();
-        if (identity(await file.stat({ bigint: true })) === whole) return { ...entry.meta, sealed: whole };
+        // Not after a distrust (which found the entry unsealed), nor for a file changed since.
+        if (entry.verified && identity(await file.stat({ bigint: true })) === whole)
+          return { ...entry.meta, sealed: whole };
         entry.verified = false;
         return { ...entry.meta, sealed: undefined };
       } finally {
@@ -585,26 +588,29 @@ export class ObjectCache {
     });
   }
 
-  /** Replaces `entry`'s meta file with what `next` makes of it, unless the entry is dropped meanwhile. */
+  /**
+   * Replaces `entry`'s meta file with what `next` makes of it, unless the entry is dropped (or
+   * the cache closed) before its turn. One queue, first in first out: a rewrite never overtakes
+   * an earlier one of the same entry. A drop waits only for a rewrite that has begun.
+   */
   private rewriteMeta(entry: Entry, next: () => EntryMeta | Promise<EntryMeta>): void {
-    // One queue, first in first out: a rewrite never overtakes an earlier one of the same entry.
-    const rewrite = this.sealing(async () => {
+    void this.sealing(async () => {
       if (this.closing || this.entries.get(entry.meta.key) !== entry) return;
-      const meta = await next();
-      const temp = `${this.file(entry.name, 'meta')}.${randomUUID()}.tmp`;
-      try {
-        await writeFile(temp, JSON.stringify(meta));
-        await rename(temp, this.file(entry.name, 'meta'));
-        entry.meta = meta;
-      } finally {
-        await rm(temp, { force: true });
-      }
-    })
-      .catch(() => {}) // unsealed: the next start checks the file whole
-      .finally(() => {
-        if (entry.rewriting === rewrite) entry.rewriting = undefined;
-      });
-    entry.rewriting = rewrite;
+      const rewrite = (async () => {
+        const meta = await next();
+        const temp = `${this.file(entry.name, 'meta')}.${randomUUID()}.tmp`;
+        try {
+          await writeFile(temp, JSON.stringify(meta));
+          await rename(temp, this.file(entry.name, 'meta'));
+          entry.meta = meta;
+        } finally {
+          await rm(temp, { force: true });
+        }
+      })().catch(() => {}); // unsealed: the next start checks the file whole
+      entry.rewriting = rewrite;
+      await rewrite;
+      entry.rewriting = undefined;
+    });
   }
 
   private file(name: string, kind: 'data' | 'meta'): string {
@@ -653,9 +659,12 @@ export class ObjectCache {
   }
 }
 
-/** The bytes an entry takes on disk: its data, and its meta with room for a seal. */
+/**
+ * The bytes an entry takes on disk: its data, and its meta with room for a seal, twice (a seal
+ * writes the new meta beside the old one before it replaces it).
+ */
 function entryBytes(meta: EntryMeta): number {
-  return meta.size + Buffer.byteLength(JSON.stringify({ ...meta, sealed: undefined })) + SEAL_BYTES;
+  return meta.size + 2 * (Buffer.byteLength(JSON.stringify({ ...meta, sealed: undefined })) + SEAL_BYTES);
 }
 
 /** What changes when anything writes, truncates or replaces a file (see the seal, above). */
