@@ -36,7 +36,7 @@ interface Round {
 /**
  * Indexing new rows at scale (issue 15): a tenth and a bit more appended to a copy of the dataset
  * the scale suite keeps (`--data DIR`, hard links to its latest version), then brought into the
- * indices, twice; once by the service's upkeep (compaction by fragment groups, then every index
+ * indices, twice; once by the service's upkeep (a fold of the newest fragments, then every index
  * built anew) and once, on another copy, by Lance's `optimize()` (what the upkeep called before).
  * Measures the time each takes and the rows each step rewrote, from the manifests.
  */
@@ -136,7 +136,7 @@ function report(rows: number, results: Round[]) {
   const optimize = results.filter((r) => r.strategy === 'optimize');
   const largest = Math.max(...upkeep.map((r) => r.largestStepShare));
   const label: Record<Strategy, string> = {
-    upkeep: 'the upkeep: compaction by groups, indices built anew',
+    upkeep: 'the upkeep: the newest fragments folded, indices built anew',
     optimize: 'Lance’s optimize()',
   };
   const k = (n: number) => n.toLocaleString('en');
@@ -158,7 +158,7 @@ function report(rows: number, results: Round[]) {
     notes: [
       `On hard links to the latest version of the dataset the scale suite keeps under --data; ${100 * APPENDED_SHARE}% more rows appended in commits of ${k(BATCH)} before each round (past the upkeep’s tenth unindexed), then brought into every index, timed; one copy for each way, in the same run.`,
       'Rows rewritten: from the manifests of the versions each round made, the rows of each fragment a version holds that the one before did not (index builds write none). A step is one version.',
-      'The upkeep: folds of neighbouring fragments, each at most a tenth of the rows, then the id and filter indices and the vector index built anew (trained for the rows there are). Lance’s optimize(): its compaction (every fragment under 1,048,576 rows with its indexed neighbours), then the new rows merged into each index.',
+      'The upkeep: a fold of the newest fragments, at most a tenth of the rows (a Lance update puts its fragment last, so only the newest keep their upload order), then the id and filter indices and the vector index built anew (trained for the rows there are). Lance’s optimize(): its compaction (every fragment under 1,048,576 rows with its indexed neighbours), then the new rows merged into each index.',
     ],
     tables: [
       {

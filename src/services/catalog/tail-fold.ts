@@ -1,7 +1,7 @@
 /**
  * Folding fragments into one: the newest small ones after commits, so that a burst of single
- * uploads does not leave one tiny fragment per upload behind, and neighbours across the table in
- * bounded groups (see {@link planCompaction}), which is the upkeep's compaction.
+ * uploads does not leave one tiny fragment per upload behind, and the newest ones up to a tenth of
+ * the table before the indices are built anew (see {@link planCompaction}): the upkeep's compaction.
  *
  * Why not Lance's compaction: LanceDB's `optimize()` (0.37 to 0.39) takes no target fragment size, and
  * every fragment under Lance's default (1M rows) is a candidate, so below a million rows each
