@@ -273,8 +273,8 @@ export class DatasetService {
    * takes no target size, so once the indices cover every fragment it rewrote the whole table
    * below a million rows, and its merge of new rows into the vector index took longer than a
    * build. `npm run bench -- upkeep --rows 1000000` (benchmarks/results/upkeep-1000000.md), 13%
-   * more rows twice: optimize took 388 and 453 s and rewrote 130,000 rows, then the whole table
-   * (1,280,000); this took 229 and 292 s, no step past 9.7% of the table.
+   * more rows twice: optimize took 433 and 489 s and rewrote 130,000 rows, then the whole table
+   * (1,280,000); this took 238 and 264 s, no step past 9.7% of the table.
    */
   private async reindex(rows: number, type: VectorIndexType): Promise<void> {
     await this.compact(rows);
