@@ -47,7 +47,7 @@ const REPAIR_RETRY_MS = { first: 100, most: 60_000 };
  * beside it. A restore makes an index build's commit fail after all its work; a delete preempts a
  * compaction ("Rewrite transaction was preempted by concurrent transaction Delete"); a fold
  * rewrites fragments a build may be indexing or a compaction rewriting. Appends commit beside
- * all of them (their fragments stay unindexed until the next index build).
+ * both (their fragments stay unindexed until the next index build).
  */
 const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
   index: ['restore', 'fold', 'compact'],
