@@ -1,6 +1,6 @@
 import * as lancedb from '@lancedb/lancedb';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSettings } from '../../src/config.js';
 import { DATASET_DIR, TABLE_NAME } from '../../src/services/catalog/catalog.js';
@@ -69,4 +69,14 @@ export async function latestVersionFiles(datasetDir: string): Promise<{ version:
     for (const name of await readdir(path.join(datasetDir, dir))) files.push(`${dir}/${name}`);
   }
   return { version, files: [...files, manifest] };
+}
+
+/** Hard links to every file the latest version of `source` reads, and its manifest; that version. */
+export async function linkLatestVersion(source: string, target: string): Promise<number> {
+  const { version, files } = await latestVersionFiles(source);
+  for (const file of files) {
+    await mkdir(path.dirname(path.join(target, file)), { recursive: true });
+    await link(path.join(source, file), path.join(target, file));
+  }
+  return version;
 }

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
 import { testModelDir } from '../../test/support/harness.js';
 import { COLOURS, distinctImages } from '../../test/support/images.js';
 import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
-import { latestVersionFiles, openKeptDataset } from '../lib/kept-dataset.js';
+import { linkLatestVersion, openKeptDataset } from '../lib/kept-dataset.js';
 import { upkeepSteps } from '../lib/upkeep-steps.js';
 import type { Cell } from '../lib/report.js';
 import { concurrentLatencies, sequentialLatencies, summarise, type LatencySummary } from '../lib/stats.js';
@@ -123,16 +123,6 @@ async function keptDataset(ctx: SuiteContext, rows: number, searches: number) {
   } finally {
     await kept.services.close();
   }
-}
-
-/** Hard links to every file the latest version of `source` reads, and its manifest; that version. */
-async function linkLatestVersion(source: string, target: string): Promise<number> {
-  const { version, files } = await latestVersionFiles(source);
-  for (const file of files) {
-    await mkdir(path.dirname(path.join(target, file)), { recursive: true });
-    await link(path.join(source, file), path.join(target, file));
-  }
-  return version;
 }
 
 async function similar(service: ServiceProcess, id: string): Promise<void> {

@@ -1,11 +1,11 @@
-import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { DATASET_DIR } from '../../src/services/catalog/catalog.js';
 import { startServices, type Services } from '../../src/services/index.js';
-import { latestVersionFiles, openKeptDataset } from '../lib/kept-dataset.js';
+import { linkLatestVersion, openKeptDataset } from '../lib/kept-dataset.js';
 import type { Cell } from '../lib/report.js';
 import type { Suite, SuiteContext } from '../lib/suite.js';
 import { fillCatalog, SyntheticEmbeddings } from '../lib/synthetic.js';
@@ -69,11 +69,7 @@ async function measure(ctx: SuiteContext, source: string, strategy: Strategy): P
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-upkeep-'));
   try {
     const dataset = path.join(dir, DATASET_DIR);
-    const { files } = await latestVersionFiles(source);
-    for (const file of files) {
-      await mkdir(path.dirname(path.join(dataset, file)), { recursive: true });
-      await link(path.join(source, file), path.join(dataset, file));
-    }
+    await linkLatestVersion(source, dataset);
     // The upkeep at the service's defaults, run when this suite says: the lease's timer, which
     // would also start it, looks only once an hour.
     const settings = loadSettings({ DATA_URI: dir, LOG_LEVEL: 'silent', MAINTENANCE_LEASE_MS: '10800000' });
