@@ -206,10 +206,10 @@ export class DatasetService {
 
   /**
    * After commits: fold the newest small fragments (tail-fold.ts), fold the newest fragments up
-   * to a tenth of the rows when small fragments pile up all the same and, once the dataset is big enough for scans to
-   * cost, build the id, filter and vector indices if missing and reindex when too many rows are
-   * unindexed. No step rewrites more than a tenth of the rows. One pass at a time, on the
-   * replica that holds the lease.
+   * to a tenth of the rows when small fragments pile up all the same and, once the dataset is
+   * big enough for scans to cost, build the id, filter and vector indices if missing and reindex
+   * when too many rows are unindexed. No step rewrites more than a tenth of the rows. One pass
+   * at a time, on the replica that holds the lease.
    */
   maintain(): Promise<void> {
     this.maintaining ??= this.maintainIfHeld()

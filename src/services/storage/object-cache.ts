@@ -414,16 +414,21 @@ export class ObjectCache {
     const { info } = first;
     sized(info.size);
     const crc = new Uint32Array(Math.ceil(info.size / BLOCK));
-    // data, plus the meta file (JSON around the base64 of 4 bytes a block, and a seal) twice:
-    // a seal writes the new meta beside the old one before it replaces it
-    const budget = info.size + 2 * (1024 + 2 * key.length + Math.ceil((crc.length * 4) / 3) * 4 + SEAL_BYTES);
+    const metaOf = (): EntryMeta => ({
+      key,
+      ...info,
+      blockSize: BLOCK,
+      crc: Buffer.from(crc.buffer).toString('base64'),
+    });
+    // The CRCs are not known yet, but their base64 has its final length.
+    const budget = entryBytes(metaOf());
     if (budget > this.maxBytes) this.tooBig.set(key, true);
     if (!(await this.reserve(budget))) return null;
     const name = createHash('sha256').update(key).digest('hex');
     const temp = path.join(this.dir, `${name}.${randomUUID()}.tmp`);
     try {
       await this.download(key, first, temp, crc);
-      const meta: EntryMeta = { key, ...info, blockSize: BLOCK, crc: Buffer.from(crc.buffer).toString('base64') };
+      const meta = metaOf();
       const json = JSON.stringify(meta);
       // Meta first: a data file without its meta is a leftover that the next open removes.
       await writeFile(`${temp}.meta`, json);
@@ -432,8 +437,7 @@ export class ObjectCache {
       await rename(`${temp}.meta`, this.file(name, 'meta'));
       await rename(temp, this.file(name, 'data'));
       const written = identity(await stat(this.file(name, 'data'), { bigint: true }));
-      const bytes = entryBytes(meta);
-      const entry: Entry = { name, meta, crc, bytes, touchedAt: Date.now(), verified: true };
+      const entry: Entry = { name, meta, crc, bytes: budget, touchedAt: Date.now(), verified: true };
       this.entries.set(key, entry);
       this.used += entry.bytes;
       this.counters.fills++;
