@@ -10,12 +10,14 @@
  * - The same bytes to both replicas at once: errors, and rows with the id once both answered.
  *
  * With `--rate`, the upload rate of 1, 2 and 4 replicas at their defaults instead (≥ 2.5× with 4,
- * 0 lost, 0 duplicated): `--clients` per replica for `--seconds` each (lib/replica-rate.ts).
+ * 0 lost, 0 duplicated): `--clients` per replica for `--seconds` each (lib/replica-rate.ts). The
+ * replicas hand their appends to the lease holder (REPLICA_URL, REPLICA_TOKEN); with `--no-relay`
+ * each commits its own, as without those settings.
  *
  * Usage: npm run bench:replicas [-- --rows 100000 --rounds 20 --store s3 --profile R2]
  *        npm run bench:replicas -- --rate [--replicas 1,2,4 --clients 8 --seconds 30] --store s3 --profile R2
- * Writes benchmarks/results/replicas[-s3[-r2]].{json,md}, or replicas-rate[-s3[-r2]].{json,md} with
- * `--rate` (`--quick`: *.quick.*, a smoke run).
+ * Writes benchmarks/results/replicas[-s3[-r2]].{json,md}, or replicas-rate[-no-relay][-s3[-r2]].{json,md}
+ * with `--rate` (`--quick`: *.quick.*, a smoke run).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +33,7 @@ import { describeStore, openDataset, prefilledStore, storeSuffix } from './lib/r
 import { summarise, type LatencySummary } from './lib/stats.js';
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     rows: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '20' },
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '1,2,4' },
     clients: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '30' },
+    relay: { type: 'boolean', default: true },
   },
 });
 const ROWS = Number(values.quick ? 2000 : values.rows);
@@ -201,10 +205,11 @@ async function measureRate(): Promise<void> {
     replicaCounts: (values.quick ? '1,2' : values.replicas).split(',').map(Number),
     clients: Number(values.clients),
     seconds: Number(values.quick ? 5 : values.seconds),
+    relay: values.relay,
   };
   const environment = await describeEnvironment(MODEL);
   const runs = await measureRates(options, (line) => process.stderr.write(`${line}\n`));
-  const name = resultName(`replicas-rate${storeSuffix(STORE)}`, values.quick);
+  const name = resultName(`replicas-rate${values.relay ? '' : '-no-relay'}${storeSuffix(STORE)}`, values.quick);
   process.stdout.write(await writeRateResults(name, environment, options, runs));
 }
 

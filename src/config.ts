@@ -48,6 +48,13 @@ const SettingsSchema = z.object({
    * third of this, and another takes over when it has not for this long.
    */
   MAINTENANCE_LEASE_MS: positiveInt(30_000),
+  /**
+   * Where the other replicas reach this one (http://host:port), written into its maintenance lease:
+   * while it holds the lease they hand it their appends to commit (append-relay.ts). Needs REPLICA_TOKEN.
+   */
+  REPLICA_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The secret the replicas of one dataset share for those hand-offs; unset, every replica commits its own. */
+  REPLICA_TOKEN: z.string().min(16).optional(),
   NODE_ENV: z.string().optional(),
   INTROSPECTION: z.stringbool().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -88,6 +95,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (settings.UPLOAD_BUFFER_BYTES < settings.MAX_REQUEST_BYTES) {
     throw new Error(
       `Invalid settings:\n  UPLOAD_BUFFER_BYTES: ${settings.UPLOAD_BUFFER_BYTES} is less than MAX_REQUEST_BYTES (${settings.MAX_REQUEST_BYTES}); one request must fit in the buffer`,
+    );
+  }
+  if (settings.REPLICA_URL && !settings.REPLICA_TOKEN) {
+    throw new Error(
+      'Invalid settings:\n  REPLICA_URL: set without REPLICA_TOKEN; the replicas need a shared secret to hand appends over',
     );
   }
   // Unset with an API key: every interface, as Node listens by default.

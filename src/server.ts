@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { replicaAppends } from './http/replica-appends.js';
 import pLimit from 'p-limit';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -89,6 +90,7 @@ export async function createApp(
   http.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   http.get('/readyz', (_req, res) => void res.status(ready ? 200 : 503).json({ ready: Boolean(ready) }));
   http.get('/metrics', serveMetrics(metrics, settings.METRICS_TOKEN));
+  if (settings.REPLICA_TOKEN) http.use(replicaAppends(() => ready, settings.REPLICA_TOKEN));
   http.get(
     `/${IMAGES_PREFIX}:name`,
     serveImages(() => ready),

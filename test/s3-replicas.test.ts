@@ -5,13 +5,20 @@
 //   eval "$(scripts/s3-local.sh start)" && node --import tsx --test test/s3-replicas.test.ts
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { loadSettings } from '../src/config.js';
 import { openStorage } from '../src/services/storage/storage.js';
 import { COLOURS, distinctImages } from './support/images.js';
 import { S3_SKIP, s3Env } from './support/s3.js';
 import { LATENCY_PROFILES, startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
-import { startServiceProcess, testModelDir, type LogLine, type ServiceProcess } from './support/service-process.js';
+import {
+  freePort,
+  startServiceProcess,
+  testModelDir,
+  type LogLine,
+  type ServiceProcess,
+} from './support/service-process.js';
 import { until } from './support/harness.js';
 
 const ALL_IDS = '{ images(limit: 1000) { id } }';
@@ -267,5 +274,81 @@ describe('the maintenance lease between two service processes on one S3 prefix',
     await until(() => logged(b, FOLDED).length > 0, 'b folding', 30_000);
     const stored = await b.graphql<{ images: Array<{ id: string }> }>(ALL_IDS);
     assert.equal(stored.data!.images.length, images.length, 'rows as b reads them');
+  });
+});
+
+describe('replicas handing their appends to the lease holder on one S3 prefix', { skip: S3_SKIP }, () => {
+  const TOKEN = 'a-secret-the-replicas-share';
+  const RELAY_FAILED = 'the lease holder did not take the appends; committing them here';
+  let holderEnv: Record<string, string>;
+  // The other replica talks to the store through the counting proxy: its PUTs show what it wrote.
+  let proxy: S3Proxy;
+  let replicas: ServiceProcess[] = [];
+  const datasetPuts = () => proxy.stats().objectPuts.filter((key) => key.includes('/images.lance/'));
+
+  /** A replica at its defaults, but for its address and the shared secret. */
+  const startReplica = async (env: Record<string, string>) => {
+    const port = await freePort();
+    return startServiceProcess({
+      ...env,
+      EMBEDDING_MODEL: await testModelDir(),
+      MODEL_CACHE_DIR: tmpdir(),
+      PORT: String(port),
+      REPLICA_URL: `http://127.0.0.1:${port}`,
+      REPLICA_TOKEN: TOKEN,
+    });
+  };
+
+  before(async () => {
+    const prefix = `test-${randomUUID()}`;
+    proxy = await startS3Proxy(process.env.S3_ENDPOINT!);
+    holderEnv = s3Env(process.env.S3_ENDPOINT!, prefix);
+    replicas.push(await startReplica(holderEnv));
+    replicas.push(await startReplica(s3Env(proxy.url, prefix)));
+  });
+
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    replicas = [];
+    if (!holderEnv) return;
+    const { objects } = openStorage(loadSettings(holderEnv));
+    const keys: string[] = [];
+    for await (const object of objects.list('')) keys.push(object.key);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
+    await proxy?.close();
+  });
+
+  test("the holder commits the other replica's uploads, which that replica reads at once; with the holder dead it commits them itself", async () => {
+    const [holder, other] = replicas as [ServiceProcess, ServiceProcess];
+    const images = await distinctImages(6, COLOURS.magenta, 7000);
+    const first = await holder.upload(images[0]!, 'first.jpg'); // its commit takes the free lease
+    await until(() => logged(holder, TOOK_LEASE).length === 1, 'the first replica taking the lease', 10_000);
+
+    proxy.reset();
+    const handed = await Promise.all([1, 2, 3].map((i) => other.upload(images[i]!, `other-${i}.jpg`)));
+    assert.ok(handed.every((outcome) => outcome.created));
+    assert.deepEqual(datasetPuts(), [], 'the replica wrote dataset files itself');
+    // At READ_CONSISTENCY_MS's default the replica's own listing may be a second behind: it reads
+    // the holder's version because the hand-off told it.
+    for (const { id } of handed) {
+      const found = await other.graphql<{ image: { id: string } | null }>(
+        'query ($id: ID!) { image(id: $id) { id } }',
+        {
+          id,
+        },
+      );
+      assert.equal(found.data?.image?.id, id, 'the uploading replica reads its upload');
+    }
+
+    await holder.kill();
+    const alone = await other.upload(images[4]!, 'alone.jpg');
+    assert.equal(alone.created, true);
+    assert.ok(
+      datasetPuts().some((key) => key.includes('/_versions/')),
+      'the replica committed no version of its own',
+    );
+    assert.equal(logged(other, RELAY_FAILED).length, 1);
+    const uploaded = [first, ...handed, alone].map((outcome) => outcome.id);
+    assert.deepEqual((await storedIds(other)).sort(), uploaded.sort(), 'one row for each upload');
   });
 });

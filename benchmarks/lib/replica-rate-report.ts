@@ -5,6 +5,9 @@ import type { Environment } from './environment.js';
 import { RESULTS_DIR } from './paths.js';
 import type { RateOptions, RateRun } from './replica-rate.js';
 import { describeStore } from './replica-store.js';
+import { loadSettings } from '../../src/config.js';
+
+const DEFAULTS = loadSettings({});
 
 /** Issue 15: four replicas sustain at least this multiple of one replica's upload rate. */
 export const RATE_TARGET = 2.5;
@@ -67,6 +70,7 @@ function markdown(options: RateOptions, runs: RateRun[], ratios: Record<number, 
       (run.acknowledged / Math.max(1, commits)).toFixed(1),
       sum(run, (r) => r.conflictRetries),
       run.bucket ? (run.bucket.byStatus[412] ?? 0) : '—',
+      `${sum(run, (r) => r.relayedRows.holder)} / ${sum(run, (r) => r.relayedRows.here)}`,
       run.bucket ? run.bucket.perUpload.toFixed(1) : '—',
       pct(run.machineBusyShare),
       run.perReplica.map((r) => pct(r.cpuShare)).join(' / '),
@@ -76,13 +80,16 @@ function markdown(options: RateOptions, runs: RateRun[], ratios: Record<number, 
     '# Upload rate of 1, 2 and 4 replicas on one dataset',
     '',
     `${options.rows.toLocaleString('en')} rows prefilled, compacted, with every index the upkeep builds, on ${describeStore(options)}; ` +
-      `a fresh dataset for each replica count. Service processes at their defaults (UPLOAD_CONCURRENCY 4, READ_CONSISTENCY_MS 1000); ` +
+      `a fresh dataset for each replica count. Service processes at their defaults (UPLOAD_CONCURRENCY ${DEFAULTS.UPLOAD_CONCURRENCY}, READ_CONSISTENCY_MS ${DEFAULTS.READ_CONSISTENCY_MS}), ` +
+      (options.relay
+        ? 'handing their appends to the holder of the maintenance lease (REPLICA_URL and REPLICA_TOKEN set); '
+        : 'each committing its own appends (no REPLICA_URL or REPLICA_TOKEN); ') +
       `${options.clients} closed-loop clients per replica upload distinct 64×64 JPEGs one at a time through GraphQL multipart ` +
       `for ${options.seconds} s (the uploads in flight then are answered and counted). Lost and duplicated are counted in the dataset ` +
       'itself, past the proxy, 2 s after the last answer.',
     '',
-    '| replicas | clients | uploads/s | ÷ 1 replica | p50 ms | p95 ms | errors | lost | duplicated | append commits | uploads per commit | conflict retries | bucket 412s | bucket requests per upload | machine CPU busy | CPU per replica |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| replicas | clients | uploads/s | ÷ 1 replica | p50 ms | p95 ms | errors | lost | duplicated | append commits | uploads per commit | conflict retries | bucket 412s | rows handed to the holder / committed after a failed hand-off | bucket requests per upload | machine CPU busy | CPU per replica |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((row) => `| ${row} |`),
     '',
     `**Verdict (issue 15, ≥ ${RATE_TARGET}× with 4 replicas, 0 lost, 0 duplicated): ${verdict}.**`,
@@ -107,7 +114,8 @@ function notes(runs: RateRun[]): string[] {
       .join(', ')}. The rate is this times the uploads per commit. Lance commits a version by a conditional PUT of ` +
       'the next manifest, so all replicas share one chain of versions: one that loses the PUT (a 412) reads the versions it ' +
       'missed and tries again, several round trips of the profile each, while the others commit. More replicas split the ' +
-      'same commits among them; each batches only its own uploads (at most UPLOAD_CONCURRENCY), so a commit holds no more.',
+      'same commits among them. Without the hand-off each batches only its own uploads (at most UPLOAD_CONCURRENCY), so a ' +
+      "commit holds no more; with it the lease holder's commit takes every replica's rows queued meanwhile.",
     ...runs.map((run) => {
       const logged = new Map<string, number>();
       for (const replica of run.perReplica)

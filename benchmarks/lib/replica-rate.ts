@@ -9,7 +9,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { multipart, tempDir, testModelDir } from '../../test/support/harness.js';
 import { COLOURS, distinctImages } from '../../test/support/images.js';
-import { startServiceProcess, type LogLine, type ServiceProcess } from '../../test/support/service-process.js';
+import {
+  freePort,
+  startServiceProcess,
+  type LogLine,
+  type ServiceProcess,
+} from '../../test/support/service-process.js';
 import type { ProxyStats } from '../../test/support/s3-proxy.js';
 import { openDataset, prefilledStore, type PrefilledStore, type StoreOptions } from './replica-store.js';
 import { summarise, type LatencySummary } from './stats.js';
@@ -22,6 +27,8 @@ export interface RateOptions extends StoreOptions {
   replicaCounts: number[];
   clients: number;
   seconds: number;
+  /** The replicas hand their appends to the lease holder (REPLICA_URL and REPLICA_TOKEN set). */
+  relay: boolean;
 }
 
 /** One upload's answer, as a client saw it. */
@@ -43,6 +50,8 @@ export interface ReplicaFigures {
   rowsPerCommit: number;
   /** Commits that lost a race to another process's incompatible commit and were tried again. */
   conflictRetries: number;
+  /** Rows this replica handed to the lease holder, and rows it committed itself after a hand-off failed. */
+  relayedRows: { holder: number; here: number };
   /** Other commits: folds (the upkeep) and deletes (the writer's duplicate repair). */
   otherCommits: Record<string, number>;
   /** CPU seconds the process used during the window ÷ the window. */
@@ -123,8 +132,12 @@ async function measureOne(
     for (let i = 0; i < count; i++) {
       cacheDirs.push(await tempDir('bench-replicas-cache-'));
       // At their defaults: the prefill built every index the upkeep would, so none is built here.
+      const port = await freePort();
+      const relay: Record<string, string> = options.relay
+        ? { PORT: String(port), REPLICA_URL: `http://127.0.0.1:${port}`, REPLICA_TOKEN: 'replicas-rate-benchmark' }
+        : {};
       replicas.push(
-        await startServiceProcess({ ...store.env, EMBEDDING_MODEL: model, OBJECT_CACHE_DIR: cacheDirs[i]! }),
+        await startServiceProcess({ ...store.env, EMBEDDING_MODEL: model, OBJECT_CACHE_DIR: cacheDirs[i]!, ...relay }),
       );
     }
     // One upload each first: the model's first pass and the first commit are not the steady state.
@@ -292,6 +305,10 @@ function replicaFigures(
     appendCommits,
     rowsPerCommit: delta(`${PREFIX}commit_rows_sum{operation="append"}`) / Math.max(1, appendCommits),
     conflictRetries: delta(`${PREFIX}commit_conflict_retries_total`),
+    relayedRows: {
+      holder: delta(`${PREFIX}relayed_append_rows_total{committed_by="holder"}`),
+      here: delta(`${PREFIX}relayed_append_rows_total{committed_by="here"}`),
+    },
     otherCommits: { fold: commits('fold'), delete: commits('delete') },
     cpuShare: delta('process_cpu_seconds_total') / (wallMs / 1000),
     logged,

@@ -22,6 +22,7 @@ import { LEFTOVER_MIN_AGE_MS, removeLeftovers } from './images/reclaimer.js';
 import type { TableWrites } from './catalog/table-writes.js';
 import { CatalogWriter } from './catalog/writer.js';
 import { MaintenanceLease } from './catalog/maintenance-lease.js';
+import { AppendRelay } from './catalog/append-relay.js';
 
 /** The long-lived parts of the service, created once at start-up and shared by all requests. */
 export interface Services {
@@ -97,7 +98,22 @@ export async function startServices(
     if (catalog.modelAdopted) {
       logger.info({ model: clip.identity }, 'the dataset did not record its embedding model: recorded this one');
     }
-    const writer = CatalogWriter.open(catalog, writes, logger.child({ component: 'writer' }), metrics);
+    // Past the metered store: object_store_requests_total counts the image traffic.
+    const lease = new MaintenanceLease(storage.objects, {
+      ttlMs: settings.MAINTENANCE_LEASE_MS,
+      url: settings.REPLICA_URL,
+      logger: logger.child({ component: 'maintenance-lease' }),
+    });
+    const relay = settings.REPLICA_TOKEN
+      ? new AppendRelay({
+          lease,
+          token: settings.REPLICA_TOKEN,
+          timeoutMs: settings.MAINTENANCE_LEASE_MS,
+          logger: logger.child({ component: 'append-relay' }),
+          metrics,
+        })
+      : undefined;
+    const writer = CatalogWriter.open(catalog, writes, logger.child({ component: 'writer' }), { metrics, relay });
     const batcher = new EmbeddingBatcher(clip, metrics);
     caches = createCaches(settings.CACHE_URL, settings.CACHE_TTL_MS, settings.CACHE_MAX_BYTES);
     // One budget for the memory of the images decoded at once, for uploads and thumbnails alike.
@@ -131,11 +147,7 @@ export async function startServices(
       writer,
       { minRows: settings.INDEX_MIN_ROWS, maxUnindexedShare: 0.1, maxSmallFragments: settings.COMPACT_FRAGMENTS },
       logger.child({ component: 'dataset' }),
-      // Past the metered store: object_store_requests_total counts the image traffic.
-      new MaintenanceLease(storage.objects, {
-        ttlMs: settings.MAINTENANCE_LEASE_MS,
-        logger: logger.child({ component: 'maintenance-lease' }),
-      }),
+      lease,
     );
     writer.onCommit = () => void dataset.maintain();
     // Before readiness: the first searches should not each load index files.

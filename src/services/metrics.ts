@@ -94,6 +94,12 @@ export class ServiceMetrics {
     help: 'Commits tried again after losing a race to an incompatible commit of another process',
     registers: [this.registry],
   });
+  private readonly relayedRows = new Counter({
+    name: `${PREFIX}relayed_append_rows_total`,
+    help: 'Rows this replica handed to the lease holder to commit (committed_by="holder"), or committed itself after a hand-off failed (committed_by="here")',
+    labelNames: ['committed_by'] as const,
+    registers: [this.registry],
+  });
   private readonly objectRequests = new Counter({
     name: `${PREFIX}object_store_requests_total`,
     help: 'Calls to the image object store (local disk or S3), by operation',
@@ -223,6 +229,10 @@ export class ServiceMetrics {
 
   committed(operation: CommitOperation, rows: number): void {
     this.commitRows.observe({ operation }, rows);
+  }
+
+  appendsRelayed(committedBy: 'holder' | 'here', rows: number): void {
+    this.relayedRows.inc({ committed_by: committedBy }, rows);
   }
 
   commitConflictRetried(): void {

@@ -19,6 +19,8 @@ export interface ProxyStats {
   lists: number;
   /** the path of every GET of an object (listings apart), in order: which files a client read */
   objectGets: string[];
+  /** the path of every PUT, in order: which objects a client wrote */
+  objectPuts: string[];
   /** responses by HTTP status, injected faults included; e.g. 412s show Lance's commit retries */
   byStatus: Record<number, number>;
   /** requests answered by an injected fault instead of the upstream */
@@ -182,7 +184,17 @@ function errorXml(code: string, message: string, resource: string, requestId: st
 }
 
 function emptyStats(): ProxyStats {
-  return { requests: 0, bytesIn: 0, bytesOut: 0, byMethod: {}, byStatus: {}, faults: 0, lists: 0, objectGets: [] };
+  return {
+    requests: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    byMethod: {},
+    byStatus: {},
+    faults: 0,
+    lists: 0,
+    objectGets: [],
+    objectPuts: [],
+  };
 }
 
 export async function startS3Proxy(
@@ -248,6 +260,7 @@ export async function startS3Proxy(
     methodStats(method).requests++;
     if (method === 'GET' && /[?&]list-type=/.test(req.url ?? '')) stats.lists++;
     else if (method === 'GET') stats.objectGets.push((req.url ?? '/').split('?')[0]!);
+    else if (method === 'PUT') stats.objectPuts.push((req.url ?? '/').split('?')[0]!);
 
     // sampled now so that a profile change mid-request does not matter
     const lat = latency;

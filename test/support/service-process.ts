@@ -1,6 +1,7 @@
 // The service as a real separate process (`node --import tsx src/index.ts`), for tests of several
 // replicas sharing one dataset: each has its own Lance connection, writer and id set.
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,15 @@ export interface ServiceProcess {
 }
 
 export { testModelDir } from './harness.js';
+
+/** A port nothing listens on now, for a process that must know its own address before it starts (REPLICA_URL). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /**
  * Starts the service with `env` on top of this process's environment, on a port of its own

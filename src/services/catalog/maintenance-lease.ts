@@ -31,10 +31,14 @@ interface LeaseRecord {
   writtenAt: string;
   ttlMs: number;
   released: boolean;
+  /** Where the other replicas hand their appends to this holder (REPLICA_URL; append-relay.ts). */
+  url?: string;
 }
 
 export interface LeaseOptions {
   ttlMs: number;
+  /** This replica's address for the others (REPLICA_URL), written into its lease records. */
+  url?: string;
   /** Milliseconds on a clock that only moves forward; the tests move one by hand. */
   now?: () => number;
   logger?: Logger;
@@ -47,7 +51,7 @@ export class MaintenanceLease {
   /** The number this process wrote last, while it holds the lease, and when. */
   private held: { seq: number; wroteAt: number } | null = null;
   /** The newest number someone else wrote, when this process first saw it, and whether it was a release. */
-  private seen: { seq: number; since: number; released: boolean; holder: string } | null = null;
+  private seen: { seq: number; since: number; released: boolean; holder: string; url?: string } | null = null;
   private lookedAt = -Infinity;
   private checking: Promise<boolean> | null = null;
 
@@ -74,6 +78,16 @@ export class MaintenanceLease {
       })
       .finally(() => (this.checking = null));
     return this.checking;
+  }
+
+  /**
+   * The address of the replica holding the lease, as this process last looked (at most a renewal
+   * period ago): null while this process holds it, when it is free or expired, or when the holder
+   * gave no address.
+   */
+  holderUrl(): string | null {
+    if (this.held || !this.seen || this.free(this.now())) return null;
+    return this.seen.url ?? null;
   }
 
   /** Gives the lease up, so that another replica takes it at once instead of after `ttlMs`. */
@@ -107,7 +121,7 @@ export class MaintenanceLease {
       const record = await this.read(newest);
       // Gone between the listing and the read: a newer one was written meanwhile.
       if (!record) return false;
-      this.seen = { seq: newest, since: now, released: record.released, holder: record.holder };
+      this.seen = { seq: newest, since: now, released: record.released, holder: record.holder, url: record.url };
     }
     if (newest > 0 && !this.free(now)) return false;
     if (!(await this.write(newest + 1, false))) return false;
@@ -167,6 +181,7 @@ export class MaintenanceLease {
       writtenAt: new Date().toISOString(),
       ttlMs: this.options.ttlMs,
       released,
+      url: this.options.url,
     };
     return this.objects.putIfAbsent(key(seq), Buffer.from(JSON.stringify(record)), 'application/json');
   }

@@ -144,6 +144,11 @@ export class TableWrites {
     return restored;
   }
 
+  /** A version another replica committed for this one (append-relay.ts): its readers see it from now on. */
+  committedElsewhere(version: number): number {
+    return this.handles.committed(version);
+  }
+
   /** Moves the writable handle to the latest version committed by anyone, and returns it. */
   async refresh(): Promise<number> {
     await this.writable.checkoutLatest();

@@ -5,11 +5,12 @@ import { keepOne, type IdCopy } from './duplicates.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { IndexBuild, TableWrites } from './table-writes.js';
+import type { AppendRelay } from './append-relay.js';
 import { CommitConflictError, StorageUnavailableError, storageFailure } from '../storage/storage-failures.js';
 
 type Pending<T> = { resolve: (value: T) => void; reject: (error: unknown) => void };
 type Operation =
-  | ({ kind: 'append'; row: NewImageRow } & Pending<AppendOutcome>)
+  | ({ kind: 'append'; row: NewImageRow; here: boolean } & Pending<AppendOutcome>)
   | ({ kind: 'delete'; id: string } & Pending<DeleteOutcome>)
   | ({ kind: 'repair'; ids: string[]; failures: number } & Pending<number>)
   | ({ kind: 'restore'; version: number } & Pending<number>)
@@ -65,6 +66,10 @@ const HELD_BACK: Record<Beside['kind'], ReadonlyArray<Commit['kind']>> = {
  * appends queued and committing are kept in memory, so that a second upload of the same bytes
  * shares the first one's outcome.
  *
+ * Of several replicas, those given an {@link AppendRelay} hand their groups of appends to the
+ * holder of the maintenance lease, whose writer commits them with its own (one commit for every
+ * replica's rows), and commit here only when the hand-off fails.
+ *
  * Index builds and optimizes take their turn in the queue too, but run beside it: a build takes
  * 7-40 s at 100k rows and uploads must not wait for it. One runs at a time. The queued commits
  * Lance would refuse beside it ({@link HELD_BACK}) are set aside until it is done, so that they do
@@ -82,6 +87,8 @@ export class CatalogWriter {
   private readonly besideKinds: Beside['kind'][] = [];
   /** Commits set aside until the work beside the queue is done, in queue order. */
   private readonly setAside: Commit[] = [];
+  /** Groups of appends handed to the lease holder and not answered yet. */
+  private readonly handOffs = new Set<Promise<void>>();
 
   /** Called after every successful commit (index upkeep hooks in here). */
   onCommit: () => void = () => {};
@@ -93,10 +100,17 @@ export class CatalogWriter {
     private readonly writes: TableWrites,
     private readonly logger: Logger,
     private readonly metrics?: ServiceMetrics,
+    /** Hands appends to the replica holding the maintenance lease, which commits them with its own. */
+    private readonly relay?: AppendRelay,
   ) {}
 
-  static open(catalog: ImageCatalog, writes: TableWrites, logger: Logger, metrics?: ServiceMetrics): CatalogWriter {
-    return new CatalogWriter(catalog, writes, logger, metrics);
+  static open(
+    catalog: ImageCatalog,
+    writes: TableWrites,
+    logger: Logger,
+    options: { metrics?: ServiceMetrics; relay?: AppendRelay } = {},
+  ): CatalogWriter {
+    return new CatalogWriter(catalog, writes, logger, options.metrics, options.relay);
   }
 
   /** True while an append of the id is queued or committing: it is about to be stored. */
@@ -112,11 +126,13 @@ export class CatalogWriter {
   /**
    * Appends the row unless its id is stored or queued already; then `created` is false. The
    * commit decides, against the latest version: a reader's view may lag behind another process's.
+   * `received`: another replica handed the row over (append-relay.ts); it is committed here, never
+   * handed on, so that no two replicas that disagree on the lease's holder send rows back and forth.
    */
-  append(row: NewImageRow): Promise<AppendOutcome> {
+  append(row: NewImageRow, { received = false } = {}): Promise<AppendOutcome> {
     const queued = this.pendingIds.get(row.id);
     if (queued) return queued.then((outcome) => ({ ...outcome, created: false }));
-    const outcome = this.enqueue<AppendOutcome>((p) => ({ kind: 'append', row, ...p }));
+    const outcome = this.enqueue<AppendOutcome>((p) => ({ kind: 'append', row, here: received, ...p }));
     this.pendingIds.set(row.id, outcome);
     const forget = () => this.pendingIds.delete(row.id);
     outcome.then(forget, forget);
@@ -163,12 +179,13 @@ export class CatalogWriter {
     await this.pendingIds.get(id)?.catch(() => undefined);
   }
 
-  /** Waits for every queued operation (those set aside too), and for the work beside the queue. */
+  /** Waits for every queued operation (those set aside and handed over too), and for the work beside the queue. */
   async flush(): Promise<void> {
     do {
       await this.draining;
       await this.beside;
-    } while (this.draining);
+      await Promise.all(this.handOffs);
+    } while (this.draining || this.handOffs.size > 0);
   }
 
   private enqueue<T>(make: (pending: Pending<T>) => Operation): Promise<T> {
@@ -203,6 +220,7 @@ export class CatalogWriter {
       this.holdBack(group as Commit[]);
       return;
     }
+    if (first.kind === 'append' && (await this.handedOver(group as Extract<Operation, { kind: 'append' }>[]))) return;
     try {
       // Each attempt starts from the latest version, so that a retry sees what beat the last one.
       const committed = await this.withRetry(async () => this.commit(group as Commit[], await this.writes.refresh()));
@@ -216,6 +234,36 @@ export class CatalogWriter {
       this.logger[level(failure)]({ err: failure, kind: group[0]?.kind, size: group.length }, 'commit failed');
       for (const op of group) op.reject(failure);
     }
+  }
+
+  /**
+   * Hands a group of this process's own uploads to the lease holder (append-relay.ts); false when
+   * they are to be committed here. The queue goes on meanwhile: the next group is handed over
+   * while the holder commits this one, so that it can join the holder's next commit. Their readers
+   * see the version the holder made before the uploads are answered, as after a commit of their
+   * own. A group the holder did not take goes back to the head of the queue, to be committed here.
+   */
+  private async handedOver(ops: Extract<Operation, { kind: 'append' }>[]): Promise<boolean> {
+    if (!this.relay || ops.some((op) => op.here)) return false;
+    const holder = await this.relay.holder();
+    if (!holder) return false;
+    const handOff = this.relay
+      .send(
+        holder,
+        ops.map((op) => op.row),
+      )
+      .then((outcomes) => {
+        if (!outcomes) {
+          this.queue.unshift(...ops.map((op) => ({ ...op, here: true })));
+          this.draining ??= this.drain();
+          return;
+        }
+        this.writes.committedElsewhere(Math.max(...outcomes.map((outcome) => outcome.version)));
+        for (const [i, op] of ops.entries()) op.resolve(outcomes[i]!);
+      });
+    this.handOffs.add(handOff);
+    void handOff.finally(() => this.handOffs.delete(handOff));
+    return true;
   }
 
   /** The longest run of appends or of deletes at the head of the queue (anything else goes alone). */
