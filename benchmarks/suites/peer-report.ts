@@ -176,6 +176,28 @@ export function peerReport(f: PeerFigures): SuiteResult {
           ],
         ],
       },
+      {
+        title: "Where the service's time beyond the engine's goes (single client, p50, interleaved with the above)",
+        columns: [
+          'the service ÷ the engine',
+          "the stored vector's lookup by id",
+          'a GraphQL round trip doing nothing',
+          'the rest',
+        ],
+        rows: [
+          [
+            `${ms(service.latency.service.p50)} − ${ms(service.latency.engine.p50)} = ${ms(service.latency.service.p50 - service.latency.engine.p50)}`,
+            ms(service.parts.lookup.p50),
+            ms(service.parts.roundTrip.p50),
+            ms(
+              service.latency.service.p50 -
+                service.latency.engine.p50 -
+                service.parts.lookup.p50 -
+                service.parts.roundTrip.p50,
+            ),
+          ],
+        ],
+      },
       { title: 'Targets', columns: ['target', 'figure', 'verdict'], rows: targets(f) },
     ],
     data: f,

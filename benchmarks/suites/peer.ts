@@ -304,7 +304,16 @@ async function compareServices(local: Services, searcher: PeerSearcher, plan: Pe
     const warmUp = stored.slice(0, WARM_UP);
     for (const item of warmUp) for (const search of Object.values(contenders)) await search(item);
     const { usesIndex, jit } = await searcher.explain({ id: warmUp[0]!.id }, K);
-    const single = await interleavedLatencies(stored.slice(WARM_UP, WARM_UP + plan.queries), contenders);
+    // Where the service's time beyond the engine's goes: the stored vector's lookup by id (the
+    // service's own call, in this process) and a GraphQL round trip that does no work.
+    const parts = {
+      lookup: async ({ id }: Stored) => [...(await local.catalog.get([id], ['vector'])).keys()],
+      roundTrip: async () => [String((await client.request<{ __typename: string }>('{ __typename }')).__typename)],
+    };
+    const single = await interleavedLatencies(stored.slice(WARM_UP, WARM_UP + plan.queries), {
+      ...contenders,
+      ...parts,
+    });
     const start = WARM_UP + plan.queries;
     const rounds = Array.from({ length: ROUNDS }, (_, r) =>
       stored.slice(start + r * plan.throughputQueries, start + (r + 1) * plan.throughputQueries),
@@ -313,6 +322,7 @@ async function compareServices(local: Services, searcher: PeerSearcher, plan: Pe
     const throughput = await alternatingThroughput(rounds, CLIENTS, contenders);
     return {
       latency: { engine: single.engine.latency, service: single.service.latency, pgvector: single.pgvector.latency },
+      parts: { lookup: single.lookup.latency, roundTrip: single.roundTrip.latency },
       throughput,
       pgvectorPlan: { usesIndex, jit },
     };

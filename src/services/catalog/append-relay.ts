@@ -2,7 +2,8 @@
  * Several replicas on one dataset commit to one chain of versions, each commit a conditional PUT
  * of the next manifest: about 13 requests, 1.3 s on the R2 profile. Each replica committing its own
  * uploads, the dataset makes the same 0.7-0.8 commits a second however many replicas write, so
- * four replicas uploaded 1.2× as fast as one (benchmarks/results/replicas-rate-s3-r2.md).
+ * four replicas uploaded 0.93× to 1.21× as fast as one, racing each other for every version
+ * (benchmarks/results/replicas-rate-no-relay-s3-r2.md).
  *
  * So the replicas hand their appends to one committer, the holder of the maintenance lease, whose
  * writer puts every replica's rows into one group commit. Each replica still embeds its uploads and
@@ -79,7 +80,7 @@ export interface RelayOptions {
   metrics?: ServiceMetrics;
 }
 
-/** The sending side of the hand-off, for the writer of a replica that does not hold the lease. */
+/** The sending side of the hand-off, in every replica's writer: whether to hand a group over, and to whom. */
 export class AppendRelay {
   /** After a failed hand-off, this process commits its own rows until then (a performance.now() time). */
   private pausedUntil = -Infinity;
