@@ -3,20 +3,20 @@
  * model) over a dataset prefilled with `--rows` synthetic rows, on local disk or the local S3 store
  * (`--store s3`, optionally through the proxy's R2 latency profile).
  *
- * By default, two replicas with the id index (the upkeep's index builds kept out):
+ * By default, two replicas with the id index (the upkeep's index builds kept out), handing their
+ * appends to the lease holder (REPLICA_URL, REPLICA_TOKEN; `--no-relay`: each commits its own):
  * - An upload right after the other replica's commit, against one right after the replica's own
  *   (issue 15: ≤ 1.5× at p50). The first used to wait for a rescan of every id.
  * - How long a write on one replica takes to be found by id on the other (≤ 3 s).
  * - The same bytes to both replicas at once: errors, and rows with the id once both answered.
  *
  * With `--rate`, the upload rate of 1, 2 and 4 replicas at their defaults instead (≥ 2.5× with 4,
- * 0 lost, 0 duplicated): `--clients` per replica for `--seconds` each (lib/replica-rate.ts). The
- * replicas hand their appends to the lease holder (REPLICA_URL, REPLICA_TOKEN); with `--no-relay`
- * each commits its own, as without those settings.
+ * 0 lost, 0 duplicated): `--clients` per replica for `--seconds` each (lib/replica-rate.ts), handing
+ * their appends over or not as above.
  *
  * Usage: npm run bench:replicas [-- --rows 100000 --rounds 20 --store s3 --profile R2]
  *        npm run bench:replicas -- --rate [--replicas 1,2,4 --clients 8 --seconds 30] --store s3 --profile R2
- * Writes benchmarks/results/replicas[-s3[-r2]].{json,md}, or replicas-rate[-no-relay][-s3[-r2]].{json,md}
+ * Writes benchmarks/results/replicas[-no-relay][-s3[-r2]].{json,md}, or replicas-rate[-no-relay][-s3[-r2]].{json,md}
  * with `--rate` (`--quick`: *.quick.*, a smoke run).
  */
 import { rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,7 @@ import { describeEnvironment } from './lib/environment.js';
 import { RESULTS_DIR, resultName } from './lib/paths.js';
 import { measureRates } from './lib/replica-rate.js';
 import { writeRateResults } from './lib/replica-rate-report.js';
-import { describeStore, openDataset, prefilledStore, storeSuffix } from './lib/replica-store.js';
+import { describeStore, openDataset, prefilledStore, relaySettings, storeSuffix } from './lib/replica-store.js';
 import { summarise, type LatencySummary } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -51,6 +51,10 @@ const ROWS = Number(values.quick ? 2000 : values.rows);
 const ROUNDS = Number(values.quick ? 3 : values.rounds);
 const STORE = { rows: ROWS, store: values.store, profile: values.profile };
 const MODEL = 'designed test model (scripts/make-test-model.ts)';
+const RELAY_SUFFIX = values.relay ? '' : '-no-relay';
+const RELAY_TEXT = values.relay
+  ? 'handing their appends to the lease holder (REPLICA_URL and REPLICA_TOKEN set)'
+  : 'each committing its own appends (no REPLICA_URL or REPLICA_TOKEN)';
 
 async function timedUpload(replica: ServiceProcess, bytes: Uint8Array, name: string): Promise<number> {
   const started = performance.now();
@@ -89,6 +93,7 @@ async function measurePairs(): Promise<void> {
           OBJECT_CACHE_DIR: cacheDirs[i]!,
           // The upkeep's index builds stay out of the figures; the id index exists already.
           INDEX_MIN_ROWS: '1000000000',
+          ...(await relaySettings(values.relay)),
         }),
       );
     }
@@ -140,6 +145,7 @@ async function measurePairs(): Promise<void> {
       profile: values.profile ?? null,
       rows: ROWS,
       rounds: ROUNDS,
+      relay: values.relay,
       uploadAfterOwnCommitMs: own,
       uploadAfterOtherCommitMs: other,
       ratioP50: other.p50 / own.p50,
@@ -152,8 +158,8 @@ async function measurePairs(): Promise<void> {
       },
       objectRequests: store.proxy?.stats().requests ?? null,
     };
-    // One results file per store and profile: replicas, replicas-s3, replicas-s3-r2.
-    const name = resultName(`replicas${storeSuffix(STORE)}`, values.quick);
+    // One results file per store and profile: replicas, replicas-s3, replicas-s3-r2 (-no-relay: each commits its own).
+    const name = resultName(`replicas${RELAY_SUFFIX}${storeSuffix(STORE)}`, values.quick);
     await writeFile(path.join(RESULTS_DIR, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
     const row = (label: string, s: LatencySummary) =>
       `| ${label} | ${s.p50.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)} |`;
@@ -161,7 +167,7 @@ async function measurePairs(): Promise<void> {
       '# Two replicas on one dataset',
       '',
       `${ROWS.toLocaleString('en')} rows prefilled with the id index, ${describeStore({ ...STORE, indices: 'id' })}; ` +
-        `two service processes at their defaults (READ_CONSISTENCY_MS 1000), ${ROUNDS} rounds, one upload at a time.`,
+        `two service processes at their defaults (READ_CONSISTENCY_MS 1000), ${RELAY_TEXT}, ${ROUNDS} rounds, one upload at a time.`,
       '',
       '| ms | p50 | p95 | min | max |',
       '|---|---|---|---|---|',
@@ -209,7 +215,7 @@ async function measureRate(): Promise<void> {
   };
   const environment = await describeEnvironment(MODEL);
   const runs = await measureRates(options, (line) => process.stderr.write(`${line}\n`));
-  const name = resultName(`replicas-rate${values.relay ? '' : '-no-relay'}${storeSuffix(STORE)}`, values.quick);
+  const name = resultName(`replicas-rate${RELAY_SUFFIX}${storeSuffix(STORE)}`, values.quick);
   process.stdout.write(await writeRateResults(name, environment, options, runs));
 }
 

@@ -318,7 +318,7 @@ describe('replicas handing their appends to the lease holder on one S3 prefix', 
     await proxy?.close();
   });
 
-  test("the holder commits the other replica's uploads, which that replica reads at once; with the holder dead it commits them itself", async () => {
+  test("the holder commits the other replica's uploads, which that replica reads at once, one row for bytes sent to both; with the holder dead the replica commits itself", async () => {
     const [holder, other] = replicas as [ServiceProcess, ServiceProcess];
     const images = await distinctImages(6, COLOURS.magenta, 7000);
     const first = await holder.upload(images[0]!, 'first.jpg'); // its commit takes the free lease
@@ -339,6 +339,14 @@ describe('replicas handing their appends to the lease holder on one S3 prefix', 
       );
       assert.equal(found.data?.image?.id, id, 'the uploading replica reads its upload');
     }
+    // The same new bytes to both at once: the holder commits both hand-offs, and its writer keeps one.
+    const both = await Promise.all([holder.upload(images[5]!, 'both.jpg'), other.upload(images[5]!, 'both.jpg')]);
+    assert.deepEqual(
+      both.map((outcome) => outcome.created).sort(),
+      [false, true],
+      'one of the two uploads created the image',
+    );
+    assert.deepEqual(datasetPuts(), [], 'the replica wrote dataset files itself');
 
     await holder.kill();
     const alone = await other.upload(images[4]!, 'alone.jpg');
@@ -348,7 +356,7 @@ describe('replicas handing their appends to the lease holder on one S3 prefix', 
       'the replica committed no version of its own',
     );
     assert.equal(logged(other, RELAY_FAILED).length, 1);
-    const uploaded = [first, ...handed, alone].map((outcome) => outcome.id);
+    const uploaded = [first, ...handed, both[0], alone].map((outcome) => outcome.id);
     assert.deepEqual((await storedIds(other)).sort(), uploaded.sort(), 'one row for each upload');
   });
 });

@@ -9,14 +9,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { multipart, tempDir, testModelDir } from '../../test/support/harness.js';
 import { COLOURS, distinctImages } from '../../test/support/images.js';
-import {
-  freePort,
-  startServiceProcess,
-  type LogLine,
-  type ServiceProcess,
-} from '../../test/support/service-process.js';
+import { startServiceProcess, type LogLine, type ServiceProcess } from '../../test/support/service-process.js';
 import type { ProxyStats } from '../../test/support/s3-proxy.js';
-import { openDataset, prefilledStore, type PrefilledStore, type StoreOptions } from './replica-store.js';
+import { openDataset, prefilledStore, relaySettings, type PrefilledStore, type StoreOptions } from './replica-store.js';
 import { summarise, type LatencySummary } from './stats.js';
 
 const UPLOAD = 'mutation ($file: Upload!) { uploadImage(file: $file) { created image { id } } }';
@@ -132,12 +127,13 @@ async function measureOne(
     for (let i = 0; i < count; i++) {
       cacheDirs.push(await tempDir('bench-replicas-cache-'));
       // At their defaults: the prefill built every index the upkeep would, so none is built here.
-      const port = await freePort();
-      const relay: Record<string, string> = options.relay
-        ? { PORT: String(port), REPLICA_URL: `http://127.0.0.1:${port}`, REPLICA_TOKEN: 'replicas-rate-benchmark' }
-        : {};
       replicas.push(
-        await startServiceProcess({ ...store.env, EMBEDDING_MODEL: model, OBJECT_CACHE_DIR: cacheDirs[i]!, ...relay }),
+        await startServiceProcess({
+          ...store.env,
+          EMBEDDING_MODEL: model,
+          OBJECT_CACHE_DIR: cacheDirs[i]!,
+          ...(await relaySettings(options.relay)),
+        }),
       );
     }
     // One upload each first: the model's first pass and the first commit are not the steady state.

@@ -12,6 +12,7 @@ import { TABLE_NAME } from '../../src/services/catalog/catalog.js';
 import { createLogger } from '../../src/logger.js';
 import { startServices } from '../../src/services/index.js';
 import { openStorage } from '../../src/services/storage/storage.js';
+import { freePort } from '../../test/support/service-process.js';
 
 const PREFILL_BATCH = 10_000;
 
@@ -100,4 +101,14 @@ export function storeSuffix(options: Pick<StoreOptions, 'store' | 'profile'>): s
 export function describeStore(options: StoreOptions): string {
   if (options.store !== 's3') return 'local disk';
   return `the local S3 store${options.profile ? ` through the ${options.profile} latency profile` : ''}`;
+}
+
+/**
+ * The settings under which replicas hand their appends to the lease holder: an address of their
+ * own (a free port, so known before the start) and a shared token; none when `relay` is false.
+ */
+export async function relaySettings(relay: boolean): Promise<Record<string, string>> {
+  if (!relay) return {};
+  const port = await freePort();
+  return { PORT: String(port), REPLICA_URL: `http://127.0.0.1:${port}`, REPLICA_TOKEN: 'replicas-benchmark-token' };
 }
