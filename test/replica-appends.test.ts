@@ -6,12 +6,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSettings } from '../src/config.js';
 import { RELAY_PATH, encodeRows } from '../src/services/catalog/append-relay.js';
-import { openApp, syntheticRows } from './support/harness.js';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { openApp, syntheticRows, tempDir, until } from './support/harness.js';
+import { COLOURS, distinctImages } from './support/images.js';
+import { freePort, startServiceProcess, testModelDir } from './support/service-process.js';
 
 const TOKEN = 'a-secret-the-replicas-share';
 const IMAGE = 'query ($id: ID!) { image(id: $id) { id filename } }';
 
 type App = Awaited<ReturnType<typeof openApp>>;
+
+/** The same base64 vector with its first value NaN. */
+function withNaN(vector: string): string {
+  const bytes = Buffer.from(vector, 'base64');
+  bytes.writeFloatLE(Number.NaN, 0);
+  return bytes.toString('base64');
+}
 
 describe('POST /_replica/appends', () => {
   let app: App;
@@ -50,12 +61,23 @@ describe('POST /_replica/appends', () => {
     );
     assert.equal(await latestVersion(), outcomes[0]!.version);
     assert.deepEqual(await find(rows[1]!.id), { id: rows[1]!.id, filename: rows[1]!.filename });
-    // The same rows again are stored already: answered, not appended twice.
+    // The same rows again (a hand-off tried again after its answer was lost): the same uploads,
+    // created, not appended twice. Other uploads of the same bytes later: not created.
     const again = (await (await post(encodeRows(rows))).json()) as { outcomes: Array<{ created: boolean }> };
+    const later = rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt.getTime() + 1000) }));
+    const other = (await (await post(encodeRows(later))).json()) as { outcomes: Array<{ created: boolean }> };
     assert.deepEqual(
-      again.outcomes.map((o) => o.created),
-      [false, false],
+      [...again.outcomes, ...other.outcomes].map((o) => o.created),
+      [true, true, false, false],
     );
+    assert.equal(await latestVersion(), outcomes[0]!.version, 'nothing committed again');
+  });
+
+  test('a file name is kept as an upload would keep it: control and bidi characters dropped', async () => {
+    const [row] = syntheticRows(1, dimension, 400);
+    const response = await post(encodeRows([{ ...row!, filename: 'cat\u202Egpj.exe\u0007' }]));
+    assert.equal(response.status, 200);
+    assert.equal((await find(row!.id))?.filename, 'catgpj.exe');
   });
 
   test('without the token, or with another, nothing is read or written: 401', async () => {
@@ -82,6 +104,9 @@ describe('POST /_replica/appends', () => {
       ['a vector of the wrong length', { rows: [good, short] }],
       ['a vector that is not base64', { rows: [good, { ...other, vector: '!!!' }] }],
       ['a negative size', { rows: [good, { ...other, size: -1 }] }],
+      ['a content type that is no image', { rows: [good, { ...other, contentType: 'text/html' }] }],
+      ['a time past the last date', { rows: [good, { ...other, createdAt: 2 ** 53 - 1 }] }],
+      ['a vector with a NaN', { rows: [good, { ...other, vector: withNaN(other.vector as string) }] }],
     ];
     for (const [what, body] of cases) {
       const response = await post(body);
@@ -110,5 +135,36 @@ describe('the hand-off route without REPLICA_TOKEN', () => {
       () => loadSettings({ REPLICA_URL: 'http://10.0.0.5:4000' }),
       /REPLICA_URL: set without REPLICA_TOKEN/,
     );
+  });
+});
+
+describe('a replica restarted at the same address', () => {
+  test('does not hand its uploads to itself, named by the lease record its killed process left', async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const env = {
+      DATA_URI: dir,
+      EMBEDDING_MODEL: await testModelDir(),
+      MODEL_CACHE_DIR: tmpdir(),
+      PORT: String(port),
+      REPLICA_URL: `http://127.0.0.1:${port}`,
+      REPLICA_TOKEN: TOKEN,
+    };
+    const [before, after] = await distinctImages(2, COLOURS.orange, 8000);
+    const first = await startServiceProcess(env);
+    await first.upload(before!, 'before.jpg'); // takes the free lease, with this address in it
+    await until(() => first.logs.some((l) => l.msg === 'took the maintenance lease'), 'taking the lease', 10_000);
+    await first.kill(); // its lease stays for the term, naming this address
+    const second = await startServiceProcess(env);
+    try {
+      assert.equal((await second.upload(after!, 'after.jpg')).created, true);
+      const failed = second.logs.filter(
+        (l) => l.msg === 'the lease holder did not take the appends; committing them here',
+      );
+      assert.deepEqual(failed, [], 'it handed its upload to itself');
+    } finally {
+      await second.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -130,6 +130,18 @@ describe('writer', () => {
     }
   });
 
+  test('an append of the very row committed already (a hand-off whose answer was lost) is answered created, once', async () => {
+    const [row] = rows(1);
+    // What the lease holder did with a hand-off before its answer was lost (append-relay.ts).
+    await commitRows(services, [row!]);
+    const again = await services.writer.append(row!);
+    // Another upload of the same bytes, later: not created by that upload.
+    const later = await services.writer.append({ ...row!, createdAt: new Date(row!.createdAt.getTime() + 1000) });
+    assert.deepEqual([again.created, later.created], [true, false]);
+    assert.deepEqual((await storedIds(services)).ids, new Set([row!.id]));
+    assert.deepEqual((await storedIds(services)).duplicated, []);
+  });
+
   test('an optimize and a delete requested together both take effect: the delete waits for the compaction', async () => {
     for (let i = 0; i < 6; i++) await commitRows(services, rows(3, i * 3));
     const [victim] = rows(1);

@@ -108,7 +108,8 @@ export async function startServices(
       ? new AppendRelay({
           lease,
           token: settings.REPLICA_TOKEN,
-          timeoutMs: settings.MAINTENANCE_LEASE_MS,
+          url: settings.REPLICA_URL,
+          timeoutMs: settings.MAINTENANCE_LEASE_MS / 3,
           logger: logger.child({ component: 'append-relay' }),
           metrics,
         })

@@ -22,6 +22,7 @@ import type { NewImageRow } from './image-record.js';
 import type { AppendOutcome } from './writer.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { parseImageKey } from '../images/image-key.js';
+import { cleanFilename } from '../images/upload-input.js';
 
 export const RELAY_PATH = '/_replica/appends';
 /** A group larger than this is committed where it was uploaded (32 files × 16 uploads at the defaults is 512). */
@@ -34,12 +35,16 @@ const RelayedRow = z
     id: z.string().regex(/^[0-9a-f]{64}$/),
     key: z.string().max(200),
     filename: z.string().max(4096).nullable(),
-    contentType: z.string().min(1).max(200),
+    contentType: z.string().regex(/^image\/[a-z0-9.+-]{1,100}$/),
     size: z.number().int().nonnegative(),
     width: z.number().int().positive(),
     height: z.number().int().positive(),
-    createdAt: z.number().int().nonnegative(),
-    /** The vector's float32 values, little-endian, in base64: exact, and a third of a JSON array's size. */
+    /** Milliseconds since 1970, up to the last a Date can hold. */
+    createdAt: z.number().int().nonnegative().max(8.64e15),
+    /**
+     * The vector's float32 values in base64, in the machine's byte order (little-endian wherever the
+     * service runs): exact, and a third of a JSON array's size.
+     */
     vector: z.base64().max(64 * 1024),
   })
   .refine((row) => parseImageKey(row.key)?.id === row.id, { message: 'key is not images/{id}.{ext}', path: ['key'] });
@@ -58,23 +63,31 @@ export function encodeRows(rows: readonly NewImageRow[]): z.input<typeof Relayed
   };
 }
 
-/** The rows of a hand-off; throws when a vector is not `dimension` floats long. */
+/**
+ * The rows of a hand-off, their file names cleaned as an upload's are; throws when a vector is not
+ * `dimension` finite values (one NaN would spoil the distances of every search and index build).
+ */
 export function decodeRows(body: z.output<typeof RelayedRows>, dimension: number): NewImageRow[] {
   return body.rows.map((row, i) => {
     const bytes = Buffer.from(row.vector, 'base64');
     if (bytes.byteLength !== dimension * 4) throw new Error(`rows.${i}.vector: expected ${dimension} float32 values`);
-    return {
-      ...row,
-      createdAt: new Date(row.createdAt),
-      vector: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
-    };
+    const vector = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    if (!vector.every(Number.isFinite)) throw new Error(`rows.${i}.vector: not every value is a finite number`);
+    return { ...row, filename: cleanFilename(row.filename ?? undefined), createdAt: new Date(row.createdAt), vector };
   });
 }
 
 export interface RelayOptions {
   lease: MaintenanceLease;
   token: string;
-  /** How long a hand-off may take before the rows are committed here instead. */
+  /** This replica's own address (REPLICA_URL): a lease record naming it is never handed to. */
+  url?: string;
+  /**
+   * How long a hand-off may take before the rows are committed here instead, and how long this
+   * process then commits its own before it hands over again. A third of the lease's term: the
+   * holder renews that often, so a new holder is seen by then; and well inside the 30 s a stop
+   * allows, so that a stopping replica can still commit a group the holder did not answer.
+   */
   timeoutMs: number;
   logger: Logger;
   metrics?: ServiceMetrics;
@@ -90,12 +103,14 @@ export class AppendRelay {
   /**
    * The address to hand appends to: null when this process is to commit them itself, because it
    * holds the lease, nobody does, the holder gave no address, or a hand-off failed less than
-   * `timeoutMs` ago.
+   * `timeoutMs` ago. Also null for this replica's own address, which a record of the process it
+   * restarted may still name: a hand-off to itself would wait on its own uploads.
    */
   async holder(): Promise<string | null> {
     if (performance.now() < this.pausedUntil) return null;
     if (await this.options.lease.hold()) return null;
-    return this.options.lease.holderUrl();
+    const url = this.options.lease.holderUrl();
+    return url && url !== this.options.url ? url : null;
   }
 
   /**

@@ -22,6 +22,14 @@ export interface IdCopy {
   filename: string;
 }
 
+/**
+ * True when `copy` is the stored row of this very upload (its upload time and file name), not
+ * another upload of the same bytes.
+ */
+export function isCopyOf(copy: IdCopy, row: { createdAt: Date; filename: string | null }): boolean {
+  return copy.createdAt === row.createdAt.getTime() && copy.filename === (row.filename ?? '');
+}
+
 /** The copy of each id that every process keeps, and the row ids of the others. */
 export function keepOne(copies: readonly IdCopy[]): { kept: Map<string, IdCopy>; extra: bigint[] } {
   const kept = new Map<string, IdCopy>();

@@ -1,7 +1,7 @@
 import type { OptimizeStats } from '@lancedb/lancedb';
 import type { Logger } from 'pino';
 import type { ImageCatalog } from './catalog.js';
-import { keepOne, type IdCopy } from './duplicates.js';
+import { isCopyOf, keepOne, type IdCopy } from './duplicates.js';
 import type { NewImageRow } from './image-record.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { IndexBuild, TableWrites } from './table-writes.js';
@@ -210,6 +210,12 @@ export class CatalogWriter {
 
   /** Takes the next group off the queue and commits it (or starts it beside the queue). */
   private async commitNext(): Promise<void> {
+    // Anything but an append commits after the appends queued before it, handed over or not (one
+    // the holder did not take comes back to the head of the queue): a restore rolls them back.
+    if (this.queue[0]!.kind !== 'append' && this.handOffs.size > 0) {
+      await Promise.all(this.handOffs);
+      if (this.queue.length === 0) return;
+    }
     const group = this.takeGroup();
     const first = group[0]!;
     if (first.kind === 'index' || first.kind === 'optimize') {
@@ -241,7 +247,9 @@ export class CatalogWriter {
    * they are to be committed here. The queue goes on meanwhile: the next group is handed over
    * while the holder commits this one, so that it can join the holder's next commit. Their readers
    * see the version the holder made before the uploads are answered, as after a commit of their
-   * own. A group the holder did not take goes back to the head of the queue, to be committed here.
+   * own. A group the holder did not answer goes back to the head of the queue, to be committed
+   * here; if the holder had committed it all the same, the commit finds its rows and answers them
+   * as created (commitAppends).
    */
   private async handedOver(ops: Extract<Operation, { kind: 'append' }>[]): Promise<boolean> {
     if (!this.relay || ops.some((op) => op.here)) return false;
@@ -338,13 +346,16 @@ export class CatalogWriter {
   }
 
   private async commitAppends(ops: Extract<Operation, { kind: 'append' }>[], base: number): Promise<Committed | null> {
-    const stored = await this.storedIds(
+    const copies = await this.catalog.copiesOf(
       ops.map((op) => op.row.id),
       base,
     );
-    const fresh = ops.filter((op) => !stored.has(op.row.id));
+    const fresh = ops.filter((op) => !copies.some((copy) => copy.id === op.row.id));
+    // A stored copy of this very row was committed for this upload already: by the lease holder,
+    // whose answer to the hand-off was lost (append-relay.ts). Another upload's copy was not.
+    const createdBefore = (op: (typeof ops)[number]) => copies.some((copy) => isCopyOf(copy, op.row));
     if (fresh.length === 0) {
-      for (const op of ops) op.resolve({ created: false, version: base });
+      for (const op of ops) op.resolve({ created: createdBefore(op), version: base });
       return null;
     }
     let version = await this.writes.append(fresh.map((op) => op.row));
@@ -360,9 +371,8 @@ export class CatalogWriter {
     for (const op of ops) {
       const copy = kept.get(op.row.id);
       // This process's copy went when the other one was uploaded first: this upload did not create it.
-      const mine =
-        !copy || (copy.createdAt === op.row.createdAt.getTime() && copy.filename === (op.row.filename ?? ''));
-      const outcome = { created: fresh.includes(op) && mine, version };
+      const mine = !copy || isCopyOf(copy, op.row);
+      const outcome = { created: fresh.includes(op) ? mine : createdBefore(op), version };
       if (outcome.created) created += 1;
       op.resolve(outcome);
     }
