@@ -107,7 +107,8 @@ export class AppendRelay {
    * restarted may still name: a hand-off to itself would wait on its own uploads.
    */
   async holder(): Promise<string | null> {
-    if (performance.now() < this.pausedUntil) return null;
+    // The holder's own uploads do not wait for a renewal of the lease: the upkeep renews it.
+    if (performance.now() < this.pausedUntil || this.options.lease.holding) return null;
     if (await this.options.lease.hold()) return null;
     const url = this.options.lease.holderUrl();
     return url && url !== this.options.url ? url : null;

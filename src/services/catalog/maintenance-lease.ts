@@ -81,6 +81,14 @@ export class MaintenanceLease {
   }
 
   /**
+   * True while this process holds the lease as far as it knows, without a look at the store (the
+   * upkeep's `hold()` after each commit renews it).
+   */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  /**
    * The address of the replica holding the lease, as this process last looked (at most a renewal
    * period ago): null while this process holds it, when it is free or expired, or when the holder
    * gave no address.
