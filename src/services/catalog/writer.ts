@@ -268,6 +268,10 @@ export class CatalogWriter {
         }
         this.writes.committedElsewhere(Math.max(...outcomes.map((outcome) => outcome.version)));
         for (const [i, op] of ops.entries()) op.resolve(outcomes[i]!);
+      })
+      // Nothing above is known to throw; if it did, the uploads would otherwise wait for ever.
+      .catch((error: unknown) => {
+        for (const op of ops) op.reject(error);
       });
     this.handOffs.add(handOff);
     void handOff.finally(() => this.handOffs.delete(handOff));
