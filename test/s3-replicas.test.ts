@@ -342,7 +342,11 @@ describe('replicas handing their appends to the lease holder on one S3 prefix', 
     }
     // The same new bytes to both at once: the holder's writer commits its own upload and the
     // other's hand-off, and keeps one row.
-    const both = await Promise.all([holder.upload(images[5]!, 'both.jpg'), other.upload(images[5]!, 'both.jpg')]);
+    // Names of their own: a copy with this upload's time and name is this upload's (isCopyOf).
+    const both = await Promise.all([
+      holder.upload(images[5]!, 'both-holder.jpg'),
+      other.upload(images[5]!, 'both-other.jpg'),
+    ]);
     assert.deepEqual(
       both.map((outcome) => outcome.created).sort(),
       [false, true],
