@@ -29,7 +29,14 @@ import { describeEnvironment } from './lib/environment.js';
 import { RESULTS_DIR, resultName } from './lib/paths.js';
 import { measureRates } from './lib/replica-rate.js';
 import { writeRateResults } from './lib/replica-rate-report.js';
-import { describeStore, openDataset, prefilledStore, relaySettings, storeSuffix } from './lib/replica-store.js';
+import {
+  describeRelay,
+  describeStore,
+  openDataset,
+  prefilledStore,
+  relaySettings,
+  storeSuffix,
+} from './lib/replica-store.js';
 import { summarise, type LatencySummary } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -52,9 +59,6 @@ const ROUNDS = Number(values.quick ? 3 : values.rounds);
 const STORE = { rows: ROWS, store: values.store, profile: values.profile };
 const MODEL = 'designed test model (scripts/make-test-model.ts)';
 const RELAY_SUFFIX = values.relay ? '' : '-no-relay';
-const RELAY_TEXT = values.relay
-  ? 'handing their appends to the lease holder (REPLICA_URL and REPLICA_TOKEN set)'
-  : 'each committing its own appends (no REPLICA_URL or REPLICA_TOKEN)';
 
 async function timedUpload(replica: ServiceProcess, bytes: Uint8Array, name: string): Promise<number> {
   const started = performance.now();
@@ -167,7 +171,7 @@ async function measurePairs(): Promise<void> {
       '# Two replicas on one dataset',
       '',
       `${ROWS.toLocaleString('en')} rows prefilled with the id index, ${describeStore({ ...STORE, indices: 'id' })}; ` +
-        `two service processes at their defaults (READ_CONSISTENCY_MS 1000), ${RELAY_TEXT}, ${ROUNDS} rounds, one upload at a time.`,
+        `two service processes at their defaults (READ_CONSISTENCY_MS 1000), ${describeRelay(values.relay)}, ${ROUNDS} rounds, one upload at a time.`,
       '',
       '| ms | p50 | p95 | min | max |',
       '|---|---|---|---|---|',

@@ -6,7 +6,6 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../src/context.js';
-import type { ObjectStore } from '../src/services/storage/object-store.js';
 import type { Services } from '../src/services/index.js';
 import {
   UPLOAD_ONE,
@@ -18,7 +17,7 @@ import {
   type GraphQLResponse,
 } from './support/harness.js';
 import { COLOURS, distinctImages } from './support/images.js';
-import { S3_SKIP, s3Env } from './support/s3.js';
+import { S3_SKIP, emptyPrefix, s3Env } from './support/s3.js';
 import { lanceReader, tableWrites } from '../src/services/catalog/test-access.js';
 
 /** Every field of Image except the vector, so that a half-written row would show as a null. */
@@ -53,13 +52,6 @@ async function copiesOf(services: Services, id: string): Promise<number> {
   return rows.length;
 }
 
-/** Removes everything under the test's prefix; the memstore cluster is throwaway, but runs add up. */
-async function clear(objects: ObjectStore): Promise<void> {
-  const keys: string[] = [];
-  for await (const object of objects.list('')) keys.push(object.key);
-  for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
-}
-
 describe('one service instance on S3 under concurrent requests', { skip: S3_SKIP }, () => {
   let services: Services;
   before(async () => {
@@ -67,7 +59,7 @@ describe('one service instance on S3 under concurrent requests', { skip: S3_SKIP
   });
   after(async () => {
     if (!services) return;
-    await clear(services.objects);
+    await emptyPrefix(services.objects);
     await services.close();
   });
 
@@ -157,7 +149,7 @@ describe('two service instances (separate Lance connections) on one S3 prefix', 
   });
   after(async () => {
     if (!a || !b) return;
-    await clear(a.objects);
+    await emptyPrefix(a.objects);
     await Promise.all([a.close(), b.close()]);
   });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { loadSettings } from '../src/config.js';
 import { openStorage } from '../src/services/storage/storage.js';
 import { COLOURS, distinctImages } from './support/images.js';
-import { S3_SKIP, s3Env } from './support/s3.js';
+import { S3_SKIP, emptyPrefix, s3Env } from './support/s3.js';
 import { LATENCY_PROFILES, startS3Proxy, type S3Proxy } from './support/s3-proxy.js';
 import {
   freePort,
@@ -77,10 +77,7 @@ describe('three service processes on one S3 prefix', { skip: S3_SKIP }, () => {
   after(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     if (!proxy) return;
-    const { objects } = openStorage(loadSettings(env));
-    const keys: string[] = [];
-    for await (const object of objects.list('')) keys.push(object.key);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
+    await emptyPrefix(openStorage(loadSettings(env)).objects);
     await proxy.close();
   });
 
@@ -246,10 +243,7 @@ describe('the maintenance lease between two service processes on one S3 prefix',
     await Promise.all(replicas.map((r) => r.stop()));
     replicas = [];
     if (!env) return;
-    const { objects } = openStorage(loadSettings(env));
-    const keys: string[] = [];
-    for await (const object of objects.list('')) keys.push(object.key);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
+    await emptyPrefix(openStorage(loadSettings(env)).objects);
   });
 
   test('one process folds the small fragments both make; killed, the other takes the lease over once it expires, and folds', async () => {
@@ -313,10 +307,7 @@ describe('replicas handing their appends to the lease holder on one S3 prefix', 
     await Promise.all(replicas.map((r) => r.stop()));
     replicas = [];
     if (!holderEnv) return;
-    const { objects } = openStorage(loadSettings(holderEnv));
-    const keys: string[] = [];
-    for await (const object of objects.list('')) keys.push(object.key);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
+    await emptyPrefix(openStorage(loadSettings(holderEnv)).objects);
     await proxy?.close();
   });
 

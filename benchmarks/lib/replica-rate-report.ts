@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Environment } from './environment.js';
 import { RESULTS_DIR } from './paths.js';
 import type { RateOptions, RateRun } from './replica-rate.js';
-import { describeStore } from './replica-store.js';
+import { describeRelay, describeStore } from './replica-store.js';
 import { loadSettings } from '../../src/config.js';
 
 const DEFAULTS = loadSettings({});
@@ -81,9 +81,7 @@ function markdown(options: RateOptions, runs: RateRun[], ratios: Record<number, 
     '',
     `${options.rows.toLocaleString('en')} rows prefilled, compacted, with every index the upkeep builds, on ${describeStore(options)}; ` +
       `a fresh dataset for each replica count. Service processes at their defaults (UPLOAD_CONCURRENCY ${DEFAULTS.UPLOAD_CONCURRENCY}, READ_CONSISTENCY_MS ${DEFAULTS.READ_CONSISTENCY_MS}), ` +
-      (options.relay
-        ? 'handing their appends to the holder of the maintenance lease (REPLICA_URL and REPLICA_TOKEN set); '
-        : 'each committing its own appends (no REPLICA_URL or REPLICA_TOKEN); ') +
+      `${describeRelay(options.relay)}; ` +
       `${options.clients} closed-loop clients per replica upload distinct 64×64 JPEGs one at a time through GraphQL multipart ` +
       `for ${options.seconds} s (the uploads in flight then are answered and counted). Lost and duplicated are counted in the dataset ` +
       'itself, past the proxy, 2 s after the last answer.',

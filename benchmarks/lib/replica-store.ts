@@ -5,7 +5,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import { rm } from 'node:fs/promises';
 import { startS3Proxy, LATENCY_PROFILES, type S3Proxy } from '../../test/support/s3-proxy.js';
-import { s3Env } from '../../test/support/s3.js';
+import { emptyPrefix, s3Env } from '../../test/support/s3.js';
 import { syntheticRows, tempDir, testModel } from '../../test/support/harness.js';
 import { loadSettings } from '../../src/config.js';
 import { TABLE_NAME } from '../../src/services/catalog/catalog.js';
@@ -69,10 +69,7 @@ export async function prefilledStore(options: StoreOptions): Promise<PrefilledSt
   const drop = async () => {
     if (!s3) return rm(base.DATA_URI!, { recursive: true, force: true });
     // The local store keeps everything in memory: what a run wrote goes with it.
-    const { objects } = openStorage(loadSettings(base));
-    const keys: string[] = [];
-    for await (const object of objects.list('')) keys.push(object.key);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
+    await emptyPrefix(openStorage(loadSettings(base)).objects);
   };
   if (!s3) return { env: base, directEnv: base, drop };
   const profile = options.profile ? LATENCY_PROFILES[options.profile as keyof typeof LATENCY_PROFILES] : undefined;
@@ -111,4 +108,11 @@ export async function relaySettings(relay: boolean): Promise<Record<string, stri
   if (!relay) return {};
   const port = await freePort();
   return { PORT: String(port), REPLICA_URL: `http://127.0.0.1:${port}`, REPLICA_TOKEN: 'replicas-benchmark-token' };
+}
+
+/** How the replicas commit, in the results files' words. */
+export function describeRelay(relay: boolean): string {
+  return relay
+    ? 'handing their appends to the holder of the maintenance lease (REPLICA_URL and REPLICA_TOKEN set)'
+    : 'each committing its own appends (no REPLICA_URL or REPLICA_TOKEN)';
 }

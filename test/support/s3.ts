@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ObjectStore } from '../../src/services/storage/object-store.js';
 
 /**
  * The S3-compatible store the S3 tests run against: the local Ceph gateway that
@@ -22,4 +23,11 @@ export function s3Env(endpoint = process.env.S3_ENDPOINT!, prefix = `test-${rand
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '',
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
   };
+}
+
+/** Removes every object under the store's prefix: the local memstore cluster is throwaway, but runs add up. */
+export async function emptyPrefix(objects: ObjectStore): Promise<void> {
+  const keys: string[] = [];
+  for await (const object of objects.list('')) keys.push(object.key);
+  for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => objects.delete(k)));
 }
