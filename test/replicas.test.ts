@@ -88,7 +88,7 @@ describe('replicas on one dataset', () => {
       const copies = await services.catalog.copiesOf([id], version);
       const { kept, extra } = keepOne(copies);
       assert.equal(extra.length, 1);
-      assert.equal(copies.find((c) => c.rowId === extra[0])?.filename, 'late.jpg', 'the copy uploaded later goes');
+      assert.equal(extra[0]?.filename, 'late.jpg', 'the copy uploaded later goes');
       assert.equal(kept.get(id)?.filename, 'early.jpg');
     } finally {
       await services.close();
@@ -298,6 +298,36 @@ describe('replicas dedupe through the dataset', () => {
       }
     });
   }
+  test("a repair whose copy another process's fold moved before the delete committed still leaves one row", async (t) => {
+    const [a, b] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
+    try {
+      // The fold below is the only one: no upkeep runs on these commits.
+      a!.writer.onCommit = () => {};
+      b!.writer.onCommit = () => {};
+      const [row, other] = syntheticRows(2, dimension, 700);
+      await a!.writer.append(other!);
+      const lookUp = b!.catalog.copiesOf.bind(b!.catalog);
+      let looks = 0;
+      let moved: number | null = null;
+      t.mock.method(b!.catalog, 'copiesOf', async (ids: readonly string[], version: number) => {
+        const found = await lookUp(ids, version);
+        looks += 1;
+        // b's look before its append: a's copy is committed just after it, so both are appended.
+        if (looks === 1) await a!.writer.append({ ...row!, filename: 'a.jpg', createdAt: new Date(2_000) });
+        // b's repair has read the copies' row ids: a's fold of its newest fragments moves a's copy,
+        // the one to delete (b's was uploaded first).
+        if (looks === 2) moved = await tableWrites(a!.writer).compact(1_000_000);
+        return found;
+      });
+      const fromB = await b!.writer.append({ ...row!, filename: 'b.jpg', createdAt: new Date(1_000) });
+      assert.equal(fromB.created, true, "b's copy is the one kept");
+      assert.notEqual(moved, null, 'the fold moved no rows');
+      assert.equal(await copiesOf(a!, row!.id), 1);
+    } finally {
+      await Promise.all([a, b].map((s) => s!.close()));
+    }
+  });
+
   test('a repair whose delete fails is tried again shortly: the upload answers, and one row is left within the staleness bound with no further write', async (t) => {
     const [a, b] = await replicas(2, { READ_CONSISTENCY_MS: '0' });
     try {
@@ -310,10 +340,13 @@ describe('replicas dedupe through the dataset', () => {
         await fromA;
         return found;
       });
-      const deleteRowIds = tableWrites(b!.writer).deleteRowIds.bind(tableWrites(b!.writer));
+      const deleteCopies = tableWrites(b!.writer).deleteCopies.bind(tableWrites(b!.writer));
       let failures = 1;
-      const deletes = t.mock.method(tableWrites(b!.writer), 'deleteRowIds', (rowIds: readonly bigint[]) =>
-        failures-- > 0 ? Promise.reject(new Error('the disk went away for a moment')) : deleteRowIds(rowIds),
+      const deletes = t.mock.method(
+        tableWrites(b!.writer),
+        'deleteCopies',
+        (...args: Parameters<typeof deleteCopies>) =>
+          failures-- > 0 ? Promise.reject(new Error('the disk went away for a moment')) : deleteCopies(...args),
       );
       const fromB = await b!.writer.append({ ...row!, filename: 'b.jpg', createdAt: new Date(2_000) });
       assert.ok(fromB.version > (await fromA!).version);

@@ -161,8 +161,8 @@ describe('two service instances (separate Lance connections) on one S3 prefix', 
   test('the same image uploaded to both at the same moment ends as one row', async (t) => {
     // The duplicate repairs (deletes by row id) each writer makes.
     const repairs = [
-      t.mock.method(tableWrites(a.writer), 'deleteRowIds'),
-      t.mock.method(tableWrites(b.writer), 'deleteRowIds'),
+      t.mock.method(tableWrites(a.writer), 'deleteCopies'),
+      t.mock.method(tableWrites(b.writer), 'deleteCopies'),
     ];
     const { ids: earlier } = await storedIds(a); // the other tests' rows, if they ran first
     const uploaded: string[] = [];

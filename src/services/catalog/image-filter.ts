@@ -69,7 +69,7 @@ function contentType(value: string): string {
 }
 
 /** An SQL string literal: quotes doubled. Lance's parser takes backslashes in literals as they are. */
-function stringLiteral(value: string): string {
+export function stringLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 

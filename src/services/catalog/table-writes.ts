@@ -10,6 +10,7 @@ import { toLanceRow, type NewImageRow } from './image-record.js';
 import { idIn } from './image-filter.js';
 import type { IndexInfo } from './dataset-description.js';
 import { allFragments, inFragments, planCompaction, planFold, tailFragments } from './tail-fold.js';
+import { extraCopiesFilter, type IdCopy } from './duplicates.js';
 import type { VersionHandles } from './version-handles.js';
 
 /** What {@link TableWrites.createIndex} builds: the index's name and its type as Lance reports it. */
@@ -79,9 +80,9 @@ export class TableWrites {
     return this.handles.committed(result.version);
   }
 
-  /** Deletes single rows by their Lance row id (the repair of duplicate ids, duplicates.ts). */
-  async deleteRowIds(rowIds: readonly bigint[]): Promise<number> {
-    return this.handles.committed((await this.writable.delete(`_rowid IN (${rowIds.join(', ')})`)).version);
+  /** Deletes the extra copies of duplicate ids, keeping the `kept` ones (the repair, duplicates.ts). */
+  async deleteCopies(extra: readonly IdCopy[], kept: ReadonlyMap<string, IdCopy>): Promise<number> {
+    return this.handles.committed((await this.writable.delete(extraCopiesFilter(extra, kept))).version);
   }
 
   /**

@@ -427,7 +427,7 @@ export class CatalogWriter {
       if (attempt > 1) at = await this.writes.refresh();
       const { kept, extra } = keepOne(await this.catalog.copiesOf(ids, at));
       if (extra.length === 0) return { version: at, kept, removed: 0 };
-      const repaired = await this.writes.deleteRowIds(extra);
+      const repaired = await this.writes.deleteCopies(extra, kept);
       this.logger.warn(
         { rows: extra.length, version: repaired },
         'removed duplicate rows written by concurrent processes',
